@@ -1,0 +1,166 @@
+// The configuration file's schema: the one place that says what a valid config is.
+// Defaults live here too, so `check-config` can print the effective values.
+import { z } from 'zod';
+import { Cron } from 'croner';
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+const positiveInt = z.number().int().positive();
+
+const httpUrl = nonEmpty.refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// URL');
+
+const tlsSchema = z
+  .strictObject({
+    /** PEM file with the CA (or the self-signed certificate itself) to trust. */
+    caFile: nonEmpty.optional(),
+    /** Turns verification off. Must be said explicitly; never the default. */
+    insecure: z.boolean().default(false),
+  })
+  .default({ insecure: false });
+
+const sourceName = nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "-", "_" or "." (it becomes part of every VM key)');
+
+const stringList = z.array(nonEmpty).optional();
+
+const proxmoxFilter = z
+  .strictObject({ nodes: stringList, pools: stringList, tags: stringList })
+  .optional();
+
+export const proxmoxSourceSchema = z.strictObject({
+  name: sourceName,
+  type: z.literal('proxmox'),
+  url: httpUrl,
+  /** `USER@REALM!TOKENID` */
+  tokenId: nonEmpty.regex(/^[^@\s]+@[^!\s]+![^\s]+$/, 'must look like USER@REALM!TOKENID, e.g. sync@pve!daemon'),
+  /** The token's UUID secret. Secret: also from env/credentials. */
+  tokenSecret: nonEmpty.regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    'must be the token secret Proxmox showed (a lowercase UUID)',
+  ),
+  tls: tlsSchema,
+  timeoutMs: positiveInt.default(15_000),
+  include: proxmoxFilter,
+  exclude: proxmoxFilter,
+});
+
+export const vmwareSourceSchema = z.strictObject({
+  name: sourceName,
+  type: z.literal('vmware'),
+  url: httpUrl,
+  username: nonEmpty,
+  /** Secret: also from env/credentials. */
+  password: nonEmpty,
+  tls: tlsSchema,
+  timeoutMs: positiveInt.default(15_000),
+  /** `auto` tries `/api` (7.0 U2+) and falls back to `/rest` (6.5–7.0). */
+  apiFlavor: z.enum(['auto', 'api', 'rest']).default('auto'),
+  filters: z
+    .strictObject({
+      clusters: stringList,
+      folders: stringList,
+      resourcePools: stringList,
+      /** Regular expressions matched against the VM name. */
+      namePatterns: stringList,
+    })
+    .optional(),
+  /** OS reported for VMs without VMware Tools when billing does not say either. */
+  defaultGuestOs: nonEmpty.optional(),
+  /** Parallel per-VM detail requests. */
+  detailConcurrency: positiveInt.max(64).default(8),
+  /** vCenter refuses listings above this many VMs; shards are split below it. */
+  listLimit: positiveInt.default(4000),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [proxmoxSourceSchema, vmwareSourceSchema]);
+
+export const billingSchema = z.strictObject({
+  driver: z.enum(['sqlite', 'mysql', 'postgres']),
+  /** A file path for sqlite; `mysql://…` / `postgres://…` otherwise. Secret: may hold a password. */
+  url: nonEmpty,
+  /** The query; when omitted, the built-in one for the main site's schema. */
+  query: nonEmpty.optional(),
+  timeoutMs: positiveInt.default(10_000),
+  tls: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      caFile: nonEmpty.optional(),
+      insecure: z.boolean().default(false),
+    })
+    .optional(),
+});
+
+export const configSchema = z.strictObject({
+  stateFile: nonEmpty.default('/var/lib/ospab-vps-sync/state.db'),
+  schedule: nonEmpty.default('*/1 * * * *').refine((pattern) => {
+    try {
+      new Cron(pattern, { paused: true }).stop();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'is not a valid cron pattern (5 fields, or 6 with seconds first)'),
+  panel: z.strictObject({
+    url: httpUrl,
+    /** Secret: also from VPS_SYNC_API_KEY, VPS_SYNC_API_KEY_FILE or the credential. */
+    apiKey: z.string().min(32, 'must be at least 32 characters (the panel refuses shorter keys)'),
+    timeoutMs: positiveInt.default(10_000),
+    concurrency: positiveInt.max(256).default(8),
+    /** Send `ip_address` (the panel's API does not take it yet). */
+    sendIpAddress: z.boolean().default(false),
+  }),
+  sources: z
+    .array(sourceSchema)
+    .min(1, 'at least one source is needed')
+    .superRefine((sources, ctx) => {
+      const seen = new Set<string>();
+      sources.forEach((s, i) => {
+        if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate source name "${s.name}"` });
+        seen.add(s.name);
+      });
+    }),
+  billing: billingSchema,
+  guards: z
+    .strictObject({
+      missingPassesBeforeDelete: positiveInt.default(3),
+      maxDeletesPerPass: z.number().int().min(0).default(20),
+      maxDeleteFraction: z.number().min(0).max(1).default(0.1),
+    })
+    .default({ missingPassesBeforeDelete: 3, maxDeletesPerPass: 20, maxDeleteFraction: 0.1 }),
+  retry: z
+    .strictObject({
+      baseDelayMs: positiveInt.default(30_000),
+      maxDelayMs: positiveInt.default(3_600_000),
+      /** Consecutive retryable panel failures that open the circuit breaker. */
+      breakerThreshold: positiveInt.default(5),
+      breakerCooldownMs: positiveInt.default(60_000),
+    })
+    .default({ baseDelayMs: 30_000, maxDelayMs: 3_600_000, breakerThreshold: 5, breakerCooldownMs: 60_000 }),
+  http: z
+    .strictObject({
+      /** host:port; loopback by default. Empty string disables the listener. */
+      listen: z.string().default('127.0.0.1:9477'),
+      /** Bearer token for POST /resync. Secret: also from VPS_SYNC_ADMIN_TOKEN. Without it the admin endpoint is refused. */
+      adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** /readyz fails when the last successful pass is older than this. */
+      readyMaxAgeSeconds: positiveInt.default(600),
+    })
+    .default({ listen: '127.0.0.1:9477', readyMaxAgeSeconds: 600 }),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .default({ level: 'info' }),
+  /** Maximum time one pass may take before it is aborted (listings and panel calls). */
+  passTimeoutMs: positiveInt.default(600_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type ProxmoxSourceConfig = z.infer<typeof proxmoxSourceSchema>;
+export type VmwareSourceConfig = z.infer<typeof vmwareSourceSchema>;
+export type BillingConfig = z.infer<typeof billingSchema>;
+export type TlsConfig = z.infer<typeof tlsSchema>;

@@ -1,0 +1,173 @@
+// The vocabulary of the daemon. Everything past the I/O boundaries speaks in these types;
+// every value here has already been validated by the module that produced it.
+
+/** Hypervisor families the panel knows (we only observe the first two). */
+export type HypervisorKind = 'proxmox' | 'vmware';
+
+/** Power/lifecycle state of a VM, normalised across hypervisors. */
+export type VmPower = 'running' | 'stopped' | 'suspended' | 'creating';
+
+/** Statuses the panel accepts. */
+export type PanelStatus = 'creating' | 'running' | 'stopped' | 'suspended';
+export const PANEL_STATUSES: readonly PanelStatus[] = ['creating', 'running', 'stopped', 'suspended'];
+
+/** One guest as a source observed it, units already normalised. */
+export interface VmRecord {
+  /** Name of the configured source (e.g. `pve1`). */
+  readonly source: string;
+  /** Proxmox vmid as a decimal string, or a vSphere managed-object id (`vm-1003`). */
+  readonly externalId: string;
+  readonly hypervisor: HypervisorKind;
+  readonly name: string;
+  /** Cores. */
+  readonly cpu: number;
+  /** Memory in MB (MiB, as the panel means it). */
+  readonly ramMb: number;
+  /** Total disk in GB, rounded up. */
+  readonly diskGb: number;
+  /** Guest OS as the hypervisor reports it, or null when it cannot tell. */
+  readonly os: string | null;
+  readonly power: VmPower;
+  /** Where it runs (Proxmox node, vSphere host/cluster); informational, for logs and filters. */
+  readonly location?: string;
+}
+
+/** One row of the billing query, validated. */
+export interface BillingRecord {
+  /** Billing's own id for the service (e.g. `server.id`), for operators; null when the query gives none. */
+  readonly billingId: string | null;
+  /** The VM's external id on its hypervisor (same spelling as `VmRecord.externalId`). */
+  readonly vmId: string;
+  /** Restricts the match to one source; null matches whichever single source has `vmId`. */
+  readonly source: string | null;
+  /** The panel's SSO user id. */
+  readonly userId: number;
+  /** Billing says the service is suspended/blocked. */
+  readonly suspended: boolean;
+  readonly os: string | null;
+  readonly name: string | null;
+}
+
+/** The fields the panel stores for a VPS, exactly as sent on the wire. */
+export interface PanelFields {
+  readonly user_id: number;
+  readonly name: string;
+  readonly cpu: number;
+  readonly ram: number;
+  readonly disk: number;
+  readonly os: string;
+  readonly status: PanelStatus;
+  readonly hypervisor: HypervisorKind;
+}
+export const PANEL_FIELD_NAMES: readonly (keyof PanelFields)[] = [
+  'user_id', 'name', 'cpu', 'ram', 'disk', 'os', 'status', 'hypervisor',
+];
+
+/** `source/externalId` — the identity of a VM across the whole daemon. */
+export type VmKey = string;
+
+/** Builds the identity key of a VM. */
+export function vmKey(source: string, externalId: string): VmKey {
+  return `${source}/${externalId}`;
+}
+
+/** Splits a key made by `vmKey` (source names never contain `/`; config enforces it). */
+export function parseVmKey(key: VmKey): { source: string; externalId: string } {
+  const slash = key.indexOf('/');
+  if (slash <= 0 || slash === key.length - 1) throw new Error(`not a VM key: "${key}" (expected source/id)`);
+  return { source: key.slice(0, slash), externalId: key.slice(slash + 1) };
+}
+
+/** Who a VPS belongs to; a change here means "different customer", never an update. */
+export interface Ownership {
+  readonly userId: number;
+  readonly billingId: string | null;
+}
+
+/** What the panel should show for one VM. */
+export interface DesiredVps {
+  readonly key: VmKey;
+  readonly source: string;
+  readonly externalId: string;
+  readonly owner: Ownership;
+  readonly fields: PanelFields;
+}
+
+/** The daemon's memory of one VPS it told the panel about. */
+export interface SnapshotEntry {
+  readonly key: VmKey;
+  readonly source: string;
+  readonly externalId: string;
+  readonly panelId: number;
+  readonly owner: Ownership;
+  /** The values last acknowledged by the panel. */
+  readonly sent: PanelFields;
+  /** Consecutive successful listings of its source in which the VM was absent. */
+  readonly missingPasses: number;
+}
+
+/** The result of listing one source: its VMs, or the reason it is unknown this pass. */
+export type SourceListing =
+  | { readonly source: string; readonly ok: true; readonly vms: readonly VmRecord[]; readonly rejected: readonly RejectedItem[] }
+  | { readonly source: string; readonly ok: false; readonly error: string };
+
+/** The result of the billing query: its records, or the reason it is unavailable this pass. */
+export type BillingListing =
+  | { readonly ok: true; readonly records: readonly BillingRecord[]; readonly rejected: readonly RejectedItem[] }
+  | { readonly ok: false; readonly error: string };
+
+/** An external item dropped at a boundary, with a message saying what was wrong and where. */
+export interface RejectedItem {
+  /** Where it came from: `pve1: qemu/104`, `billing row 17 (billing_id 42)`. */
+  readonly where: string;
+  readonly problem: string;
+}
+
+export type DriftClass =
+  | 'missing_on_panel'
+  | 'stale_on_panel'
+  | 'gone_from_hypervisor'
+  | 'owner_changed'
+  | 'unbilled'
+  | 'billed_but_missing'
+  | 'suspended_but_running'
+  | 'ambiguous_billing'
+  | 'held_delete'
+  | 'ambiguous';
+export const DRIFT_CLASSES: readonly DriftClass[] = [
+  'missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor', 'owner_changed', 'unbilled',
+  'billed_but_missing', 'suspended_but_running', 'ambiguous_billing', 'held_delete', 'ambiguous',
+];
+
+/** One difference an operator may want to know about. */
+export interface DriftItem {
+  readonly class: DriftClass;
+  /** The VM key when the item is about a VM. */
+  readonly key?: VmKey;
+  readonly panelId?: number;
+  readonly billingId?: string | null;
+  readonly userId?: number;
+  /** One human sentence: what differs and what the daemon does about it. */
+  readonly detail: string;
+}
+
+export type ActionKind = 'create' | 'update' | 'delete';
+
+/** One call to the panel. Actions of the same key run in order; different keys in parallel. */
+export type Action =
+  | { readonly kind: 'create'; readonly key: VmKey; readonly desired: DesiredVps; readonly reason: DriftClass }
+  | {
+      readonly kind: 'update';
+      readonly key: VmKey;
+      readonly panelId: number;
+      readonly desired: DesiredVps;
+      /** Field names whose value differs from what was last sent. */
+      readonly changed: readonly (keyof PanelFields)[];
+    }
+  | { readonly kind: 'delete'; readonly key: VmKey; readonly panelId: number; readonly reason: DriftClass };
+
+/** What the planner decided for one pass. */
+export interface Plan {
+  readonly actions: readonly Action[];
+  readonly drift: readonly DriftItem[];
+}
