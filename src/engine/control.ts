@@ -1,0 +1,50 @@
+// What the HTTP endpoints (and SIGHUP) may ask of the running daemon, and what they may read.
+// Everything here is secret-free by construction: it is served on /status.
+import type { DriftClass } from '../domain/types.js';
+import type { PassResult } from './observer.js';
+
+/** A pass as /status shows it. */
+export interface PassSummary {
+  readonly id: number;
+  readonly startedAt: string; // ISO 8601
+  readonly finishedAt: string | null;
+  readonly result: PassResult | 'running';
+  readonly full: boolean;
+  readonly durationSeconds: number | null;
+  readonly actions: { readonly planned: number; readonly ok: number; readonly failed: number; readonly ambiguous: number };
+  readonly drift: Readonly<Record<DriftClass, number>>;
+  /** One line per problem (failed source, billing down, rejected items), secrets scrubbed. */
+  readonly problems: readonly string[];
+}
+
+export interface SourceStatus {
+  readonly name: string;
+  readonly kind: 'proxmox' | 'vmware';
+  readonly up: boolean | null; // null: not listed yet
+  readonly vms: number | null;
+  readonly lastError: string | null;
+  readonly lastListedAt: string | null;
+}
+
+/** The JSON body of GET /status. */
+export interface DaemonStatus {
+  readonly version: string;
+  readonly startedAt: string;
+  readonly passRunning: boolean;
+  readonly lastSuccessAt: string | null;
+  readonly lastFullResyncAt: string | null;
+  readonly billing: { readonly up: boolean | null; readonly lastError: string | null };
+  readonly sources: readonly SourceStatus[];
+  readonly outbox: { readonly pending: number; readonly failed: number; readonly ambiguous: number };
+  readonly snapshot: { readonly vps: number };
+  readonly lastPasses: readonly PassSummary[];
+}
+
+/** The running daemon as seen by its HTTP endpoints. */
+export interface DaemonControl {
+  status(): DaemonStatus;
+  /** Asks for a pass soon. Requests made while one is queued coalesce; one made during a running pass queues exactly one more. */
+  requestPass(options: { full: boolean; reason: string }): { queued: boolean; coalesced: boolean };
+  /** Wall-clock ms of the last successful pass end, or null. Used by /readyz. */
+  lastSuccessAtMs(): number | null;
+}

@@ -1,0 +1,33 @@
+// What the engine reports while it works. The Prometheus metrics implement this; tests and
+// the CLI may pass a no-op. Keeping it an interface keeps prom-client out of the engine.
+import type { ActionKind, DriftClass, VmPower } from '../domain/types.js';
+
+/** How one panel call ended, as counted in `vpssync_actions_total{result}`. */
+export type ActionResult = 'ok' | 'rejected' | 'unauthorized' | 'not_found' | 'retryable' | 'ambiguous' | 'skipped';
+
+export type PassResult = 'success' | 'partial' | 'failed';
+
+/** Receives the engine's measurements. Every method must be cheap and must not throw. */
+export interface PassObserver {
+  /** A source was listed (ok) or failed; `vmsByPower` only when ok. */
+  sourceListed(source: string, ok: boolean, durationSeconds: number, vmsByPower?: Readonly<Record<VmPower, number>>): void;
+  billingQueried(ok: boolean, durationSeconds: number): void;
+  /** The drift of the pass just planned, one count per class (every class present, 0 when none). */
+  drift(counts: Readonly<Record<DriftClass, number>>): void;
+  /** One panel call finished. */
+  action(kind: ActionKind, result: ActionResult, durationSeconds: number): void;
+  /** Outbox items not yet done (failed-retryable + pending + in-flight) after the pass. */
+  outboxPending(count: number): void;
+  /** A pass finished; `finishedAtMs` is the wall clock at its end. */
+  passFinished(result: PassResult, durationSeconds: number, full: boolean, finishedAtMs: number): void;
+}
+
+/** An observer that drops everything (one-off CLI commands). */
+export const nullObserver: PassObserver = {
+  sourceListed() {},
+  billingQueried() {},
+  drift() {},
+  action() {},
+  outboxPending() {},
+  passFinished() {},
+};
