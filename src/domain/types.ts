@@ -121,6 +121,10 @@ export interface RejectedItem {
   /** Where it came from: `pve1: qemu/104`, `billing row 17 (billing_id 42)`. */
   readonly where: string;
   readonly problem: string;
+  /** For a billing row: the VM it was about, when that much could be read, so the VM counts as
+   *  "owner unknown" rather than "unbilled". */
+  readonly vmId?: string;
+  readonly source?: string | null;
 }
 
 export type DriftClass =
@@ -170,4 +174,27 @@ export type Action =
 export interface Plan {
   readonly actions: readonly Action[];
   readonly drift: readonly DriftItem[];
+}
+
+/** Lifecycle of one journaled panel call. */
+export type OutboxState = 'in_flight' | 'done' | 'failed' | 'ambiguous';
+
+/** One panel call as journaled in the outbox (written before sending, resolved after the answer). */
+export interface OutboxItem {
+  readonly id: number;
+  readonly key: VmKey;
+  readonly kind: ActionKind;
+  readonly panelId: number | null;
+  /** What was (or is to be) sent; null for deletes. */
+  readonly fields: PanelFields | null;
+  readonly owner: Ownership | null;
+  readonly state: OutboxState;
+  /** For `failed`: whether sending the same payload again can help. */
+  readonly failure: 'retryable' | 'rejected' | null;
+  readonly attempts: number;
+  /** Epoch ms before which a `failed` retryable item is not retried. */
+  readonly nextAttemptAt: number | null;
+  readonly lastError: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
 }

@@ -1,0 +1,85 @@
+// gate(): the outbox's say over this pass's actions. Level-triggered planning would re-send a
+// failing call every pass; the gate adds per-item backoff, stops re-sending a payload the
+// panel rejected, and never re-sends a create whose outcome is unknown (a duplicate VPS).
+import type { Action, DriftItem, OutboxItem, PanelFields, VmKey } from './types.js';
+
+export interface GateInput {
+  readonly actions: readonly Action[];
+  /** Open (not done) outbox items, at most one per key and kind. */
+  readonly open: readonly OutboxItem[];
+  readonly now: number;
+  /** Full resync: retry now regardless of backoff and earlier rejections. */
+  readonly full?: boolean;
+}
+
+export interface SkippedAction {
+  readonly action: Action;
+  readonly why: string;
+}
+
+export interface GateResult {
+  readonly send: readonly Action[];
+  readonly skipped: readonly SkippedAction[];
+  /** One `ambiguous` item per unresolved create. */
+  readonly drift: readonly DriftItem[];
+}
+
+/** Per-item exponential backoff ("equal jitter"), capped; `random` is injected for tests. */
+export function backoffDelay(attempts: number, baseMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+  // Half fixed, half jittered: never retries immediately, never synchronises a fleet of items.
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+function samePayload(a: PanelFields | null, b: PanelFields | null): boolean {
+  if (a === null || b === null) return a === b;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function fieldsOf(action: Action): PanelFields | null {
+  return action.kind === 'delete' ? null : action.desired.fields;
+}
+
+/** Filters a pass's actions through the outbox state. */
+export function gate(input: GateInput): GateResult {
+  const ambiguousCreates = new Map<VmKey, OutboxItem>();
+  const failedByKey = new Map<VmKey, OutboxItem[]>();
+  const drift: DriftItem[] = [];
+  for (const item of input.open) {
+    if (item.state === 'ambiguous') {
+      ambiguousCreates.set(item.key, item);
+      drift.push({
+        class: 'ambiguous',
+        key: item.key,
+        ...(item.owner ? { userId: item.owner.userId, billingId: item.owner.billingId } : {}),
+        detail: `${item.kind} of ${item.key} may or may not have reached the panel (${item.lastError ?? 'no answer'}); check the panel, then run "ospab-vps-sync resolve ${item.key} --panel-id N" (it exists), "--recreate" (it does not) or "--forget"`,
+      });
+    } else if (item.state === 'failed') {
+      const list = failedByKey.get(item.key);
+      if (list) list.push(item);
+      else failedByKey.set(item.key, [item]);
+    }
+  }
+
+  const send: Action[] = [];
+  const skipped: SkippedAction[] = [];
+  for (const action of input.actions) {
+    if (action.kind === 'create' && ambiguousCreates.has(action.key)) {
+      skipped.push({ action, why: 'an earlier create may have reached the panel; waiting for "resolve"' });
+      continue;
+    }
+    const failed = (failedByKey.get(action.key) ?? []).find((f) => f.kind === action.kind);
+    if (failed && !input.full) {
+      if (failed.failure === 'rejected' && samePayload(failed.fields, fieldsOf(action))) {
+        skipped.push({ action, why: `the panel rejected this exact payload: ${failed.lastError ?? ''}` });
+        continue;
+      }
+      if (failed.failure === 'retryable' && failed.nextAttemptAt !== null && failed.nextAttemptAt > input.now) {
+        skipped.push({ action, why: `backing off after ${failed.attempts} failed attempt${failed.attempts === 1 ? '' : 's'} until ${new Date(failed.nextAttemptAt).toISOString()}` });
+        continue;
+      }
+    }
+    send.push(action);
+  }
+  return { send, skipped, drift };
+}

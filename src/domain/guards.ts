@@ -1,0 +1,94 @@
+// guards(): holds back deletes that could be the symptom of a bad listing rather than of
+// VMs really going away. A hypervisor answering an empty or partial list must never wipe
+// customers' panels: a delete needs N consecutive successful listings without the VM, and
+// no pass may delete more than a count and a fraction of a source's VPSes.
+import { parseVmKey, type Action, type DriftItem, type SnapshotEntry, type VmKey } from './types.js';
+
+export interface GuardSettings {
+  readonly missingPassesBeforeDelete: number;
+  readonly maxDeletesPerPass: number;
+  readonly maxDeleteFraction: number;
+}
+
+export interface GuardInput {
+  readonly actions: readonly Action[];
+  readonly snapshot: readonly SnapshotEntry[];
+  /** Missing counts after this pass (from plan()); entries not in it keep their snapshot value. */
+  readonly missingPasses: ReadonlyMap<VmKey, number>;
+  /** VMs each source listed this pass (the fraction's base is the larger of this and the snapshot). */
+  readonly listedCounts: ReadonlyMap<string, number>;
+  readonly settings: GuardSettings;
+  /** `once --force`: lifts the count and fraction limits for this pass (never the missing-pass rule). */
+  readonly force?: boolean;
+}
+
+export interface GuardResult {
+  readonly actions: readonly Action[];
+  readonly held: readonly Action[];
+  readonly drift: readonly DriftItem[];
+}
+
+/** Largest number of deletes a source may make in one pass. */
+export function deleteBudget(settings: GuardSettings, sourceSize: number): number {
+  if (sourceSize === 0 || settings.maxDeletesPerPass === 0 || settings.maxDeleteFraction === 0) return 0;
+  // At least one, so a small source can still converge one VPS per pass.
+  const byFraction = Math.max(1, Math.floor(settings.maxDeleteFraction * sourceSize));
+  return Math.min(settings.maxDeletesPerPass, byFraction);
+}
+
+/** Applies the delete guards to a plan's actions. */
+export function guards(input: GuardInput): GuardResult {
+  const { settings } = input;
+  const entryByKey = new Map<VmKey, SnapshotEntry>();
+  const snapshotPerSource = new Map<string, number>();
+  for (const e of input.snapshot) {
+    entryByKey.set(e.key, e);
+    snapshotPerSource.set(e.source, (snapshotPerSource.get(e.source) ?? 0) + 1);
+  }
+
+  const heldKeys = new Set<VmKey>();
+  const held: Action[] = [];
+  const drift: DriftItem[] = [];
+  const hold = (action: Action & { kind: 'delete' }, why: string): void => {
+    heldKeys.add(action.key);
+    held.push(action);
+    const entry = entryByKey.get(action.key);
+    drift.push({
+      class: 'held_delete',
+      key: action.key,
+      panelId: action.panelId,
+      ...(entry ? { userId: entry.owner.userId, billingId: entry.owner.billingId } : {}),
+      detail: `delete of ${action.key} (panel #${action.panelId}) held: ${why}`,
+    });
+  };
+
+  // Deterministic order, so the same VPSes are deleted first pass after pass.
+  const deletes = input.actions
+    .filter((a): a is Action & { kind: 'delete' } => a.kind === 'delete')
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const usedPerSource = new Map<string, number>();
+  for (const action of deletes) {
+    const { source } = parseVmKey(action.key);
+    if (action.reason === 'gone_from_hypervisor') {
+      const missing = input.missingPasses.get(action.key) ?? entryByKey.get(action.key)?.missingPasses ?? 0;
+      if (missing < settings.missingPassesBeforeDelete) {
+        // Waiting for confirmation is the normal path, not a problem: report it only as gone_from_hypervisor.
+        heldKeys.add(action.key);
+        continue;
+      }
+    }
+    if (input.force) continue;
+    const size = Math.max(snapshotPerSource.get(source) ?? 0, input.listedCounts.get(source) ?? 0);
+    const budget = deleteBudget(settings, size);
+    const used = usedPerSource.get(source) ?? 0;
+    if (used >= budget) {
+      hold(action, `source ${source} already used its ${budget} delete${budget === 1 ? '' : 's'} this pass (guards.maxDeletesPerPass ${settings.maxDeletesPerPass}, maxDeleteFraction ${settings.maxDeleteFraction} of ${size}); run "once --force" if this is intended`);
+      continue;
+    }
+    usedPerSource.set(source, used + 1);
+  }
+
+  // A held owner-change delete holds its create too: the old customer's VPS must go first.
+  const actions = input.actions.filter((a) => !heldKeys.has(a.key));
+  return { actions, held, drift };
+}

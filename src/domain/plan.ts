@@ -1,0 +1,115 @@
+// plan(): compares the desired state with the snapshot (what the panel was told) and lists
+// the panel calls that remove each difference. Pure; guards() decides which deletes may go.
+import type { DesiredState, ObservedVm } from './desired.js';
+import { changedFields, refreshFromHypervisor } from './mapping.js';
+import type { Action, DesiredVps, DriftItem, Ownership, SnapshotEntry, VmKey } from './types.js';
+
+export interface PlanInput {
+  readonly state: DesiredState;
+  readonly snapshot: readonly SnapshotEntry[];
+  /** Full resync: re-send every known VPS even when nothing changed. */
+  readonly full?: boolean;
+}
+
+export interface PlanResult {
+  readonly actions: readonly Action[];
+  /** The panel-side drift: missing_on_panel, stale_on_panel, gone_from_hypervisor, owner_changed. */
+  readonly drift: readonly DriftItem[];
+  /** New consecutive-missing counts for snapshot entries whose source listed (only those that change). */
+  readonly missingPasses: ReadonlyMap<VmKey, number>;
+}
+
+/** True when two owners are the same customer and the same service. */
+export function sameOwner(a: Ownership, b: Ownership): boolean {
+  if (a.userId !== b.userId) return false;
+  // A billing id appearing where there was none is the same service gaining an id, not a new one.
+  return a.billingId === null || b.billingId === null || a.billingId === b.billingId;
+}
+
+/** Plans the panel calls of one pass. */
+export function plan(input: PlanInput): PlanResult {
+  const { state, full = false } = input;
+  const observedByKey = new Map<VmKey, ObservedVm>();
+  for (const o of state.observed) observedByKey.set(o.key, o);
+
+  const actions: Action[] = [];
+  const drift: DriftItem[] = [];
+  const missingPasses = new Map<VmKey, number>();
+  const known = new Set<VmKey>();
+
+  for (const entry of input.snapshot) {
+    known.add(entry.key);
+    if (state.unknownSources.has(entry.source) || !sourceListed(state, entry.source)) continue;
+    const seen = observedByKey.get(entry.key);
+    if (!seen) {
+      const missing = entry.missingPasses + 1;
+      missingPasses.set(entry.key, missing);
+      drift.push({
+        class: 'gone_from_hypervisor',
+        key: entry.key,
+        panelId: entry.panelId,
+        userId: entry.owner.userId,
+        billingId: entry.owner.billingId,
+        detail: `${entry.key} (panel #${entry.panelId}, "${entry.sent.name}") is no longer on ${entry.source} (missing ${missing} listing${missing === 1 ? '' : 's'})`,
+      });
+      actions.push({ kind: 'delete', key: entry.key, panelId: entry.panelId, reason: 'gone_from_hypervisor' });
+      continue;
+    }
+    if (entry.missingPasses !== 0) missingPasses.set(entry.key, 0);
+
+    if (seen.desired && !sameOwner(entry.owner, seen.desired.owner)) {
+      drift.push({
+        class: 'owner_changed',
+        key: entry.key,
+        panelId: entry.panelId,
+        userId: seen.desired.owner.userId,
+        billingId: seen.desired.owner.billingId,
+        detail: `${entry.key} now belongs to user ${seen.desired.owner.userId} (billing ${seen.desired.owner.billingId ?? '-'}), was user ${entry.owner.userId} (billing ${entry.owner.billingId ?? '-'}): panel #${entry.panelId} is deleted and a new VPS created`,
+      });
+      actions.push({ kind: 'delete', key: entry.key, panelId: entry.panelId, reason: 'owner_changed' });
+      actions.push({ kind: 'create', key: entry.key, desired: seen.desired, reason: 'owner_changed' });
+      continue;
+    }
+
+    // Same owner, or an owner we cannot establish this pass: keep the customer, refresh the facts.
+    const want: DesiredVps = seen.desired ?? {
+      key: entry.key,
+      source: entry.source,
+      externalId: entry.externalId,
+      owner: entry.owner,
+      fields: refreshFromHypervisor(seen.vm, entry.sent),
+    };
+    const changed = changedFields(entry.sent, want.fields);
+    if (changed.length > 0) {
+      drift.push({
+        class: 'stale_on_panel',
+        key: entry.key,
+        panelId: entry.panelId,
+        userId: want.owner.userId,
+        detail: `${entry.key} (panel #${entry.panelId}): ${changed.map((f) => `${f} ${String(entry.sent[f])} → ${String(want.fields[f])}`).join(', ')}`,
+      });
+    }
+    if (changed.length > 0 || full) {
+      actions.push({ kind: 'update', key: entry.key, panelId: entry.panelId, desired: want, changed });
+    }
+  }
+
+  for (const o of state.observed) {
+    if (known.has(o.key) || !o.desired) continue;
+    drift.push({
+      class: 'missing_on_panel',
+      key: o.key,
+      userId: o.desired.owner.userId,
+      billingId: o.desired.owner.billingId,
+      detail: `${o.key} ("${o.desired.fields.name}", user ${o.desired.owner.userId}) is not on the panel yet`,
+    });
+    actions.push({ kind: 'create', key: o.key, desired: o.desired, reason: 'missing_on_panel' });
+  }
+
+  return { actions, drift, missingPasses };
+}
+
+function sourceListed(state: DesiredState, source: string): boolean {
+  // A snapshot entry of a source that is no longer configured is never "listed": it is left alone.
+  return state.listedSources.has(source);
+}

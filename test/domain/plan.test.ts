@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { desired } from '../../src/domain/desired.js';
+import { plan, sameOwner } from '../../src/domain/plan.js';
+import type { BillingListing, HypervisorKind, SnapshotEntry, SourceListing } from '../../src/domain/types.js';
+import { billing, billingDown, entry, failed, fields, listed, row, vm } from '../support/domain-fixtures.js';
+
+const SOURCES = [{ name: 'pve1', kind: 'proxmox' as HypervisorKind }, { name: 'pve2', kind: 'proxmox' as HypervisorKind }];
+
+function run(listings: SourceListing[], bill: BillingListing, snapshot: SnapshotEntry[], full = false) {
+  const all = SOURCES.map((s) => listings.find((l) => l.source === s.name) ?? listed(s.name, []));
+  const state = desired({ sources: SOURCES, listings: all, billing: bill });
+  const result = plan({ state, snapshot, full });
+  return {
+    ...result,
+    summary: result.actions.map((a) => `${a.kind} ${a.key}${a.kind !== 'create' ? ` #${a.panelId}` : ''}`),
+    classes: [...state.drift, ...result.drift].map((d) => d.class).sort(),
+  };
+}
+
+const owned100 = row({ vmId: '100', userId: 7, billingId: 'b100' });
+const known100 = entry({ externalId: '100', panelId: 11 });
+
+describe('plan()', () => {
+  it.each([
+    {
+      name: 'new owned VM → one create (missing_on_panel)',
+      listings: [listed('pve1', [vm({ externalId: '100' })])], bill: billing([owned100]), snapshot: [],
+      actions: ['create pve1/100'], drift: ['missing_on_panel'],
+    },
+    {
+      name: 'nothing changed → nothing to send',
+      listings: [listed('pve1', [vm({ externalId: '100' })])], bill: billing([owned100]), snapshot: [known100],
+      actions: [], drift: [],
+    },
+    {
+      name: 'VM stopped → exactly one update (stale_on_panel)',
+      listings: [listed('pve1', [vm({ externalId: '100', power: 'stopped' })])], bill: billing([owned100]), snapshot: [known100],
+      actions: ['update pve1/100 #11'], drift: ['stale_on_panel'],
+    },
+    {
+      name: 'VM resized → update',
+      listings: [listed('pve1', [vm({ externalId: '100', ramMb: 8192 })])], bill: billing([owned100]), snapshot: [known100],
+      actions: ['update pve1/100 #11'], drift: ['stale_on_panel'],
+    },
+    {
+      name: 'VM gone from a listed source → delete (subject to guards)',
+      listings: [listed('pve1', [])], bill: billing([owned100]), snapshot: [known100],
+      actions: ['delete pve1/100 #11'], drift: ['billed_but_missing', 'gone_from_hypervisor'],
+    },
+    {
+      name: 'source down → its VPS untouched, nothing deleted',
+      listings: [failed('pve1')], bill: billing([owned100]), snapshot: [known100],
+      actions: [], drift: [],
+    },
+    {
+      name: 'VMID reused by another customer → delete old VPS, create new (owner_changed)',
+      listings: [listed('pve1', [vm({ externalId: '100' })])], bill: billing([row({ vmId: '100', userId: 9, billingId: 'b555' })]), snapshot: [known100],
+      actions: ['delete pve1/100 #11', 'create pve1/100'], drift: ['owner_changed'],
+    },
+    {
+      name: 'same user, new billing id → new service: owner_changed',
+      listings: [listed('pve1', [vm({ externalId: '100' })])], bill: billing([row({ vmId: '100', userId: 7, billingId: 'b999' })]), snapshot: [known100],
+      actions: ['delete pve1/100 #11', 'create pve1/100'], drift: ['owner_changed'],
+    },
+    {
+      name: 'billing down → no create, no delete, status update still goes out',
+      listings: [listed('pve1', [vm({ externalId: '100', power: 'stopped' }), vm({ externalId: '101' })])], bill: billingDown, snapshot: [known100],
+      actions: ['update pve1/100 #11'], drift: ['stale_on_panel'],
+    },
+    {
+      name: 'billing row disappeared → VPS kept (unbilled), never deleted for it',
+      listings: [listed('pve1', [vm({ externalId: '100' })])], bill: billing([]), snapshot: [known100],
+      actions: [], drift: ['unbilled'],
+    },
+    {
+      name: 'unbilled VM not sent',
+      listings: [listed('pve1', [vm({ externalId: '200' })])], bill: billing([]), snapshot: [],
+      actions: [], drift: ['unbilled'],
+    },
+    {
+      name: 'snapshot entry of a source no longer configured → left alone',
+      listings: [listed('pve1', [])], bill: billing([]), snapshot: [entry({ source: 'old', externalId: '5', panelId: 3 })],
+      actions: [], drift: [],
+    },
+  ])('$name', (c) => {
+    const r = run(c.listings, c.bill, c.snapshot);
+    expect(r.summary).toEqual(c.actions);
+    expect(r.classes).toEqual([...c.drift].sort());
+  });
+
+  it('update carries the changed field names and the full desired fields', () => {
+    const r = run([listed('pve1', [vm({ externalId: '100', power: 'stopped', ramMb: 2048 })])], billing([owned100]), [known100]);
+    const update = r.actions[0];
+    expect(update).toMatchObject({ kind: 'update', changed: ['ram', 'status'], desired: { fields: { status: 'stopped', ram: 2048, user_id: 7 } } });
+  });
+
+  it('billing down keeps a suspension it cannot re-confirm', () => {
+    const suspended = entry({ externalId: '100', panelId: 11, sent: fields({ name: 'vm100', status: 'suspended' }) });
+    const r = run([listed('pve1', [vm({ externalId: '100', power: 'running' })])], billingDown, [suspended]);
+    expect(r.actions).toEqual([]);
+  });
+
+  it('counts consecutive missing listings and resets when the VM reappears', () => {
+    const gone = run([listed('pve1', [])], billing([]), [entry({ externalId: '100', panelId: 11, missingPasses: 2 })]);
+    expect(gone.missingPasses.get('pve1/100')).toBe(3);
+    const back = run([listed('pve1', [vm({ externalId: '100' })])], billing([owned100]), [entry({ externalId: '100', panelId: 11, missingPasses: 2 })]);
+    expect(back.missingPasses.get('pve1/100')).toBe(0);
+    expect(back.actions).toEqual([]);
+  });
+
+  it('full resync re-sends every known VPS and creates the unknown ones', () => {
+    const r = run(
+      [listed('pve1', [vm({ externalId: '100' }), vm({ externalId: '101' })])],
+      billing([owned100, row({ vmId: '101', userId: 8 })]),
+      [known100],
+      true,
+    );
+    expect(r.summary).toEqual(['update pve1/100 #11', 'create pve1/101']);
+    expect(r.classes).toEqual(['missing_on_panel']);
+  });
+
+  it.each([
+    [{ userId: 1, billingId: 'a' }, { userId: 1, billingId: 'a' }, true],
+    [{ userId: 1, billingId: null }, { userId: 1, billingId: 'a' }, true],
+    [{ userId: 1, billingId: 'a' }, { userId: 2, billingId: 'a' }, false],
+    [{ userId: 1, billingId: 'a' }, { userId: 1, billingId: 'b' }, false],
+  ])('sameOwner(%o, %o) = %s', (a, b, same) => {
+    expect(sameOwner(a, b)).toBe(same);
+  });
+});
