@@ -1,0 +1,2 @@
+// Public entry of the metrics module.
+export { createSyncMetrics, type SyncMetrics, type SyncMetricsOptions } from './sync-metrics.js';

@@ -1,0 +1,125 @@
+// The daemon's Prometheus metrics: one Registry per instance (never prom-client's global one),
+// fed by the engine through the PassObserver seam so prom-client stays out of the engine.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DRIFT_CLASSES, type ActionKind, type DriftClass, type VmPower } from '../domain/types.js';
+import type { ActionResult, PassObserver, PassResult } from '../engine/observer.js';
+import { ACTION_KINDS, ACTION_RESULTS, PASS_RESULTS, VM_POWERS } from './labels.js';
+
+export interface SyncMetricsOptions {
+  readonly version: string;
+  /** Configured source names, so their series exist from the first scrape (see `declareSources`). */
+  readonly sources?: readonly string[];
+  /** Adds prom-client's process/Node.js metrics (default true; tests of exact output may turn it off). */
+  readonly processMetrics?: boolean;
+}
+
+/** The metrics object: a PassObserver plus the registry the HTTP layer serves. */
+export interface SyncMetrics extends PassObserver {
+  readonly registry: Registry;
+  /** Makes a source known before its first listing: its `vpssync_source_up` reads NaN (unknown) until then. */
+  declareSources(names: readonly string[]): void;
+}
+
+// Buckets follow the timeouts: listings default to 15 s, panel calls to 10 s, a pass to 600 s.
+const LIST_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60];
+const PANEL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const PASS_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+/** Creates the daemon's metrics in a fresh registry, every fixed series pre-initialised. */
+export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
+  const registry = new Registry();
+  const m = defineMetrics(registry);
+  m.buildInfo.set({ version: options.version }, 1);
+  for (const cls of DRIFT_CLASSES) m.drift.set({ class: cls }, 0);
+  for (const action of ACTION_KINDS) {
+    for (const result of ACTION_RESULTS) m.actions.inc({ action, result }, 0);
+  }
+  for (const result of PASS_RESULTS) m.passes.inc({ result }, 0);
+  for (const action of ACTION_KINDS) m.panelDuration.zero({ action });
+  // Unknown until the first query: NaN compares false with 0, so "down" alerts stay quiet.
+  m.billingUp.set(Number.NaN);
+  if (options.processMetrics ?? true) addProcessMetrics(registry);
+
+  const declareSources = (names: readonly string[]): void => {
+    for (const source of names) {
+      // Only create a series for a source not yet seen: never overwrite a real observation.
+      if (!m.knownSources.has(source)) {
+        m.knownSources.add(source);
+        m.sourceUp.set({ source }, Number.NaN);
+        m.listDuration.zero({ source });
+      }
+    }
+  };
+  declareSources(options.sources ?? []);
+
+  return {
+    registry,
+    declareSources,
+    sourceListed(source: string, ok: boolean, durationSeconds: number, vmsByPower?: Readonly<Record<VmPower, number>>): void {
+      if (!m.knownSources.has(source)) declareSources([source]);
+      m.sourceUp.set({ source }, ok ? 1 : 0);
+      m.listDuration.observe({ source }, safe(durationSeconds));
+      // A failed listing leaves the last known counts: the source is unknown, not empty.
+      if (ok && vmsByPower) {
+        for (const status of VM_POWERS) m.sourceVms.set({ source, status }, safe(vmsByPower[status] ?? 0));
+      }
+    },
+    billingQueried(ok: boolean): void {
+      m.billingUp.set(ok ? 1 : 0);
+    },
+    drift(counts: Readonly<Record<DriftClass, number>>): void {
+      for (const cls of DRIFT_CLASSES) m.drift.set({ class: cls }, safe(counts[cls] ?? 0));
+    },
+    action(kind: ActionKind, result: ActionResult, durationSeconds: number): void {
+      m.actions.inc({ action: kind, result });
+      // A skipped action never reached the panel, so it has no request latency.
+      if (result !== 'skipped') m.panelDuration.observe({ action: kind }, safe(durationSeconds));
+    },
+    outboxPending(count: number): void {
+      m.outboxPending.set(safe(count));
+    },
+    passFinished(result: PassResult, durationSeconds: number, full: boolean, finishedAtMs: number): void {
+      m.passes.inc({ result });
+      m.passDuration.observe(safe(durationSeconds));
+      // Only a fully successful pass counts for staleness, matching /readyz's "last pass succeeded".
+      if (result === 'success') m.lastSuccess.set(finishedAtMs / 1000);
+      // A full resync that was not a total failure re-sent what it could; partial still counts.
+      if (full && result !== 'failed') m.lastFullResync.set(finishedAtMs / 1000);
+    },
+  };
+}
+
+// prom-client's gauges `nodejs_active_{handles,requests,resources}_total` break Prometheus' naming
+// rule (only counters end in _total) and fail `promtool check metrics`; the per-type gauges
+// without the suffix carry the same information (sum them), so the three are dropped.
+const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+function addProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+}
+
+function defineMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    knownSources: new Set<string>(),
+    buildInfo: new Gauge({ name: 'vpssync_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers }),
+    sourceUp: new Gauge({ name: 'vpssync_source_up', help: '1 if the last listing of the source succeeded, 0 if it failed, NaN before the first listing.', labelNames: ['source'], registers }),
+    sourceVms: new Gauge({ name: 'vpssync_source_vms', help: 'VMs seen in the last successful listing of the source, by status.', labelNames: ['source', 'status'], registers }),
+    listDuration: new Histogram({ name: 'vpssync_source_list_duration_seconds', help: 'Time taken to list the VMs of a source, failed listings included.', labelNames: ['source'], buckets: LIST_BUCKETS, registers }),
+    billingUp: new Gauge({ name: 'vpssync_billing_up', help: '1 if the last billing query succeeded, 0 if it failed, NaN before the first query.', registers }),
+    drift: new Gauge({ name: 'vpssync_drift', help: 'Drift items found by the last planned pass, by class.', labelNames: ['class'], registers }),
+    actions: new Counter({ name: 'vpssync_actions_total', help: 'Panel actions finished, by kind and result.', labelNames: ['action', 'result'], registers }),
+    panelDuration: new Histogram({ name: 'vpssync_panel_request_duration_seconds', help: 'Latency of panel API calls, by action.', labelNames: ['action'], buckets: PANEL_BUCKETS, registers }),
+    outboxPending: new Gauge({ name: 'vpssync_outbox_pending', help: 'Outbox items not yet done (pending, in flight or waiting for a retry) after the last pass.', registers }),
+    passDuration: new Histogram({ name: 'vpssync_pass_duration_seconds', help: 'Duration of reconciliation passes.', buckets: PASS_BUCKETS, registers }),
+    passes: new Counter({ name: 'vpssync_passes_total', help: 'Reconciliation passes finished, by result.', labelNames: ['result'], registers }),
+    lastSuccess: new Gauge({ name: 'vpssync_last_success_timestamp_seconds', help: 'Unix time at which the last fully successful pass ended (0: none since start).', registers }),
+    lastFullResync: new Gauge({ name: 'vpssync_last_full_resync_timestamp_seconds', help: 'Unix time at which the last full resync ended (0: none since start).', registers }),
+  };
+}
+
+// prom-client throws on non-numbers; an observer must never throw into the engine.
+function safe(value: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}

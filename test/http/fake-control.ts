@@ -1,0 +1,45 @@
+// A small DaemonControl for HTTP tests: records requests, coalesces like the real scheduler promises to.
+import { DRIFT_CLASSES, type DriftClass } from '../../src/domain/types.js';
+import type { DaemonControl, DaemonStatus } from '../../src/engine/control.js';
+
+export class FakeControl implements DaemonControl {
+  lastSuccess: number | null = null;
+  queuedFull: boolean | null = null;
+  readonly requests: { full: boolean; reason: string }[] = [];
+  problems: string[] = [];
+
+  status(): DaemonStatus {
+    const drift = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, c === 'unbilled' ? 2 : 0])) as Record<DriftClass, number>;
+    return {
+      version: '0.1.0',
+      startedAt: '2024-01-01T00:00:00.000Z',
+      passRunning: false,
+      lastSuccessAt: this.lastSuccess === null ? null : new Date(this.lastSuccess).toISOString(),
+      lastFullResyncAt: null,
+      billing: { up: true, lastError: null },
+      sources: [{ name: 'pve1', kind: 'proxmox', up: true, vms: 12, lastError: null, lastListedAt: '2024-01-01T00:01:00.000Z' }],
+      outbox: { pending: 1, failed: 0, ambiguous: 0 },
+      snapshot: { vps: 10 },
+      lastPasses: [
+        {
+          id: 7, startedAt: '2024-01-01T00:00:50.000Z', finishedAt: '2024-01-01T00:01:00.000Z', result: 'success', full: false,
+          durationSeconds: 10, actions: { planned: 1, ok: 1, failed: 0, ambiguous: 0 }, drift, problems: this.problems,
+        },
+      ],
+    };
+  }
+
+  requestPass(options: { full: boolean; reason: string }): { queued: boolean; coalesced: boolean } {
+    this.requests.push(options);
+    if (this.queuedFull !== null) {
+      this.queuedFull ||= options.full;
+      return { queued: false, coalesced: true };
+    }
+    this.queuedFull = options.full;
+    return { queued: true, coalesced: false };
+  }
+
+  lastSuccessAtMs(): number | null {
+    return this.lastSuccess;
+  }
+}
