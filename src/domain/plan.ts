@@ -90,7 +90,7 @@ export function plan(input: PlanInput): PlanResult {
       });
     }
     if (changed.length > 0 || full) {
-      actions.push({ kind: 'update', key: entry.key, panelId: entry.panelId, desired: want, changed });
+      actions.push({ kind: 'update', key: entry.key, panelId: entry.panelId, desired: want, changed, ownerConfirmed: seen.desired !== null });
     }
   }
 

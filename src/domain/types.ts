@@ -167,6 +167,8 @@ export type Action =
       readonly desired: DesiredVps;
       /** Field names whose value differs from what was last sent. */
       readonly changed: readonly (keyof PanelFields)[];
+      /** Billing confirmed the owner this pass (so the VPS may be re-created if the panel lost it). */
+      readonly ownerConfirmed: boolean;
     }
   | { readonly kind: 'delete'; readonly key: VmKey; readonly panelId: number; readonly reason: DriftClass };
 

@@ -136,7 +136,7 @@ export class StateStore {
           panel_id = excluded.panel_id, fields_json = excluded.fields_json, user_id = excluded.user_id,
           billing_id = excluded.billing_id, state = 'in_flight', failure = NULL, attempts = attempts + 1,
           pass_id = excluded.pass_id, updated_at = excluded.updated_at
-        RETURNING id`),
+        RETURNING id, attempts`),
       outboxById: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       outboxDone: w("UPDATE outbox SET state = 'done', failure = NULL, last_error = NULL, next_attempt_at = NULL, updated_at = ? WHERE id = ?"),
       outboxFailed: w("UPDATE outbox SET state = 'failed', failure = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?"),
@@ -190,8 +190,8 @@ export class StateStore {
     })();
   }
 
-  /** Journals a call before it is sent (state in_flight); returns the outbox id to resolve it with. */
-  journal(action: Action, passId: number | null, now: number): number {
+  /** Journals a call before it is sent (state in_flight); returns the outbox id to resolve it with and the attempt number. */
+  journal(action: Action, passId: number | null, now: number): { id: number; attempts: number } {
     const { source, externalId } = parseVmKey(action.key);
     const desired = action.kind === 'delete' ? null : action.desired;
     const row = this.s.journal.get({
@@ -204,8 +204,8 @@ export class StateStore {
       billing_id: desired ? desired.owner.billingId : null,
       pass_id: passId,
       now,
-    }) as { id: number };
-    return row.id;
+    }) as { id: number; attempts: number };
+    return row;
   }
 
   /** Records the answer to a journaled call, and the snapshot change it implies, in one transaction. */

@@ -1,0 +1,174 @@
+// apply(): sends a pass's actions to the panel with bounded concurrency. Each call is
+// journaled in the outbox before it is sent and resolved after its answer, so a crash at
+// any point neither loses an action nor turns an unknown create into a duplicate.
+import { backoffDelay } from '../domain/gate.js';
+import type { Clock, PanelClient, PanelResult } from '../domain/ports.js';
+import type { Action, VmKey } from '../domain/types.js';
+import type { Resolution, StateStore } from '../store/state-store.js';
+import type { Logger } from '../util/logger.js';
+import type { PanelBreaker } from './breaker.js';
+import type { ActionResult, PassObserver } from './observer.js';
+
+export interface ApplyDeps {
+  readonly panel: PanelClient;
+  readonly store: StateStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly observer: PassObserver;
+  readonly breaker: PanelBreaker;
+  readonly concurrency: number;
+  readonly retry: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+  readonly random: () => number;
+  readonly scrub: (text: string) => string;
+}
+
+/** How one action ended. */
+export interface ActionOutcome {
+  readonly key: VmKey;
+  readonly kind: Action['kind'];
+  readonly result: ActionResult;
+  readonly panelId?: number;
+  readonly message?: string;
+}
+
+export interface ApplyReport {
+  readonly outcomes: readonly ActionOutcome[];
+  /** The panel refused the API key: a configuration error, nothing more was sent. */
+  readonly unauthorized: boolean;
+  /** Actions not sent because the circuit breaker is open. */
+  readonly heldByBreaker: number;
+}
+
+/** Sends actions; actions of one VM run in order, different VMs in parallel. */
+export async function apply(deps: ApplyDeps, actions: readonly Action[], passId: number | null, stop: AbortSignal): Promise<ApplyReport> {
+  const groups = groupByKey(actions);
+  const outcomes: ActionOutcome[] = [];
+  let unauthorized = false;
+  let heldByBreaker = 0;
+
+  const skip = (action: Action, message: string): void => {
+    outcomes.push({ key: action.key, kind: action.kind, result: 'skipped', message });
+  };
+
+  const send = async (action: Action): Promise<ActionOutcome> => {
+    const { id: outboxId, attempts } = deps.store.journal(action, passId, deps.clock.now());
+    const started = performance.now();
+    const answer = await call(deps.panel, action);
+    const seconds = (performance.now() - started) / 1000;
+    const { resolution, result, panelId } = classify(action, answer);
+    const now = deps.clock.now();
+    const finalResolution: Resolution =
+      resolution.outcome === 'failed' && resolution.failure === 'retryable'
+        ? { ...resolution, nextAttemptAt: now + backoffDelay(attempts, deps.retry.baseDelayMs, deps.retry.maxDelayMs, deps.random) }
+        : resolution;
+    deps.store.resolve(outboxId, finalResolution, now);
+    deps.observer.action(action.kind, result, seconds);
+    if (result === 'retryable' || result === 'ambiguous') deps.breaker.onFailure();
+    else if (result !== 'unauthorized') deps.breaker.onSuccess();
+    const message = answer.ok ? undefined : deps.scrub(answer.message);
+    logOutcome(deps.logger, action, result, message, panelId);
+    return { key: action.key, kind: action.kind, result, ...(panelId !== undefined ? { panelId } : {}), ...(message !== undefined ? { message } : {}) };
+  };
+
+  const runGroup = async (group: readonly Action[]): Promise<void> => {
+    for (let i = 0; i < group.length; i++) {
+      const action = group[i]!;
+      if (stop.aborted || unauthorized) {
+        group.slice(i).forEach((a) => skip(a, stop.aborted ? 'shutting down' : 'panel refused the API key'));
+        return;
+      }
+      if (!deps.breaker.tryAcquire()) {
+        heldByBreaker += group.length - i;
+        group.slice(i).forEach((a) => skip(a, 'panel circuit breaker open'));
+        return;
+      }
+      const outcome = await send(action);
+      outcomes.push(outcome);
+      if (outcome.result === 'unauthorized') unauthorized = true;
+      if (outcome.result === 'not_found' && action.kind === 'update' && action.ownerConfirmed) {
+        // The panel lost this VPS (restored database?): recreate it now rather than next pass.
+        outcomes.push(await send({ kind: 'create', key: action.key, desired: action.desired, reason: 'missing_on_panel' }));
+        continue;
+      }
+      if (outcome.result !== 'ok' && outcome.result !== 'not_found') {
+        // The rest of this VM's actions depend on this one (the old owner's VPS must go before the new one is made).
+        group.slice(i + 1).forEach((a) => skip(a, `earlier ${action.kind} of ${action.key} did not succeed`));
+        return;
+      }
+    }
+  };
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < groups.length) await runGroup(groups[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, groups.length)) }, worker));
+  return { outcomes, unauthorized, heldByBreaker };
+}
+
+function groupByKey(actions: readonly Action[]): Action[][] {
+  const byKey = new Map<VmKey, Action[]>();
+  for (const a of actions) {
+    const list = byKey.get(a.key);
+    if (list) list.push(a);
+    else byKey.set(a.key, [a]);
+  }
+  return [...byKey.values()];
+}
+
+function call(panel: PanelClient, action: Action): Promise<PanelResult<unknown>> {
+  switch (action.kind) {
+    case 'create':
+      return panel.create(action.desired.fields);
+    case 'update':
+      return panel.update(action.panelId, action.desired.fields);
+    case 'delete':
+      return panel.delete(action.panelId);
+  }
+}
+
+/** Maps a panel answer to what the store records and what metrics count. */
+export function classify(action: Action, answer: PanelResult<unknown>): { resolution: Resolution; result: ActionResult; panelId?: number } {
+  if (answer.ok) {
+    if (action.kind === 'create') {
+      const id = (answer.value as { id: number }).id;
+      return { resolution: { outcome: 'created', panelId: id }, result: 'ok', panelId: id };
+    }
+    return { resolution: { outcome: action.kind === 'update' ? 'updated' : 'deleted' }, result: 'ok' };
+  }
+  const error = `${answer.kind}: ${answer.message}`;
+  switch (answer.kind) {
+    case 'not_found':
+      // Delete of a VPS the panel does not have: the goal is reached. Update: the panel lost it.
+      return { resolution: { outcome: action.kind === 'update' ? 'vanished' : 'deleted' }, result: 'not_found' };
+    case 'rejected':
+      return { resolution: { outcome: 'failed', failure: 'rejected', error, nextAttemptAt: null }, result: 'rejected' };
+    case 'unauthorized':
+      return { resolution: { outcome: 'failed', failure: 'retryable', error, nextAttemptAt: null }, result: 'unauthorized' };
+    case 'retryable':
+      return { resolution: { outcome: 'failed', failure: 'retryable', error, nextAttemptAt: null }, result: 'retryable' };
+    case 'ambiguous':
+      // Only a create can duplicate; updates and deletes are idempotent and simply retried.
+      return action.kind === 'create'
+        ? { resolution: { outcome: 'ambiguous', error }, result: 'ambiguous' }
+        : { resolution: { outcome: 'failed', failure: 'retryable', error, nextAttemptAt: null }, result: 'retryable' };
+  }
+}
+
+function logOutcome(logger: Logger, action: Action, result: ActionResult, message: string | undefined, panelId: number | undefined): void {
+  const ctx = { vm: action.key, action: action.kind, result, ...(panelId !== undefined ? { panelId } : action.kind !== 'create' ? { panelId: action.panelId } : {}) };
+  switch (result) {
+    case 'ok':
+    case 'not_found':
+      logger.debug(ctx, `${action.kind} ${action.key}: ${result}`);
+      break;
+    case 'ambiguous':
+      logger.error(ctx, `create of ${action.key} may have reached the panel (${message ?? ''}); it will not be re-sent — check the panel and run "ospab-vps-sync resolve ${action.key}"`);
+      break;
+    case 'unauthorized':
+      logger.error(ctx, `the panel refused the API key — fix panel.apiKey / VPS_SYNC_API_KEY (it must equal the panel's VPS_SYNC_API_KEY): ${message ?? ''}`);
+      break;
+    default:
+      logger.warn(ctx, `${action.kind} ${action.key} failed (${result}): ${message ?? ''}`);
+  }
+}

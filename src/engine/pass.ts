@@ -1,0 +1,217 @@
+// One pass: observe → desired → plan → guards → gate → apply → record.
+// Level-triggered: every pass recomputes everything from the hypervisors, billing and the
+// snapshot, so a call that failed is simply still a difference next time.
+import { desired, type DesiredState } from '../domain/desired.js';
+import { gate, type GateResult } from '../domain/gate.js';
+import { guards, type GuardResult, type GuardSettings } from '../domain/guards.js';
+import { plan, type PlanResult } from '../domain/plan.js';
+import type { BillingSource, Clock, PanelClient, VmSource } from '../domain/ports.js';
+import { DRIFT_CLASSES, type DriftClass, type DriftItem, type OutboxItem, type SnapshotEntry } from '../domain/types.js';
+import type { StateStore } from '../store/state-store.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { apply, type ApplyReport } from './apply.js';
+import type { PanelBreaker } from './breaker.js';
+import type { PassSummary } from './control.js';
+import { observe, type Observation } from './observe.js';
+import type { PassObserver, PassResult } from './observer.js';
+
+export interface EngineSettings {
+  readonly guards: GuardSettings;
+  readonly retry: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+  readonly concurrency: number;
+  readonly passTimeoutMs: number;
+}
+
+export interface EngineDeps {
+  readonly sources: readonly VmSource[];
+  readonly billing: BillingSource;
+  readonly panel: PanelClient;
+  readonly store: StateStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly observer: PassObserver;
+  readonly breaker: PanelBreaker;
+  readonly random: () => number;
+  readonly scrub: (text: string) => string;
+  readonly settings: EngineSettings;
+}
+
+export interface PassOptions {
+  /** Full resync: re-send every desired VPS. */
+  readonly full?: boolean;
+  /** Lift the delete count/fraction limits for this pass. */
+  readonly force?: boolean;
+}
+
+/** Everything a pass decided before sending anything (what `plan` prints). */
+export interface PlannedPass {
+  readonly observation: Observation;
+  readonly state: DesiredState;
+  readonly plan: PlanResult;
+  readonly guarded: GuardResult;
+  readonly gated: GateResult;
+  /** Every drift item of the pass (billing-side, panel-side, held deletes, ambiguous). */
+  readonly drift: readonly DriftItem[];
+  readonly driftCounts: Readonly<Record<DriftClass, number>>;
+  /** Rejected items and failed observations, one line each. */
+  readonly problems: readonly string[];
+}
+
+export interface PassReport {
+  readonly summary: PassSummary;
+  readonly planned: PlannedPass | null;
+  readonly applied: ApplyReport | null;
+}
+
+/** Composes the pure core over one observation. */
+export function decide(
+  observation: Observation,
+  sources: ReadonlyArray<{ name: string; kind: 'proxmox' | 'vmware' }>,
+  snapshot: readonly SnapshotEntry[],
+  open: readonly OutboxItem[],
+  settings: GuardSettings,
+  options: PassOptions,
+  now: number,
+): PlannedPass {
+  const state = desired({ sources, listings: observation.listings, billing: observation.billing });
+  const planned = plan({ state, snapshot, full: options.full ?? false });
+  const listedCounts = new Map<string, number>();
+  for (const l of observation.listings) if (l.ok) listedCounts.set(l.source, l.vms.length);
+  const guarded = guards({ actions: planned.actions, snapshot, missingPasses: planned.missingPasses, listedCounts, settings, force: options.force ?? false });
+  const gated = gate({ actions: guarded.actions, open, now, full: options.full ?? false });
+  const drift = [...state.drift, ...planned.drift, ...guarded.drift, ...gated.drift];
+  const driftCounts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
+  for (const d of drift) driftCounts[d.class]++;
+  const problems: string[] = [];
+  for (const l of observation.listings) {
+    if (!l.ok) problems.push(`source ${l.source} unknown: ${l.error}`);
+    else for (const r of l.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
+  }
+  if (!observation.billing.ok) problems.push(`billing unavailable: ${observation.billing.error}`);
+  else for (const r of observation.billing.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
+  return { observation, state, plan: planned, guarded, gated, drift, driftCounts, problems };
+}
+
+/** Observes and decides without writing anything (the `plan` command). */
+export async function dryRun(deps: Omit<EngineDeps, 'panel' | 'breaker'>, options: PassOptions, signal: AbortSignal): Promise<PlannedPass> {
+  const observation = await observe(deps, signal);
+  return decide(observation, deps.sources.map((s) => ({ name: s.name, kind: s.kind })), deps.store.snapshot(), deps.store.openOutbox(), deps.settings.guards, options, deps.clock.now());
+}
+
+/** Runs one full pass and records it. Never throws: a failure is a `failed` pass. */
+export async function runPass(deps: EngineDeps, options: PassOptions, stop: AbortSignal): Promise<PassReport> {
+  const startedAt = deps.clock.now();
+  const started = performance.now();
+  const full = options.full ?? false;
+  const passId = deps.store.startPass(startedAt, full);
+  const timeout = AbortSignal.timeout(deps.settings.passTimeoutMs);
+  const signal = AbortSignal.any([stop, timeout]);
+  let planned: PlannedPass | null = null;
+  let applied: ApplyReport | null = null;
+  let result: PassResult;
+  const problems: string[] = [];
+  try {
+    const observation = await observe(deps, signal);
+    recordObservation(deps, observation);
+    planned = decide(
+      observation,
+      deps.sources.map((s) => ({ name: s.name, kind: s.kind })),
+      deps.store.snapshot(),
+      deps.store.openOutbox(),
+      deps.settings.guards,
+      options,
+      deps.clock.now(),
+    );
+    problems.push(...planned.problems);
+    deps.store.setMissingPasses(planned.plan.missingPasses);
+    deps.observer.drift(planned.driftCounts);
+    for (const s of planned.gated.skipped) deps.logger.debug({ vm: s.action.key, action: s.action.kind }, `not sent: ${s.why}`);
+    applied = await apply({ ...deps, concurrency: deps.settings.concurrency, retry: deps.settings.retry }, planned.gated.send, passId, signal);
+    if (applied.unauthorized) problems.push('the panel refused the API key (401): fix panel.apiKey / VPS_SYNC_API_KEY');
+    if (applied.heldByBreaker > 0) problems.push(`${applied.heldByBreaker} action(s) held: the panel keeps failing (circuit breaker open)`);
+    result = passResult(planned, applied);
+  } catch (err) {
+    // Only our own machinery throws here (the state file, a bug): observe() and apply() report external failures as values.
+    const message = deps.scrub(errorMessage(err));
+    deps.logger.error({ err: message }, `pass ${passId} failed: ${message}`);
+    problems.push(message);
+    result = 'failed';
+  }
+  const finishedAt = deps.clock.now();
+  const durationSeconds = (performance.now() - started) / 1000;
+  const summary = summarize(passId, startedAt, finishedAt, durationSeconds, full, result, planned, applied, problems);
+  try {
+    deps.store.finishPass(passId, finishedAt, summary);
+    deps.observer.outboxPending(countPending(deps.store));
+  } catch (err) {
+    deps.logger.error(`cannot record pass ${passId}: ${deps.scrub(errorMessage(err))}`);
+  }
+  deps.observer.passFinished(result, durationSeconds, full, finishedAt);
+  return { summary, planned, applied };
+}
+
+function countPending(store: StateStore): number {
+  const c = store.outboxCounts();
+  return c.inFlight + c.failed;
+}
+
+function recordObservation(deps: EngineDeps, observation: Observation): void {
+  const now = deps.clock.now();
+  for (const source of deps.sources) {
+    const l = observation.listings.find((x) => x.source === source.name);
+    if (!l) continue;
+    deps.store.recordSource({
+      name: source.name,
+      kind: source.kind,
+      up: l.ok,
+      vms: l.ok ? l.vms.length : null,
+      lastError: l.ok ? null : l.error,
+      lastListedAt: now,
+    });
+  }
+  deps.store.setMeta('billing_up', observation.billing.ok ? '1' : '0');
+  deps.store.setMeta('billing_error', observation.billing.ok ? null : observation.billing.error);
+}
+
+function passResult(planned: PlannedPass, applied: ApplyReport): PassResult {
+  if (applied.unauthorized) return 'failed';
+  if (planned.observation.listings.length > 0 && planned.observation.listings.every((l) => !l.ok)) return 'failed';
+  const incomplete =
+    planned.problems.length > 0 ||
+    planned.gated.skipped.length > 0 ||
+    applied.outcomes.some((o) => o.result !== 'ok' && o.result !== 'not_found');
+  return incomplete ? 'partial' : 'success';
+}
+
+function summarize(
+  id: number,
+  startedAt: number,
+  finishedAt: number,
+  durationSeconds: number,
+  full: boolean,
+  result: PassResult,
+  planned: PlannedPass | null,
+  applied: ApplyReport | null,
+  problems: readonly string[],
+): PassSummary {
+  const outcomes = applied?.outcomes ?? [];
+  const emptyDrift = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
+  return {
+    id,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(finishedAt).toISOString(),
+    result,
+    full,
+    durationSeconds: Math.round(durationSeconds * 1000) / 1000,
+    actions: {
+      planned: planned?.gated.send.length ?? 0,
+      ok: outcomes.filter((o) => o.result === 'ok' || o.result === 'not_found').length,
+      failed: outcomes.filter((o) => o.result !== 'ok' && o.result !== 'not_found' && o.result !== 'ambiguous').length,
+      ambiguous: outcomes.filter((o) => o.result === 'ambiguous').length,
+    },
+    drift: planned?.driftCounts ?? emptyDrift,
+    // Bounded: /status must stay small even when thousands of rows are rejected.
+    problems: problems.length > 50 ? [...problems.slice(0, 50), `… and ${problems.length - 50} more`] : [...problems],
+  };
+}
