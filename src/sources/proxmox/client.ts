@@ -1,0 +1,159 @@
+// Talks to one Proxmox VE cluster through the proxmox-api client: exactly one
+// `GET /cluster/resources?type=vm` per listing, bounded by `timeoutMs` (headers and body) and
+// the caller's signal, with every failure turned into a one-line `SourceError`.
+import { proxmoxApi, type ProxmoxEngineOptions } from 'proxmox-api';
+import { fetch as undiciFetch, type Agent } from 'undici';
+import type { ProxmoxSourceConfig } from '../../config/schema.js';
+import { CapturedCall, type FetchFn } from './capture.js';
+import { networkError, SourceError, type SourceErrorReason } from './errors.js';
+import { guestListSchema } from './schema.js';
+import { createDispatcher } from './tls.js';
+
+export { SourceError, type SourceErrorReason } from './errors.js';
+
+const PVE_CONTENT_TYPE = 'application/json;charset=UTF-8';
+// The formats proxmox-api checks in its constructor (where it would console.error and throw).
+const TOKEN_ID = /.*@.+!.+/;
+const TOKEN_SECRET = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+type ClientConfig = Pick<ProxmoxSourceConfig, 'name' | 'url' | 'tokenId' | 'tokenSecret' | 'timeoutMs' | 'tls'>;
+
+/** Removes control characters and caps length, for text that came from the server. */
+function printable(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+export class ProxmoxClient {
+  private dispatcher: Agent | undefined;
+
+  constructor(
+    private readonly config: ClientConfig,
+    private readonly baseFetch: FetchFn = undiciFetch,
+  ) {}
+
+  /** The raw guest entries of the cluster (unvalidated items); throws `SourceError` when the listing is unusable. */
+  async listGuestEntries(signal: AbortSignal): Promise<unknown[]> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`timed out after ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
+    try {
+      if (signal.aborted) throw this.fail('aborted', `listing aborted (${this.abortText(signal)})`);
+      const url = this.parsedUrl();
+      this.dispatcher ??= await createDispatcher(this.config.name, this.config.tls);
+      const call = new CapturedCall(this.baseFetch, this.dispatcher, AbortSignal.any([signal, deadline.signal]), url.pathname.replace(/\/+$/, ''));
+      const px = proxmoxApi({
+        host: url.hostname,
+        port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+        schema: url.protocol === 'https:' ? 'https' : 'http',
+        tokenID: this.config.tokenId,
+        tokenSecret: this.config.tokenSecret,
+        queryTimeout: this.config.timeoutMs,
+        // proxmox-api types its fetch with its own (older) undici; the call shape is the same.
+        fetch: call.fetch as unknown as NonNullable<ProxmoxEngineOptions['fetch']>,
+      });
+      let data: unknown;
+      try {
+        data = await px.cluster.resources.$get({ type: 'vm' });
+      } catch (err) {
+        throw this.explain(err, call, signal, deadline.signal);
+      }
+      return this.checkList(data, call);
+    } catch (err) {
+      throw this.scrubbed(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes pooled connections. */
+  async close(): Promise<void> {
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    await d?.close();
+  }
+
+  private parsedUrl(): URL {
+    let url: URL;
+    try {
+      url = new URL(this.config.url);
+    } catch {
+      throw this.fail('config', `url "${printable(this.config.url, 100)}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw this.fail('config', `url must be http:// or https://, got ${url.protocol}`);
+    if (!TOKEN_ID.test(this.config.tokenId)) throw this.fail('config', 'tokenId must look like USER@REALM!TOKENID');
+    if (!TOKEN_SECRET.test(this.config.tokenSecret)) throw this.fail('config', 'tokenSecret must be the lowercase UUID Proxmox showed');
+    return url;
+  }
+
+  private get origin(): string {
+    try {
+      return new URL(this.config.url).origin;
+    } catch {
+      return '(bad url)';
+    }
+  }
+
+  /** Why a request failed, from what the captured call saw (more reliable than the library's message). */
+  private explain(err: unknown, call: CapturedCall, signal: AbortSignal, deadline: AbortSignal): SourceError {
+    if (signal.aborted) return this.fail('aborted', `listing aborted (${this.abortText(signal)})`, err);
+    if (deadline.aborted) {
+      const phase = call.status === undefined ? 'waiting for an answer' : `reading the answer (${call.bytesReceived} bytes received)`;
+      return this.fail('timeout', `timed out after ${this.config.timeoutMs} ms ${phase}`, err);
+    }
+    if (call.bodyError !== undefined) {
+      const of = call.contentLength !== undefined ? ` of ${call.contentLength}` : '';
+      return this.fail('invalid_response', `answer truncated: connection closed after ${call.bytesReceived}${of} bytes`, call.bodyError);
+    }
+    if (call.networkError !== undefined) return networkError(this.config.name, this.origin, call.networkError);
+    if (call.status === undefined) return this.fail('http', `request failed: ${printable(err instanceof Error ? err.message : String(err))}`, err);
+    const statusLine = `${call.status} ${printable(call.statusText)}`.trim();
+    if (call.status === 401) {
+      return this.fail('auth', `${statusLine} — check tokenId/tokenSecret and that the token has PVEAuditor on /`, err);
+    }
+    if (call.status === 403) {
+      return this.fail('auth', `${statusLine} — the token lacks a privilege: grant PVEAuditor on / (to the token itself when privilege separation is on)`, err);
+    }
+    if (call.status === 200 && call.contentType !== PVE_CONTENT_TYPE) {
+      return this.fail('invalid_response', `answered with Content-Type "${printable(call.contentType ?? '', 80)}" instead of ${PVE_CONTENT_TYPE} — is ${this.origin} the Proxmox API and not a proxy or login page?`, err);
+    }
+    return this.fail('http', `HTTP ${statusLine} from GET /cluster/resources`, err);
+  }
+
+  /** The library hands back `data`, or null when the body was not JSON: say which. */
+  private checkList(data: unknown, call: CapturedCall): unknown[] {
+    if (data === null || data === undefined) {
+      if (!call.contentType) throw this.fail('invalid_response', 'answered without a Content-Type');
+      const text = call.body?.toString('utf8') ?? '';
+      try {
+        JSON.parse(text);
+      } catch (err) {
+        throw this.fail('invalid_response', `answer is not JSON (${printable((err as Error).message, 120)}; ${call.body?.length ?? 0} bytes)`);
+      }
+      throw this.fail('invalid_response', 'answer has "data": null instead of a guest list');
+    }
+    const parsed = guestListSchema.safeParse(data);
+    if (!parsed.success) throw this.fail('invalid_response', parsed.error.issues[0]?.message ?? 'answer is not a guest list');
+    return parsed.data;
+  }
+
+  private abortText(signal: AbortSignal): string {
+    const r: unknown = signal.reason;
+    return printable(r instanceof Error ? r.message : r === undefined ? 'aborted' : String(r), 120);
+  }
+
+  private fail(reason: SourceErrorReason, detail: string, cause?: unknown): SourceError {
+    return new SourceError(this.config.name, reason, detail, cause === undefined ? undefined : { cause });
+  }
+
+  /** Belt and braces: no message leaving the client may contain the token secret. */
+  private scrubbed(err: unknown): unknown {
+    const secret = this.config.tokenSecret;
+    if (!(err instanceof SourceError)) {
+      return this.fail('http', printable(String(err instanceof Error ? err.message : err)).split(secret).join('***'));
+    }
+    if (!err.message.includes(secret)) return err;
+    const detail = err.message.slice(`proxmox ${this.config.name}: `.length).split(secret).join('***');
+    return new SourceError(err.source, err.reason, detail);
+  }
+}

@@ -1,0 +1,58 @@
+// The Proxmox VE `VmSource`: one cluster, one request per listing.
+import type { ProxmoxSourceConfig } from '../../config/schema.js';
+import { systemClock, type Clock, type VmSource } from '../../domain/ports.js';
+import type { RejectedItem, VmRecord } from '../../domain/types.js';
+import type { Logger } from '../../util/logger.js';
+import type { FetchFn } from './capture.js';
+import { ProxmoxClient } from './client.js';
+import { createGuestFilter, type FilterFields } from './filter.js';
+import { buildListing } from './listing.js';
+
+export { SourceError, type SourceErrorReason } from './errors.js';
+
+export interface ProxmoxSourceDeps {
+  readonly logger: Logger;
+  /** undici-compatible fetch (it receives a `dispatcher`); undici's own by default. */
+  readonly fetch?: FetchFn;
+  readonly clock?: Clock;
+}
+
+class ProxmoxSource implements VmSource {
+  readonly kind = 'proxmox' as const;
+  private readonly client: ProxmoxClient;
+  private readonly keep: (g: FilterFields) => boolean;
+
+  constructor(
+    private readonly config: ProxmoxSourceConfig,
+    private readonly deps: ProxmoxSourceDeps,
+  ) {
+    // Both only store their arguments: no I/O until the first listing.
+    this.client = new ProxmoxClient(config, deps.fetch);
+    this.keep = createGuestFilter(config.include, config.exclude);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  async listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> {
+    const clock = this.deps.clock ?? systemClock;
+    const started = clock.now();
+    const entries = await this.client.listGuestEntries(signal);
+    const { vms, rejected, templates, filteredOut } = buildListing(this.config.name, entries, this.keep);
+    this.deps.logger.debug(
+      { source: this.config.name, entries: entries.length, vms: vms.length, rejected: rejected.length, templates, filteredOut, ms: clock.now() - started },
+      'proxmox listing done',
+    );
+    return { vms, rejected };
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** Creates the source for one configured Proxmox cluster (no I/O until `listVms`). */
+export function createProxmoxSource(config: ProxmoxSourceConfig, deps: ProxmoxSourceDeps): VmSource {
+  return new ProxmoxSource(config, deps);
+}
