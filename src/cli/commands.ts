@@ -1,0 +1,140 @@
+// The one-shot commands: once, plan, status, check-config, resync, resolve.
+import { existsSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { redactConfig } from '../config/redact.js';
+import type { Config } from '../config/schema.js';
+import { systemClock, type PanelClient } from '../domain/ports.js';
+import { parseVmKey } from '../domain/types.js';
+import { nullObserver } from '../engine/observer.js';
+import { dryRun, runPass } from '../engine/pass.js';
+import { parseListen, formatUrl } from '../http/index.js';
+import { createRuntime } from '../runtime.js';
+import { StateStore } from '../store/state-store.js';
+import { acquireWriterLock } from '../store/writer-lock.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { readVersion } from '../version.js';
+import { CliExit, type CliIo } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { formatPlan, planJson } from './format-plan.js';
+import { formatStatus, statusFromStore } from './format-status.js';
+
+/** `once`: one pass, exit 0 when everything was applied. */
+export async function onceCommand(config: Config, logger: Logger, opts: { full: boolean; force: boolean }, io: CliIo): Promise<number> {
+  const lock = acquireWriterLock(config.stateFile);
+  const runtime = createRuntime({ config, logger, clock: systemClock, observer: nullObserver });
+  try {
+    const recovered = runtime.deps.store.recoverInFlight(systemClock.now());
+    if (recovered.ambiguous > 0) logger.error(`${recovered.ambiguous} create(s) were in flight when the last run stopped; they are now ambiguous (see "status")`);
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    const report = await runPass(runtime.deps, { full: opts.full, force: opts.force }, stop.signal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    const s = report.summary;
+    io.stdout.write(`pass ${s.id} ${s.result}: ${s.actions.ok}/${s.actions.planned} sent ok, ${s.actions.failed} failed, ${s.actions.ambiguous} ambiguous (${s.durationSeconds}s)\n`);
+    for (const p of s.problems) io.stdout.write(`  ${p}\n`);
+    return s.result === 'success' ? EXIT.ok : EXIT.failure;
+  } finally {
+    await runtime.close();
+    lock.release();
+  }
+}
+
+/** A panel that refuses every call: dry runs must never reach the panel. */
+const refusingPanel: PanelClient = {
+  create: () => Promise.reject(new Error('dry run: no panel calls')),
+  update: () => Promise.reject(new Error('dry run: no panel calls')),
+  delete: () => Promise.reject(new Error('dry run: no panel calls')),
+};
+
+/** `plan`: the dry run (0 no changes, 2 changes, 1 error). */
+export async function planCommand(config: Config, logger: Logger, opts: { json: boolean; full: boolean }, io: CliIo): Promise<number> {
+  // Before the first pass there is no state file: plan against an empty snapshot.
+  const planConfig = existsSync(config.stateFile) ? config : { ...config, stateFile: ':memory:' };
+  const runtime = createRuntime({ config: planConfig, logger, clock: systemClock, observer: nullObserver, readonly: planConfig.stateFile !== ':memory:', panel: refusingPanel });
+  try {
+    const planned = await dryRun(runtime.deps, { full: opts.full }, AbortSignal.timeout(config.passTimeoutMs));
+    io.stdout.write(opts.json ? `${JSON.stringify(planJson(planned), null, 2)}\n` : formatPlan(planned));
+    const everythingUnknown = planned.observation.listings.every((l) => !l.ok);
+    if (everythingUnknown) return EXIT.failure;
+    return planned.gated.send.length > 0 ? EXIT.changes : EXIT.ok;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `status`: what the state file says about recent passes. */
+export function statusCommand(config: Config, opts: { json: boolean }, io: CliIo): number {
+  if (!existsSync(config.stateFile)) {
+    throw new CliExit(EXIT.failure, `no state file at ${config.stateFile} yet: the daemon has not run a pass (start it, or run "ospab-vps-sync once")`);
+  }
+  const store = new StateStore({ path: config.stateFile, readonly: true });
+  store.open();
+  try {
+    const status = statusFromStore(store, config, readVersion());
+    io.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, store.openOutbox()));
+    return EXIT.ok;
+  } finally {
+    store.close();
+  }
+}
+
+/** `check-config`: the effective config, secrets masked. */
+export function checkConfigCommand(config: Config, path: string, io: CliIo): number {
+  io.stdout.write(`# ${path}: valid\n${stringify(redactConfig(config))}`);
+  return EXIT.ok;
+}
+
+/** `resync`: asks the running daemon for a pass, or with --local runs one here. */
+export async function resyncCommand(config: Config, logger: Logger, opts: { full: boolean; local: boolean }, io: CliIo): Promise<number> {
+  // No daemon to ask: the same single pass as `once` (it takes the writer lock, so it refuses if a daemon does run).
+  if (opts.local) return onceCommand(config, logger, { full: opts.full, force: false }, io);
+  if (!config.http.listen) throw new CliExit(EXIT.failure, 'http.listen is empty, so the daemon has no endpoint to ask; use --local when it is not running');
+  if (!config.http.adminToken) throw new CliExit(EXIT.failure, 'no admin token configured (http.adminToken / VPS_SYNC_ADMIN_TOKEN): the daemon refuses POST /resync without one');
+  const { host, port } = parseListen(config.http.listen);
+  const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const url = `${formatUrl(connectHost, port)}/resync${opts.full ? '?full=1' : ''}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${config.http.adminToken}` }, signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    throw new CliExit(EXIT.failure, `cannot reach the daemon at ${url} (${errorMessage(err)}); is it running? Use --local to run the pass here instead`);
+  }
+  const body = await res.text();
+  if (res.status !== 202) throw new CliExit(EXIT.failure, `the daemon answered ${res.status}: ${body.slice(0, 200)}`);
+  io.stdout.write(`${opts.full ? 'full resync' : 'pass'} requested: ${body.trim()}\n`);
+  return EXIT.ok;
+}
+
+/** `resolve`: settles an ambiguous create. Safe beside a running daemon (one small transaction). */
+export function resolveCommand(config: Config, key: string, opts: { panelId?: number; recreate: boolean; forget: boolean }, io: CliIo): number {
+  try {
+    parseVmKey(key);
+  } catch (err) {
+    throw new CliExit(EXIT.usage, (err as Error).message);
+  }
+  const chosen = [opts.panelId !== undefined, opts.recreate, opts.forget].filter(Boolean).length;
+  if (chosen !== 1) throw new CliExit(EXIT.usage, 'resolve needs exactly one of --panel-id N, --recreate, --forget');
+  if (!existsSync(config.stateFile)) throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
+  const store = new StateStore({ path: config.stateFile });
+  store.open();
+  try {
+    const now = systemClock.now();
+    if (opts.panelId !== undefined) {
+      if (!store.adoptAmbiguous(key, opts.panelId, now)) throw new CliExit(EXIT.failure, `${key} has no ambiguous create to adopt (see "ospab-vps-sync status")`);
+      io.stdout.write(`${key}: adopted panel VPS #${opts.panelId}; the next pass updates it if needed\n`);
+    } else if (opts.recreate) {
+      if (!store.retryAmbiguous(key, now)) throw new CliExit(EXIT.failure, `${key} has no ambiguous create to retry (see "ospab-vps-sync status")`);
+      io.stdout.write(`${key}: the create will be sent again on the next pass\n`);
+    } else {
+      if (!store.forget(key)) throw new CliExit(EXIT.failure, `nothing is known locally about ${key}`);
+      io.stdout.write(`${key}: forgotten locally (the panel was not touched); the next pass plans it from scratch\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    store.close();
+  }
+}

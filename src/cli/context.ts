@@ -1,0 +1,38 @@
+// What every command needs first: the validated config and a logger.
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import { EXIT } from './exit-codes.js';
+
+/** A command's way out: a message for stderr and an exit code. */
+export class CliExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CliExit';
+  }
+}
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** Loads the config or exits 78 listing every problem. */
+export function configOrExit(path: string | undefined, env: NodeJS.ProcessEnv): { config: Config; path: string } {
+  try {
+    return loadConfig({ path, env });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliExit(EXIT.config, err.message);
+    throw err;
+  }
+}
+
+/** The process logger for a command; `quiet` commands (plan, status) log warnings only, to stderr. */
+export function commandLogger(config: Config, io: CliIo, quiet = false): Logger {
+  if (quiet) return createLogger({ level: config.log.level === 'silent' ? 'silent' : 'warn', destination: io.stderr, pretty: false });
+  return createLogger({ level: config.log.level });
+}

@@ -1,0 +1,89 @@
+// The human view of a plan: what would be sent, what is held, and the drift — one line each.
+import type { PlannedPass } from '../engine/pass.js';
+import type { Action, DriftClass } from '../domain/types.js';
+
+const DRIFT_ORDER: readonly DriftClass[] = [
+  'missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor', 'owner_changed', 'held_delete', 'ambiguous',
+  'unbilled', 'billed_but_missing', 'suspended_but_running', 'ambiguous_billing',
+];
+
+/** Renders a plan as text for a terminal. */
+export function formatPlan(p: PlannedPass, maxLines = 200): string {
+  const out: string[] = [];
+  out.push('Sources:');
+  for (const l of p.observation.listings) {
+    out.push(l.ok ? `  ${l.source.padEnd(16)} ok, ${l.vms.length} VM(s)${l.rejected.length ? `, ${l.rejected.length} rejected` : ''}` : `  ${l.source.padEnd(16)} UNKNOWN (nothing of it will change): ${l.error}`);
+  }
+  const b = p.observation.billing;
+  out.push(b.ok ? `Billing:          ok, ${b.records.length} row(s)${b.rejected.length ? `, ${b.rejected.length} rejected` : ''}` : `Billing:          UNAVAILABLE (no creates, deletes or owner changes): ${b.error}`);
+  out.push('');
+
+  const send = p.gated.send;
+  out.push(send.length === 0 ? 'No changes: the panel matches.' : `Actions (${send.length}):`);
+  out.push(...limit(send.map(formatAction), maxLines));
+  if (p.gated.skipped.length > 0) {
+    out.push('', `Not sent this pass (${p.gated.skipped.length}):`);
+    out.push(...limit(p.gated.skipped.map((s) => `  ! ${s.action.kind.padEnd(6)} ${s.action.key}: ${s.why}`), maxLines));
+  }
+  if (p.guarded.held.length > 0) {
+    out.push('', `Held by guards (${p.guarded.held.length}):`);
+    out.push(...limit(p.guarded.drift.map((d) => `  ! ${d.detail}`), maxLines));
+  }
+
+  const notable = p.drift.filter((d) => !['missing_on_panel', 'stale_on_panel', 'held_delete'].includes(d.class));
+  if (notable.length > 0) {
+    out.push('', 'Needs attention:');
+    const sorted = [...notable].sort((a, b) => DRIFT_ORDER.indexOf(a.class) - DRIFT_ORDER.indexOf(b.class));
+    out.push(...limit(sorted.map((d) => `  ${d.class.padEnd(22)} ${d.detail}`), maxLines));
+  }
+  if (p.problems.length > 0) {
+    out.push('', 'Problems:');
+    out.push(...limit(p.problems.map((x) => `  ${x}`), maxLines));
+  }
+
+  out.push('', 'Drift:');
+  for (const c of DRIFT_ORDER) if (p.driftCounts[c] > 0) out.push(`  ${c.padEnd(22)} ${p.driftCounts[c]}`);
+  if (DRIFT_ORDER.every((c) => p.driftCounts[c] === 0)) out.push('  none');
+  const n = (k: Action['kind']) => send.filter((a) => a.kind === k).length;
+  out.push('', `Plan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete.`);
+  return out.join('\n') + '\n';
+}
+
+function formatAction(a: Action): string {
+  switch (a.kind) {
+    case 'create': {
+      const f = a.desired.fields;
+      return `  + create ${a.key.padEnd(18)} "${f.name}" user ${f.user_id}, ${f.cpu} CPU, ${f.ram} MB, ${f.disk} GB, ${f.os}, ${f.status}${a.reason === 'owner_changed' ? ' (new owner)' : ''}`;
+    }
+    case 'update': {
+      const changes = a.changed.length > 0 ? a.changed.map((c) => `${c} → ${String(a.desired.fields[c])}`).join(', ') : 're-send (full resync)';
+      return `  ~ update ${a.key.padEnd(18)} #${a.panelId}: ${changes}`;
+    }
+    case 'delete':
+      return `  - delete ${a.key.padEnd(18)} #${a.panelId}: ${a.reason === 'owner_changed' ? 'owner changed' : 'gone from the hypervisor'}`;
+  }
+}
+
+function limit(lines: string[], max: number): string[] {
+  return lines.length <= max ? lines : [...lines.slice(0, max), `  … and ${lines.length - max} more (use --json for all)`];
+}
+
+/** The machine view of a plan (`plan --json`). */
+export function planJson(p: PlannedPass): unknown {
+  return {
+    sources: p.observation.listings.map((l) => (l.ok ? { name: l.source, ok: true, vms: l.vms.length, rejected: l.rejected } : { name: l.source, ok: false, error: l.error })),
+    billing: p.observation.billing.ok ? { ok: true, rows: p.observation.billing.records.length, rejected: p.observation.billing.rejected } : { ok: false, error: p.observation.billing.error },
+    actions: p.gated.send.map((a) =>
+      a.kind === 'delete'
+        ? { kind: a.kind, key: a.key, panelId: a.panelId, reason: a.reason }
+        : a.kind === 'update'
+          ? { kind: a.kind, key: a.key, panelId: a.panelId, changed: a.changed, fields: a.desired.fields }
+          : { kind: a.kind, key: a.key, reason: a.reason, owner: a.desired.owner, fields: a.desired.fields },
+    ),
+    skipped: p.gated.skipped.map((s) => ({ kind: s.action.kind, key: s.action.key, why: s.why })),
+    held: p.guarded.held.map((a) => ({ kind: a.kind, key: a.key })),
+    drift: p.drift,
+    driftCounts: p.driftCounts,
+    problems: p.problems,
+  };
+}

@@ -1,0 +1,62 @@
+// `status` output: built from the state file alone, so it works whether or not the daemon runs.
+import type { Config } from '../config/schema.js';
+import type { DaemonStatus } from '../engine/control.js';
+import type { OutboxItem } from '../domain/types.js';
+import type { StateStore } from '../store/state-store.js';
+
+/** The daemon's status as recorded in the state file. */
+export function statusFromStore(store: StateStore, config: Config, version: string): DaemonStatus {
+  const counts = store.outboxCounts();
+  const rows = new Map(store.sourceStatuses().map((s) => [s.name, s]));
+  const billingUp = store.meta('billing_up');
+  const ms = (key: string): string | null => {
+    const v = store.meta(key);
+    return v === null ? null : new Date(Number(v)).toISOString();
+  };
+  const passes = store.recentPasses(10);
+  return {
+    version,
+    startedAt: passes.at(-1)?.startedAt ?? '',
+    passRunning: passes[0]?.result === 'running',
+    lastSuccessAt: ms('last_success_at'),
+    lastFullResyncAt: ms('last_full_resync_at'),
+    billing: { up: billingUp === null ? null : billingUp === '1', lastError: store.meta('billing_error') },
+    sources: config.sources.map((s) => {
+      const r = rows.get(s.name);
+      return { name: s.name, kind: s.type, up: r?.up ?? null, vms: r?.vms ?? null, lastError: r?.lastError ?? null, lastListedAt: r?.lastListedAt ? new Date(r.lastListedAt).toISOString() : null };
+    }),
+    outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous },
+    snapshot: { vps: store.vpsCount() },
+    lastPasses: passes,
+  };
+}
+
+/** Renders the status for a terminal. */
+export function formatStatus(s: DaemonStatus, open: readonly OutboxItem[]): string {
+  const out: string[] = [];
+  out.push(`ospab-vps-sync ${s.version}`);
+  out.push(`Last successful pass: ${s.lastSuccessAt ?? 'never'}    last full resync: ${s.lastFullResyncAt ?? 'never'}`);
+  out.push(`Panel VPSes known:    ${s.snapshot.vps}`);
+  out.push(`Billing:              ${s.billing.up === null ? 'not queried yet' : s.billing.up ? 'up' : `DOWN: ${s.billing.lastError ?? ''}`}`);
+  out.push('Sources:');
+  for (const src of s.sources) {
+    const state = src.up === null ? 'not listed yet' : src.up ? `up, ${src.vms ?? 0} VM(s)` : `DOWN: ${src.lastError ?? ''}`;
+    out.push(`  ${src.name.padEnd(16)} ${src.kind.padEnd(8)} ${state}${src.lastListedAt ? ` (at ${src.lastListedAt})` : ''}`);
+  }
+  out.push(`Outbox: ${s.outbox.pending} pending retry, ${s.outbox.failed} failed, ${s.outbox.ambiguous} ambiguous`);
+  for (const item of open.filter((i) => i.state === 'ambiguous')) {
+    out.push(`  AMBIGUOUS ${item.kind} ${item.key} (user ${item.owner?.userId ?? '?'}, "${item.fields?.name ?? ''}"): ${item.lastError ?? ''}`);
+    out.push(`    → check the panel, then: ospab-vps-sync resolve ${item.key} --panel-id N | --recreate | --forget`);
+  }
+  for (const item of open.filter((i) => i.state === 'failed').slice(0, 20)) {
+    out.push(`  failed ${item.kind} ${item.key} (${item.failure}, ${item.attempts} attempt(s)${item.nextAttemptAt ? `, next ${new Date(item.nextAttemptAt).toISOString()}` : ''}): ${item.lastError ?? ''}`);
+  }
+  out.push('Recent passes:');
+  if (s.lastPasses.length === 0) out.push('  none yet');
+  for (const p of s.lastPasses) {
+    const drift = Object.entries(p.drift).filter(([, n]) => n > 0).map(([c, n]) => `${c}=${n}`).join(' ');
+    out.push(`  #${p.id} ${p.startedAt} ${p.result.padEnd(8)}${p.full ? ' full' : ''} ${p.actions.ok}/${p.actions.planned} ok, ${p.actions.failed} failed, ${p.actions.ambiguous} ambiguous, ${p.durationSeconds ?? '-'}s${drift ? `  drift: ${drift}` : ''}`);
+    for (const problem of p.problems.slice(0, 5)) out.push(`      ${problem}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,34 @@
+// The text of --help, kept next to nothing else so it is easy to keep true.
+
+export const USAGE = `ospab-vps-sync — keeps the OSPAB panel's VPS list equal to what runs on Proxmox and VMware
+
+Usage: ospab-vps-sync <command> [options]
+
+Commands:
+  run                      Run the daemon: a pass now, then on the schedule; SIGHUP = full resync
+  once [--full] [--force]  Run one pass and exit (0 = everything applied, 1 = something failed)
+  plan [--json] [--full]   Dry run: show what a pass would send (0 = no changes, 2 = changes, 1 = error)
+  status [--json]          Last passes, sources, billing, outbox and snapshot counts
+  check-config             Validate the config and print it with secrets masked (78 = invalid)
+  resync [--full] [--local]
+                           Ask the running daemon for a pass (POST /resync); --local runs it here
+                           when no daemon is running
+  resolve <source>/<vm id> (--panel-id N | --recreate | --forget)
+                           Settle a create whose outcome is unknown (see "status"):
+                             --panel-id N  it did reach the panel as VPS #N: adopt it
+                             --recreate    it did not: send it again on the next pass
+                             --forget      drop what is known locally about this VM
+
+Options:
+  -c, --config <file>      Config file (default: $OSPAB_VPS_SYNC_CONFIG or /etc/ospab-vps-sync/config.yaml)
+      --json               Machine-readable output (plan, status)
+      --full               Full resync: re-send every desired VPS
+      --force              once: lift guards.maxDeletesPerPass / maxDeleteFraction for this pass
+  -h, --help               This help
+  -v, --version            Print the version
+
+Environment: OSPAB_PANEL_URL, VPS_SYNC_API_KEY, BILLING_DATABASE_URL, VPS_SYNC_ADMIN_TOKEN,
+<SOURCE>_TOKEN_SECRET / <SOURCE>_PASSWORD; each also as <NAME>_FILE or a systemd credential.
+
+Exit codes: 0 ok, 1 failure, 2 plan has changes, 64 usage, 75 state file in use, 78 bad config.
+`;

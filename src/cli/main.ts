@@ -1,0 +1,106 @@
+// Argument parsing and dispatch. No logic lives here beyond choosing the command.
+import { parseArgs } from 'node:util';
+import { StateLockedError } from '../store/writer-lock.js';
+import { errorMessage } from '../util/errors.js';
+import { readVersion } from '../version.js';
+import { checkConfigCommand, onceCommand, planCommand, resolveCommand, resyncCommand, statusCommand } from './commands.js';
+import { CliExit, commandLogger, configOrExit, type CliIo } from './context.js';
+import { EXIT } from './exit-codes.js';
+import { USAGE } from './help.js';
+import { runDaemon } from './run.js';
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean', default: false },
+  full: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
+  local: { type: 'boolean', default: false },
+  'panel-id': { type: 'string' },
+  recreate: { type: 'boolean', default: false },
+  forget: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', short: 'v', default: false },
+} as const;
+
+/** Which options each command accepts; anything else is a usage error, not silently ignored. */
+const ACCEPTS: Record<string, readonly string[]> = {
+  run: ['config'],
+  once: ['config', 'full', 'force'],
+  plan: ['config', 'json', 'full'],
+  status: ['config', 'json'],
+  'check-config': ['config'],
+  resync: ['config', 'full', 'local'],
+  resolve: ['config', 'panel-id', 'recreate', 'forget'],
+};
+
+/** Runs the CLI; resolves with the process exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.stdout.write(`${readVersion()}\n`);
+    return EXIT.ok;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command || command === 'help') {
+    io.stdout.write(USAGE);
+    return command || values.help ? EXIT.ok : EXIT.usage;
+  }
+  const accepted = ACCEPTS[command];
+  if (!accepted) {
+    io.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const given = Object.entries(values).filter(([k, v]) => v !== undefined && v !== false && k !== 'help' && k !== 'version').map(([k]) => k);
+  const wrong = given.filter((k) => !accepted.includes(k));
+  if (wrong.length > 0) {
+    io.stderr.write(`"${command}" does not take ${wrong.map((w) => `--${w}`).join(', ')}\n`);
+    return EXIT.usage;
+  }
+  if ((command === 'resolve' && rest.length !== 1) || (command !== 'resolve' && rest.length > 0)) {
+    io.stderr.write(command === 'resolve' ? 'usage: ospab-vps-sync resolve <source>/<vm id> (--panel-id N | --recreate | --forget)\n' : `unexpected argument "${rest[0]}"\n`);
+    return EXIT.usage;
+  }
+
+  try {
+    const { config, path } = configOrExit(values.config, io.env);
+    switch (command) {
+      case 'check-config':
+        return checkConfigCommand(config, path, io);
+      case 'status':
+        return statusCommand(config, { json: values.json }, io);
+      case 'resolve': {
+        const raw = values['panel-id'];
+        const panelId = raw === undefined ? undefined : Number(raw);
+        if (panelId !== undefined && (!Number.isInteger(panelId) || panelId <= 0)) throw new CliExit(EXIT.usage, `--panel-id must be a positive integer, got "${raw}"`);
+        return resolveCommand(config, rest[0]!, { ...(panelId !== undefined ? { panelId } : {}), recreate: values.recreate, forget: values.forget }, io);
+      }
+      case 'plan':
+        return await planCommand(config, commandLogger(config, io, true), { json: values.json, full: values.full }, io);
+      case 'once':
+        return await onceCommand(config, commandLogger(config, io), { full: values.full, force: values.force }, io);
+      case 'resync':
+        return await resyncCommand(config, commandLogger(config, io), { full: values.full, local: values.local }, io);
+      case 'run':
+        return await runDaemon(config, commandLogger(config, io));
+    }
+    return EXIT.usage;
+  } catch (err) {
+    if (err instanceof CliExit) {
+      io.stderr.write(`${err.message}\n`);
+      return err.code;
+    }
+    if (err instanceof StateLockedError) {
+      io.stderr.write(`${err.message}\n`);
+      return EXIT.locked;
+    }
+    io.stderr.write(`ospab-vps-sync ${command}: ${errorMessage(err)}\n`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,55 @@
+// `run`: the daemon with its HTTP endpoints, until SIGTERM/SIGINT.
+import type { Config } from '../config/schema.js';
+import { systemClock } from '../domain/ports.js';
+import { Daemon } from '../engine/daemon.js';
+import { createHttpServer } from '../http/index.js';
+import { createSyncMetrics } from '../metrics/index.js';
+import { createRuntime } from '../runtime.js';
+import { acquireWriterLock } from '../store/writer-lock.js';
+import type { Logger } from '../util/logger.js';
+import { readVersion } from '../version.js';
+
+/** Runs the daemon until a stop signal; resolves with the exit code. */
+export async function runDaemon(config: Config, logger: Logger): Promise<number> {
+  const version = readVersion();
+  const lock = acquireWriterLock(config.stateFile);
+  const metrics = createSyncMetrics({ version, sources: config.sources.map((s) => s.name) });
+  const runtime = createRuntime({ config, logger, clock: systemClock, observer: metrics });
+  const daemon = new Daemon(runtime.deps, { schedule: config.schedule, version, logger });
+  const http = config.http.listen
+    ? createHttpServer({ listen: config.http.listen, adminToken: config.http.adminToken, control: daemon, metrics, logger, readyMaxAgeSeconds: config.http.readyMaxAgeSeconds })
+    : null;
+  try {
+    if (http) {
+      const { url } = await http.start();
+      logger.info({ url }, `HTTP endpoints on ${url} (/metrics, /healthz, /readyz, /status, POST /resync)`);
+    }
+  } catch (err) {
+    await runtime.close();
+    lock.release();
+    throw new Error(`cannot listen on http.listen ${config.http.listen}: ${(err as Error).message}`, { cause: err });
+  }
+  daemon.start();
+
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  const onHup = (): void => {
+    const r = daemon.requestPass({ full: true, reason: 'SIGHUP' });
+    logger.info({ ...r }, 'SIGHUP: full resync requested');
+  };
+  process.on('SIGHUP', onHup);
+
+  const signal = await stopped;
+  process.off('SIGHUP', onHup);
+  // In-flight panel calls end within the panel timeout; give them that and a little more.
+  const deadline = config.panel.timeoutMs + 5000;
+  logger.info(`${signal}: stopping (no new pass; waiting up to ${deadline} ms for in-flight calls)`);
+  const { clean } = await daemon.stop(deadline);
+  await http?.stop();
+  await runtime.close();
+  lock.release();
+  logger.info(clean ? 'stopped cleanly' : 'stopped with calls still in flight; they will be recovered at the next start');
+  return 0;
+}

@@ -1,0 +1,194 @@
+// The long-running daemon: schedules passes with croner, never lets two overlap, coalesces
+// resync requests, and stops cleanly (no new pass, in-flight calls finish and are recorded).
+import { Cron } from 'croner';
+import type { DriftItem } from '../domain/types.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { DaemonControl, DaemonStatus } from './control.js';
+import { runPass, type EngineDeps, type PassReport } from './pass.js';
+
+export interface DaemonOptions {
+  readonly schedule: string;
+  readonly version: string;
+  readonly logger: Logger;
+}
+
+interface Request {
+  full: boolean;
+  reasons: string[];
+}
+
+/** Runs passes on a schedule and on request. `start()` runs the first pass at once. */
+export class Daemon implements DaemonControl {
+  private cron: Cron | null = null;
+  private running: Promise<void> | null = null;
+  private queued: Request | null = null;
+  private readonly stopController = new AbortController();
+  private startedAt = 0;
+  private lastSuccessMs: number | null = null;
+  private lastFullMs: number | null = null;
+  /** Drift items of the previous pass, so each problem is logged when it appears, not every minute. */
+  private previousDrift = new Set<string>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly options: DaemonOptions,
+  ) {}
+
+  /** Recovers from a previous crash, starts the schedule and the first pass. */
+  start(): void {
+    const { store, clock, logger } = this.deps;
+    this.startedAt = clock.now();
+    const recovered = store.recoverInFlight(clock.now());
+    if (recovered.ambiguous > 0) {
+      logger.error(`${recovered.ambiguous} create(s) were in flight when the daemon last stopped; they are ambiguous and will not be re-sent — see "ospab-vps-sync status" and resolve them`);
+    }
+    if (recovered.retried > 0) logger.warn(`${recovered.retried} update/delete call(s) were in flight when the daemon last stopped; they will be retried`);
+    this.lastSuccessMs = numberOrNull(store.meta('last_success_at'));
+    this.lastFullMs = numberOrNull(store.meta('last_full_resync_at'));
+    // `protect` would drop ticks silently; we queue instead, so a slow pass is followed by exactly one more.
+    this.cron = new Cron(this.options.schedule, { name: 'ospab-vps-sync' }, () => {
+      this.requestPass({ full: false, reason: 'schedule' });
+    });
+    logger.info({ schedule: this.options.schedule, next: this.cron.nextRun()?.toISOString() ?? null }, 'daemon started');
+    this.requestPass({ full: false, reason: 'start' });
+  }
+
+  /** Stops scheduling, lets the running pass finish its in-flight calls (up to `deadlineMs`), then returns. */
+  async stop(deadlineMs: number): Promise<{ clean: boolean }> {
+    this.cron?.stop();
+    this.cron = null;
+    this.queued = null;
+    this.stopController.abort();
+    if (!this.running) return { clean: true };
+    let timer: NodeJS.Timeout | undefined;
+    const clean = await Promise.race([
+      this.running.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadlineMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return { clean };
+  }
+
+  /** Asks for a pass; coalesces with one already queued. */
+  requestPass(options: { full: boolean; reason: string }): { queued: boolean; coalesced: boolean } {
+    if (this.stopController.signal.aborted) return { queued: false, coalesced: false };
+    if (this.queued) {
+      this.queued.full ||= options.full;
+      this.queued.reasons.push(options.reason);
+      return { queued: true, coalesced: true };
+    }
+    this.queued = { full: options.full, reasons: [options.reason] };
+    if (!this.running) this.running = this.loop();
+    return { queued: true, coalesced: false };
+  }
+
+  /** Resolves when no pass is running or queued (tests, `resync --local`). */
+  whenIdle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  lastSuccessAtMs(): number | null {
+    return this.lastSuccessMs;
+  }
+
+  status(): DaemonStatus {
+    const { store } = this.deps;
+    const counts = store.outboxCounts();
+    const sourceRows = new Map(store.sourceStatuses().map((s) => [s.name, s]));
+    const billingUp = store.meta('billing_up');
+    return {
+      version: this.options.version,
+      startedAt: new Date(this.startedAt).toISOString(),
+      passRunning: this.running !== null,
+      lastSuccessAt: iso(this.lastSuccessMs),
+      lastFullResyncAt: iso(this.lastFullMs),
+      billing: { up: billingUp === null ? null : billingUp === '1', lastError: store.meta('billing_error') },
+      sources: this.deps.sources.map((s) => {
+        const row = sourceRows.get(s.name);
+        return {
+          name: s.name,
+          kind: s.kind,
+          up: row?.up ?? null,
+          vms: row?.vms ?? null,
+          lastError: row?.lastError ?? null,
+          lastListedAt: iso(row?.lastListedAt ?? null),
+        };
+      }),
+      outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous },
+      snapshot: { vps: store.vpsCount() },
+      lastPasses: store.recentPasses(10),
+    };
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.queued && !this.stopController.signal.aborted) {
+        const request = this.queued;
+        this.queued = null;
+        await this.runOne(request);
+      }
+    } finally {
+      this.running = null;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      waiters.forEach((w) => w());
+    }
+  }
+
+  private async runOne(request: Request): Promise<void> {
+    const { logger } = this.deps;
+    let report: PassReport;
+    try {
+      report = await runPass(this.deps, { full: request.full }, this.stopController.signal);
+    } catch (err) {
+      // runPass reports failures as values; reaching here is a bug, and the daemon must keep going.
+      logger.error(`pass crashed: ${this.deps.scrub(errorMessage(err))}`);
+      return;
+    }
+    const s = report.summary;
+    if (s.result === 'success') {
+      this.lastSuccessMs = this.deps.clock.now();
+      if (s.full) this.lastFullMs = this.lastSuccessMs;
+    }
+    this.logNewDrift(report.planned?.drift ?? []);
+    const driftTotal = Object.values(s.drift).reduce((a, b) => a + b, 0);
+    const line = `pass ${s.id} ${s.result}${s.full ? ' (full resync)' : ''}: ${s.actions.ok}/${s.actions.planned} sent ok, ${s.actions.failed} failed, ${s.actions.ambiguous} ambiguous, ${driftTotal} drift item(s) in ${s.durationSeconds ?? 0}s`;
+    const ctx = { pass: s.id, result: s.result, full: s.full, reasons: request.reasons, actions: s.actions, drift: nonZero(s.drift), durationSeconds: s.durationSeconds };
+    if (s.result === 'success') logger.info(ctx, line);
+    else logger.warn({ ...ctx, problems: s.problems.slice(0, 10) }, line);
+  }
+
+  private logNewDrift(drift: readonly DriftItem[]): void {
+    const current = new Set<string>();
+    for (const d of drift) {
+      const id = `${d.class}|${d.key ?? ''}|${d.billingId ?? ''}|${d.panelId ?? ''}`;
+      current.add(id);
+      if (this.previousDrift.has(id)) continue;
+      // Panel-side drift is what the daemon is fixing right now; the rest needs a person.
+      const needsOperator = !['missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor'].includes(d.class);
+      const ctx = { drift: d.class, vm: d.key, panelId: d.panelId, billingId: d.billingId, userId: d.userId };
+      if (needsOperator) this.deps.logger.warn(ctx, d.detail);
+      else this.deps.logger.debug(ctx, d.detail);
+    }
+    this.previousDrift = current;
+  }
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+function numberOrNull(v: string | null): number | null {
+  if (v === null) return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+function nonZero(counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+}

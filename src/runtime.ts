@@ -1,0 +1,80 @@
+// Wiring: turns a validated config into the engine's dependencies. The only place that knows
+// every concrete implementation; everything else sees the interfaces in domain/ports.ts.
+import { createBillingSource } from './billing/index.js';
+import { scrub, secretValues } from './config/redact.js';
+import type { Config, SourceConfig } from './config/schema.js';
+import type { BillingSource, Clock, PanelClient, VmSource } from './domain/ports.js';
+import { PanelBreaker } from './engine/breaker.js';
+import type { PassObserver } from './engine/observer.js';
+import type { EngineDeps, EngineSettings } from './engine/pass.js';
+import { createPanelClient } from './panel/index.js';
+import { createProxmoxSource } from './sources/proxmox/index.js';
+import { createVmwareSource } from './sources/vmware/index.js';
+import { StateStore } from './store/state-store.js';
+import type { Logger } from './util/logger.js';
+
+/** Builds the source for one configured hypervisor. */
+export function createSource(config: SourceConfig, logger: Logger, clock: Clock): VmSource {
+  const child = logger.child({ source: config.name });
+  return config.type === 'proxmox' ? createProxmoxSource(config, { logger: child, clock }) : createVmwareSource(config, { logger: child, clock });
+}
+
+/** The engine's settings from the config. */
+export function engineSettings(config: Config): EngineSettings {
+  return {
+    guards: config.guards,
+    retry: { baseDelayMs: config.retry.baseDelayMs, maxDelayMs: config.retry.maxDelayMs },
+    concurrency: config.panel.concurrency,
+    passTimeoutMs: config.passTimeoutMs,
+  };
+}
+
+export interface Runtime {
+  readonly deps: EngineDeps;
+  /** Closes sources (vSphere logout), billing connections, panel sockets and the state file. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly observer: PassObserver;
+  /** Read-only views open the state file read-only and never talk to the panel. */
+  readonly readonly?: boolean;
+  /** Replaces the panel client (read-only views pass one that refuses to send). */
+  readonly panel?: PanelClient;
+}
+
+/** Creates every dependency of the engine (no network I/O; the state file is opened). */
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const { config, logger, clock } = options;
+  const secrets = secretValues(config);
+  const store = new StateStore({ path: config.stateFile, readonly: options.readonly ?? false });
+  store.open();
+  const sources = config.sources.map((s) => createSource(s, logger, clock));
+  const billing: BillingSource = createBillingSource(config.billing, { logger });
+  const panelClient = options.panel ? null : createPanelClient({ url: config.panel.url, apiKey: config.panel.apiKey, timeoutMs: config.panel.timeoutMs, concurrency: config.panel.concurrency, logger });
+  const panel: PanelClient = options.panel ?? panelClient!;
+  const deps: EngineDeps = {
+    sources,
+    billing,
+    panel,
+    store,
+    clock,
+    logger,
+    observer: options.observer,
+    breaker: new PanelBreaker({ threshold: config.retry.breakerThreshold, cooldownMs: config.retry.breakerCooldownMs }, clock),
+    random: Math.random,
+    scrub: (text) => scrub(text, secrets),
+    settings: engineSettings(config),
+  };
+  return {
+    deps,
+    async close() {
+      await Promise.allSettled([...sources.map((s) => s.close()), billing.close()]);
+      panelClient?.close();
+      store.close();
+    },
+  };
+}
