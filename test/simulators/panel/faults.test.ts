@@ -14,11 +14,11 @@ afterEach(async () => {
   await sim.stop();
 });
 
-/** Sends a create and reports the status, or the error code when the connection broke. */
+/** Sends a create and reports the status, or `network error` when the connection broke. */
 async function tryCreate(): Promise<number | string> {
   try {
     return (await sync(url, createVps())).status;
-  } catch (err) {
+  } catch {
     return 'network error';
   }
 }
