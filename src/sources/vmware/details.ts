@@ -1,0 +1,115 @@
+// Per-VM details (disks, guest OS) cost one or two calls per VM, so they are fetched only for
+// VMs that are new, whose list entry changed, or whose cached detail is old, and kept in memory.
+import type { Clock } from '../../domain/ports.js';
+import type { Logger } from '../../util/logger.js';
+import type { VsphereClient } from './client.js';
+import { mapLimit } from './concurrency.js';
+import { VsphereError } from './errors.js';
+import type { VmSummary } from './schema.js';
+
+const PASS_WIDE = new Set(['aborted', 'auth', 'connect', 'tls']);
+
+/** What the source remembers about one VM between passes. */
+export interface CachedDetail {
+  /** The list entry the detail was fetched for; a different entry means "changed, fetch again". */
+  readonly listKey: string;
+  /** After this time (clock ms) the detail is fetched again, to notice disk resizes and Tools changes. */
+  readonly refreshAt: number;
+  readonly cpu: number;
+  readonly memoryMiB: number;
+  readonly diskBytes: number;
+  /** vSphere guest id (`UBUNTU_64`). */
+  readonly guestOs: string | null;
+  /** Full name from VMware Tools, kept while Tools are silent (powered off) so the OS does not flap. */
+  readonly guestFullName: string | null;
+}
+
+export interface DetailSettings {
+  readonly concurrency: number;
+  /** Average age after which a detail is refreshed even if the list entry did not change. */
+  readonly maxAgeMs: number;
+}
+
+/** The outcome for the VMs of one pass. */
+export interface DetailOutcome {
+  /** A usable detail per VM id (fresh, cached, or cached-after-a-failed-fetch). */
+  readonly details: Map<string, CachedDetail>;
+  /** VMs whose fetch failed: `stale` when the cached detail was used instead. */
+  readonly failures: { id: string; problem: string; stale: boolean }[];
+  readonly fetched: number;
+}
+
+/** The in-memory detail cache of one source. */
+export class DetailCache {
+  private readonly entries = new Map<string, CachedDetail>();
+
+  constructor(
+    private readonly client: VsphereClient,
+    private readonly settings: DetailSettings,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Details for the listed VMs, fetching only what is missing, changed or due. */
+  async resolve(summaries: readonly VmSummary[], signal: AbortSignal): Promise<DetailOutcome> {
+    const now = this.clock.now();
+    const details = new Map<string, CachedDetail>();
+    const due: VmSummary[] = [];
+    for (const s of summaries) {
+      const cached = this.entries.get(s.id);
+      if (cached && cached.listKey === listKey(s) && cached.refreshAt > now) details.set(s.id, cached);
+      else due.push(s);
+    }
+    const failures: DetailOutcome['failures'] = [];
+    await mapLimit(due, this.settings.concurrency, async (s) => {
+      const cached = this.entries.get(s.id);
+      try {
+        const fresh = await this.fetch(s, cached, signal);
+        this.entries.set(s.id, fresh);
+        details.set(s.id, fresh);
+      } catch (error) {
+        // Cancelled pass, lost vCenter, or lost session: nothing per-VM about it, the listing fails.
+        if (signal.aborted || (error instanceof VsphereError && PASS_WIDE.has(error.reason))) throw error;
+        const problem = (error as Error).message;
+        // A known VM keeps its cached detail (the entry is not updated, so it is retried next pass);
+        // a new one is rejected: it was never sent, so leaving it out deletes nothing.
+        if (cached) details.set(s.id, cached);
+        failures.push({ id: s.id, problem, stale: cached !== undefined });
+      }
+    });
+    return { details, failures, fetched: due.length };
+  }
+
+  /** Forgets VMs that are no longer listed (call only after a complete listing). */
+  retainOnly(ids: ReadonlySet<string>): void {
+    for (const id of this.entries.keys()) if (!ids.has(id)) this.entries.delete(id);
+  }
+
+  private async fetch(s: VmSummary, cached: CachedDetail | undefined, signal: AbortSignal): Promise<CachedDetail> {
+    const detail = await this.client.getVm(s.id, signal);
+    // Tools only answer in a running guest; asking a powered-off VM is a guaranteed 503.
+    const fullName = s.power === 'POWERED_ON' ? await this.client.getGuestFullName(s.id, signal) : null;
+    if (s.power === 'POWERED_ON' && fullName === null) this.logger.debug({ vm: s.id }, 'VMware Tools not running; guest OS from config or guest id');
+    return {
+      listKey: listKey(s),
+      refreshAt: this.clock.now() + this.settings.maxAgeMs * (0.5 + spread(s.id)),
+      cpu: detail.cpu,
+      memoryMiB: detail.memoryMiB,
+      diskBytes: detail.diskBytes,
+      guestOs: detail.guestOs,
+      guestFullName: fullName ?? cached?.guestFullName ?? null,
+    };
+  }
+}
+
+/** The fields of a list entry whose change means the detail must be fetched again. */
+function listKey(s: VmSummary): string {
+  return `${s.name}\u0000${s.power}\u0000${s.cpu ?? '-'}\u0000${s.memoryMiB ?? '-'}`;
+}
+
+/** A stable number in [0, 1) per VM, so refreshes spread over time instead of all coming due together. */
+function spread(id: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return (h >>> 0) / 4294967296;
+}

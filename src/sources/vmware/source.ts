@@ -1,0 +1,151 @@
+// The `vmware` VmSource: one vCenter, listed completely each pass or not at all.
+import type { VmwareSourceConfig } from '../../config/schema.js';
+import { systemClock, type Clock, type VmSource } from '../../domain/ports.js';
+import type { RejectedItem, VmRecord } from '../../domain/types.js';
+import type { Logger } from '../../util/logger.js';
+import { VsphereClient } from './client.js';
+import { DetailCache } from './details.js';
+import { vsphereError } from './errors.js';
+import { VsphereHttp, type FetchLike } from './http.js';
+import { listVmEntries, type ListingStats } from './listing.js';
+import { toVmRecord } from './mapping.js';
+import { describeIssues, toSummary, vmSummarySchema, type VmSummary } from './schema.js';
+import { resolveScope } from './scope.js';
+import { VsphereSession } from './session.js';
+
+export interface VmwareSourceDeps {
+  readonly logger: Logger;
+  readonly fetch?: FetchLike;
+  readonly clock?: Clock;
+  /** Average age after which a cached VM detail is fetched again (default 1 h). */
+  readonly detailMaxAgeMs?: number;
+  /** Parallel VM-listing calls while sharding (default 4). */
+  readonly listConcurrency?: number;
+}
+
+/** Figures of the last listing, for logs, tests and the benchmark. */
+export interface VmwarePassStats extends ListingStats {
+  readonly vms: number;
+  readonly rejected: number;
+  readonly detailsFetched: number;
+  readonly logins: number;
+  readonly durationMs: number;
+}
+
+/** A vSphere source with its figures exposed. */
+export interface VmwareSource extends VmSource {
+  readonly kind: 'vmware';
+  /** Figures of the last successful listing, or null before the first one. */
+  readonly lastPass: VmwarePassStats | null;
+}
+
+/** Creates the source; nothing connects until the first `listVms`. Throws on a bad name pattern. */
+export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourceDeps): VmwareSource {
+  const patterns = (config.filters?.namePatterns ?? []).map((p) => {
+    try {
+      return new RegExp(p);
+    } catch (error) {
+      throw vsphereError(config.name, 'config', 'filters.namePatterns', `"${p}" is not a valid regular expression: ${(error as Error).message}`);
+    }
+  });
+  const logger = deps.logger.child({ source: config.name, kind: 'vmware' });
+  const clock = deps.clock ?? systemClock;
+  const http = new VsphereHttp({ source: config.name, url: config.url, tls: config.tls, timeoutMs: config.timeoutMs }, deps.fetch);
+  const session = new VsphereSession(
+    { source: config.name, username: config.username, password: config.password, apiFlavor: config.apiFlavor, timeoutMs: config.timeoutMs },
+    http,
+    logger,
+  );
+  const client = new VsphereClient(config.name, session);
+  const cache = new DetailCache(client, { concurrency: config.detailConcurrency, maxAgeMs: deps.detailMaxAgeMs ?? 3_600_000 }, clock, logger);
+  // Last valid record per VM: a VM whose entry turns invalid keeps it, so it is not taken for deleted.
+  const lastGood = new Map<string, VmRecord>();
+  let closed = false;
+  let lastPass: VmwarePassStats | null = null;
+
+  const listVms = async (signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
+    if (closed) throw vsphereError(config.name, 'config', 'listing VMs', 'the source was closed');
+    const started = clock.now();
+    const scope = await resolveScope(config.name, config.filters, client, signal);
+    const { entries, stats } = await listVmEntries(
+      client,
+      scope,
+      { source: config.name, listLimit: config.listLimit, concurrency: deps.listConcurrency ?? 4 },
+      signal,
+      logger,
+    );
+
+    const rejected: RejectedItem[] = [];
+    const vms: VmRecord[] = [];
+    const summaries: VmSummary[] = [];
+    const listed = new Set<string>();
+    entries.forEach((entry, index) => {
+      const parsed = vmSummarySchema.safeParse(entry);
+      const id = rawId(entry);
+      if (id !== null) listed.add(id);
+      if (parsed.success) {
+        const summary = toSummary(parsed.data);
+        if (patterns.length === 0 || patterns.some((p) => p.test(summary.name))) summaries.push(summary);
+        else listed.delete(summary.id);
+        return;
+      }
+      const kept = id === null ? undefined : lastGood.get(id);
+      if (kept) vms.push(kept);
+      rejected.push({
+        where: `${config.name}: ${id ?? `VM list entry #${index}`}`,
+        problem: `invalid list entry: ${describeIssues(parsed.error)}${kept ? ' (kept its last valid values, so it is not taken for deleted)' : ''}`,
+      });
+    });
+
+    const outcome = await cache.resolve(summaries, signal);
+    const failed = new Map(outcome.failures.map((f) => [f.id, f]));
+    for (const s of summaries) {
+      const detail = outcome.details.get(s.id);
+      const failure = failed.get(s.id);
+      if (failure) {
+        rejected.push({
+          where: `${config.name}: ${s.id}`,
+          problem: failure.stale ? `detail fetch failed, used the cached detail: ${failure.problem}` : `detail fetch failed (retried next pass): ${failure.problem}`,
+        });
+      }
+      if (!detail) continue;
+      const record = toVmRecord(config.name, s, detail, config.defaultGuestOs ?? null);
+      lastGood.set(s.id, record);
+      vms.push(record);
+    }
+
+    // Only a complete listing may forget VMs.
+    cache.retainOnly(listed);
+    for (const id of lastGood.keys()) if (!listed.has(id)) lastGood.delete(id);
+    lastPass = {
+      ...stats,
+      vms: vms.length,
+      rejected: rejected.length,
+      detailsFetched: outcome.fetched,
+      logins: session.logins,
+      durationMs: clock.now() - started,
+    };
+    logger.info(lastPass, 'listed vCenter VMs');
+    return { vms, rejected };
+  };
+
+  return {
+    name: config.name,
+    kind: 'vmware',
+    get lastPass() {
+      return lastPass;
+    },
+    listVms,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await session.logout();
+      await http.close();
+    },
+  };
+}
+
+function rawId(entry: unknown): string | null {
+  const id = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;
+  return typeof id === 'string' && id.length > 0 && id.length <= 100 ? id : null;
+}
