@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { headingAnchors } from './markdown.js';
 import { exposedMetricNames, referencedMetrics } from './metric-names.js';
 import { findTool, missingToolMessage } from './tools.js';
 
@@ -21,15 +22,6 @@ const REQUIRED = [
   'VpsSyncBilledButMissing', 'VpsSyncAmbiguousActions', 'VpsSyncPanelErrors', 'VpsSyncHeldDeletes',
 ];
 
-/** GitHub's heading anchors: lowercase, punctuation dropped, spaces to dashes. */
-function anchors(markdown: string): Set<string> {
-  const out = new Set<string>();
-  for (const m of markdown.matchAll(/^#{1,6}\s+(.+?)\s*$/gm)) {
-    out.add(m[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, '').trim().replace(/\s/g, '-'));
-  }
-  return out;
-}
-
 describe('alert rules (static checks)', () => {
   it('define every required alert once, each with severity, summary, description and runbook', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([...REQUIRED].sort());
@@ -42,7 +34,7 @@ describe('alert rules (static checks)', () => {
   });
 
   it('link runbooks to sections that exist in docs/operations.md', () => {
-    const have = anchors(read(join(root, 'docs/operations.md')));
+    const have = headingAnchors(read(join(root, 'docs/operations.md')));
     for (const r of rules) expect(have.has(r.annotations!.runbook!.split('#')[1]!), r.alert).toBe(true);
   });
 
