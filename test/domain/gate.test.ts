@@ -5,7 +5,7 @@ import { fields } from '../support/domain-fixtures.js';
 
 const NOW = 1_000_000;
 const create: Action = { kind: 'create', key: 'pve1/100', reason: 'missing_on_panel', desired: { key: 'pve1/100', source: 'pve1', externalId: '100', owner: { userId: 7, billingId: 'b' }, fields: fields() } };
-const update: Action = { kind: 'update', key: 'pve1/100', panelId: 3, changed: ['status'], desired: create.desired };
+const update: Action = { kind: 'update', key: 'pve1/100', panelId: 3, changed: ['status'], ownerConfirmed: true, desired: create.desired };
 
 function item(over: Partial<OutboxItem>): OutboxItem {
   return { id: 1, key: 'pve1/100', kind: 'create', panelId: null, fields: fields(), owner: { userId: 7, billingId: 'b' }, state: 'failed', failure: 'retryable', attempts: 1, nextAttemptAt: null, lastError: 'x', createdAt: 0, updatedAt: 0, ...over };
