@@ -42,8 +42,11 @@ function matches(lists: FilterLists, g: FilterFields): boolean[] {
   return out;
 }
 
-/** Builds the predicate "this guest is managed by the daemon". */
-export function createGuestFilter(include: FilterLists | undefined, exclude: FilterLists | undefined): (g: FilterFields) => boolean {
+const anyGiven = (lists: FilterLists | undefined) => lists !== undefined && (given(lists.nodes) || given(lists.pools) || given(lists.tags));
+
+/** Builds the predicate "this guest is managed by the daemon"; undefined when nothing is filtered. */
+export function createGuestFilter(include: FilterLists | undefined, exclude: FilterLists | undefined): ((g: FilterFields) => boolean) | undefined {
+  if (!anyGiven(include) && !anyGiven(exclude)) return undefined;
   return (g) => {
     if (include && !matches(include, g).every(Boolean)) return false;
     if (exclude && matches(exclude, g).some(Boolean)) return false;

@@ -20,7 +20,7 @@ export interface ProxmoxSourceDeps {
 class ProxmoxSource implements VmSource {
   readonly kind = 'proxmox' as const;
   private readonly client: ProxmoxClient;
-  private readonly keep: (g: FilterFields) => boolean;
+  private readonly keep: ((g: FilterFields) => boolean) | undefined;
 
   constructor(
     private readonly config: ProxmoxSourceConfig,

@@ -14,7 +14,7 @@ export interface ListingResult {
 }
 
 /** Validates, filters and maps the entries of one listing of source `source`. */
-export function buildListing(source: string, entries: readonly unknown[], keep: (g: FilterFields) => boolean): ListingResult {
+export function buildListing(source: string, entries: readonly unknown[], keep?: (g: FilterFields) => boolean): ListingResult {
   const result: ListingResult = { vms: [], rejected: [], templates: 0, filteredOut: 0 };
   const seen = new Map<number, string>();
   entries.forEach((raw, index) => {
@@ -23,21 +23,21 @@ export function buildListing(source: string, entries: readonly unknown[], keep: 
       return;
     }
     // Filtering before validation: garbage on a node we do not manage is not our problem.
-    if (!keep(filterFieldsOf(raw))) {
+    if (keep && !keep(filterFieldsOf(raw))) {
       result.filteredOut++;
       return;
     }
-    const where = `${source}: ${describeEntry(raw, index)}`;
+    const where = () => `${source}: ${describeEntry(raw, index)}`;
     const parsed = parseGuestEntry(raw);
     if (!parsed.ok) {
-      result.rejected.push({ where, problem: parsed.problem });
+      result.rejected.push({ where: where(), problem: parsed.problem });
       return;
     }
     const { entry } = parsed;
     const first = seen.get(entry.vmid);
     if (first !== undefined) {
       // QEMU and LXC share the VMID space; two guests with one id would make identity ambiguous.
-      result.rejected.push({ where, problem: `duplicate vmid ${entry.vmid} (already listed as ${first}); kept the first` });
+      result.rejected.push({ where: where(), problem: `duplicate vmid ${entry.vmid} (already listed as ${first}); kept the first` });
       return;
     }
     seen.set(entry.vmid, `${entry.type}/${entry.vmid} on ${entry.node}`);

@@ -12,8 +12,8 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 const optionalText = z.string().max(1024, 'is longer than 1024 characters').optional();
 
-/** One guest entry of `/cluster/resources`; unknown fields pass through untouched. */
-export const guestEntrySchema = z.looseObject({
+/** One guest entry of `/cluster/resources`; fields Proxmox adds are accepted and dropped. */
+export const guestEntrySchema = z.object({
   vmid: z
     .number({ error: (i) => (i.input === undefined ? 'is missing' : `must be a number, got ${typeof i.input}`) })
     .int('must be an integer')
@@ -36,14 +36,14 @@ export const guestEntrySchema = z.looseObject({
     .max(LIMITS.maxCpu, `must be ≤ ${LIMITS.maxCpu} cores`),
   maxmem: z
     .number({ error: 'must be a number of bytes' })
-    .int('must be a whole number of bytes')
     .positive('must be positive')
-    .max(LIMITS.maxMemBytes, 'is more than 64 TiB'),
+    .max(LIMITS.maxMemBytes, 'is more than 64 TiB')
+    .int('must be a whole number of bytes'),
   maxdisk: z
     .number({ error: 'must be a number of bytes' })
-    .int('must be a whole number of bytes')
     .nonnegative('must not be negative')
-    .max(LIMITS.maxDiskBytes, 'is more than 1 PiB'),
+    .max(LIMITS.maxDiskBytes, 'is more than 1 PiB')
+    .int('must be a whole number of bytes'),
   lock: optionalText,
   tags: optionalText,
   pool: optionalText,
@@ -56,14 +56,53 @@ export const guestListSchema = z.array(z.unknown(), {
   error: (i) => `"data" must be a list of guests, got ${i.input === null ? 'null' : Array.isArray(i.input) ? 'array' : typeof i.input}`,
 });
 
+const STATUSES = new Set(['running', 'stopped', 'paused']);
+const optionalShort = (v: unknown) => v === undefined || (typeof v === 'string' && v.length <= 1024);
+
+/**
+ * The same rules as `guestEntrySchema`, hand-written: ~50x faster, which matters at 100,000
+ * guests per pass (zod takes ~0.7 s there). Returns undefined for anything it does not accept;
+ * zod then decides and words the problem. A property test keeps the two in agreement.
+ */
+export function quickGuestEntry(raw: Record<string, unknown>): GuestEntry | undefined {
+  const { vmid, type, node, name, status, template, maxcpu, maxmem, maxdisk, lock, tags, pool, hastate } = raw;
+  if (typeof vmid !== 'number' || !Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999) return undefined;
+  if (type !== 'qemu' && type !== 'lxc') return undefined;
+  if (typeof node !== 'string' || node.length < 1 || node.length > 255) return undefined;
+  if (typeof name !== 'string' || name.length < 1 || name.length > LIMITS.maxNameLength || CONTROL_CHARS.test(name)) return undefined;
+  if (typeof status !== 'string' || !STATUSES.has(status)) return undefined;
+  if (template !== undefined && template !== 0 && template !== 1) return undefined;
+  if (typeof maxcpu !== 'number' || !Number.isFinite(maxcpu) || maxcpu <= 0 || maxcpu > LIMITS.maxCpu) return undefined;
+  if (typeof maxmem !== 'number' || !Number.isInteger(maxmem) || maxmem <= 0 || maxmem > LIMITS.maxMemBytes) return undefined;
+  if (typeof maxdisk !== 'number' || !Number.isInteger(maxdisk) || maxdisk < 0 || maxdisk > LIMITS.maxDiskBytes) return undefined;
+  if (!optionalShort(lock) || !optionalShort(tags) || !optionalShort(pool) || !optionalShort(hastate)) return undefined;
+  const entry: GuestEntry = { vmid, type, node, name, status: status as GuestEntry['status'], maxcpu, maxmem, maxdisk };
+  // Only present keys, exactly like zod's output.
+  if (template !== undefined) entry.template = template;
+  if (lock !== undefined) entry.lock = lock as string;
+  if (tags !== undefined) entry.tags = tags as string;
+  if (pool !== undefined) entry.pool = pool as string;
+  if (hastate !== undefined) entry.hastate = hastate as string;
+  return entry;
+}
+
 /** Validates one entry; the problem text names every bad field without echoing huge values. */
 export function parseGuestEntry(raw: unknown): { ok: true; entry: GuestEntry } | { ok: false; problem: string } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, problem: `entry is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}, not an object` };
   }
+  const quick = quickGuestEntry(raw as Record<string, unknown>);
+  if (quick) return { ok: true, entry: quick };
   const result = guestEntrySchema.safeParse(raw);
   if (result.success) return { ok: true, entry: result.data };
-  return { ok: false, problem: result.error.issues.map((i) => `${i.path.join('.') || 'entry'} ${i.message}`).join('; ') };
+  // One problem per field: the first check that failed (limits come before `int`, because
+  // zod calls 2^60 "not an integer" — it is past Number.MAX_SAFE_INTEGER).
+  const byField = new Map<string, string>();
+  for (const issue of result.error.issues) {
+    const field = issue.path.join('.') || 'entry';
+    if (!byField.has(field)) byField.set(field, `${field} ${issue.message}`);
+  }
+  return { ok: false, problem: [...byField.values()].join('; ') };
 }
 
 /** A short, printable label for an entry (`qemu/104`), even when the entry is garbage. */
