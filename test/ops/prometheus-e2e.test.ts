@@ -26,7 +26,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
+/** Thrown by a probe to stop waiting at once. */
+class GiveUp extends Error {}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -34,6 +37,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
       const v = await probe();
       if (v !== undefined) return v;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -73,7 +77,11 @@ describe.skipIf(!prometheusBin)('Prometheus end to end', () => {
       '--log.level=warn',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     prom.stderr?.on('data', (d: Buffer) => { promLog += d.toString(); });
-    await waitFor('Prometheus to be ready', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
+    await waitFor('Prometheus to be ready', async () => {
+      // Fail fast (with its own words) when Prometheus exits, e.g. on a port taken meanwhile.
+      if (prom?.exitCode !== null) throw new GiveUp(`prometheus exited with ${prom?.exitCode}: ${promLog}`);
+      return (await fetch(`${promUrl}/-/ready`)).ok ? true : undefined;
+    });
   });
 
   afterAll(async () => {
