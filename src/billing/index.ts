@@ -1,0 +1,38 @@
+// The billing layer's entry point: builds the `BillingSource` for the configured driver.
+import type { BillingConfig } from '../config/schema.js';
+import type { BillingSource } from '../domain/ports.js';
+import type { Logger } from '../util/logger.js';
+import type { Connector } from './connector.js';
+import { MysqlConnector } from './mysql.js';
+import { PostgresConnector } from './postgres.js';
+import { SqlBillingSource } from './source.js';
+import { SqliteConnector } from './sqlite.js';
+import { parseNetworkUrl, targetLabel } from './url.js';
+
+export { BillingError, type BillingFailure } from './errors.js';
+export { builtInQuery, type Dialect } from './queries.js';
+export { mapRows, resolveColumns, SUSPENDED_STATUSES } from './rows.js';
+
+/**
+ * Creates the billing source for `config.driver`. Opens nothing: the connection is made on the
+ * first `listRecords`. Throws (a redacted one-line message) only when the URL cannot suit the driver.
+ */
+export function createBillingSource(config: BillingConfig, deps: { logger: Logger }): BillingSource {
+  const target = targetLabel(config);
+  const logger = deps.logger.child({ component: 'billing', driver: config.driver, target });
+  let connector: Connector;
+  switch (config.driver) {
+    case 'sqlite':
+      connector = new SqliteConnector(config, target, logger);
+      break;
+    case 'mysql':
+      parseNetworkUrl(config.url, 'mysql');
+      connector = new MysqlConnector(config, target, logger);
+      break;
+    case 'postgres':
+      parseNetworkUrl(config.url, 'postgres');
+      connector = new PostgresConnector(config, target, logger);
+      break;
+  }
+  return new SqlBillingSource(connector, config, target, logger);
+}

@@ -1,0 +1,161 @@
+// PostgreSQL driver (pg): a pool of one client, opened on first use, dropped and reopened after
+// it breaks; every call runs in `BEGIN READ ONLY`, bounded by `statement_timeout` on the server.
+import pg from 'pg';
+import type { BillingConfig } from '../config/schema.js';
+import type { Logger } from '../util/logger.js';
+import { withOneRetry, type Attempt, type Connector, type ResultSet, type RunQuery } from './connector.js';
+import { BillingError, classifyNetworkError, errorParts, whileConnecting, type Classified } from './errors.js';
+import { driverTls } from './tls.js';
+import { parseNetworkUrl, urlScrubber } from './url.js';
+
+/** Extra time the client waits past `statement_timeout`, so the server's clean cancellation normally wins. */
+const CLIENT_GRACE_MS = 1_000;
+
+/** Connector for `driver: postgres`. */
+export class PostgresConnector implements Connector {
+  readonly dialect = 'postgres' as const;
+  private pool: pg.Pool | undefined;
+
+  constructor(
+    private readonly config: BillingConfig,
+    private readonly target: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs `work` in a read-only transaction; runs it once more on a new connection if the connection died under it. */
+  async readOnly<T>(work: (run: RunQuery) => Promise<T>): Promise<T> {
+    return withOneRetry(() => this.attempt(work), this.logger);
+  }
+
+  /** Closes the pool; the next call opens a new one. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end().catch(() => undefined);
+  }
+
+  private async attempt<T>(work: (run: RunQuery) => Promise<T>): Promise<Attempt<T>> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.ensurePool().connect();
+    } catch (err) {
+      return { ok: false, error: err instanceof BillingError ? err : this.toError(whileConnecting(this.classify(err))), retry: false };
+    }
+    let failure: Classified | undefined;
+    const guard = async <R>(call: () => Promise<R>): Promise<R> => {
+      try {
+        return await call();
+      } catch (err) {
+        if (err instanceof BillingError) throw err;
+        failure = this.classify(err);
+        throw this.toError(failure);
+      }
+    };
+    try {
+      await guard(() => client.query('BEGIN READ ONLY'));
+      const value = await work((sql) => guard(() => this.query(client, sql)));
+      await guard(() => client.query('COMMIT'));
+      client.release();
+      return { ok: true, value };
+    } catch (err) {
+      const error = err instanceof BillingError ? err : this.toError(this.classify(err));
+      if (failure?.lost) client.release(true);
+      else await this.rollback(client);
+      return { ok: false, error, retry: failure !== undefined && failure.lost && failure.reason === 'connect' };
+    }
+  }
+
+  private ensurePool(): pg.Pool {
+    if (this.pool) return this.pool;
+    const t = parseNetworkUrl(this.config.url, 'postgres');
+    const ssl = driverTls(this.config.tls, this.target);
+    const pool = new pg.Pool({
+      host: t.host,
+      port: t.port,
+      user: t.user,
+      password: t.password,
+      database: t.database,
+      ssl: ssl ? { ...ssl } : false,
+      max: 1,
+      idleTimeoutMillis: 60_000,
+      connectionTimeoutMillis: this.config.timeoutMs,
+      statement_timeout: this.config.timeoutMs,
+      query_timeout: this.config.timeoutMs + CLIENT_GRACE_MS,
+      application_name: 'ospab-vps-sync',
+      keepAlive: true,
+      allowExitOnIdle: true,
+    });
+    // An idle client killed by the server (restart, pg_terminate_backend) is dropped by the pool;
+    // without a listener the error would crash the process.
+    const scrub = urlScrubber(this.config.url);
+    pool.on('error', (err) => this.logger.info({ reason: scrub(err.message) }, 'billing: idle connection closed by the server'));
+    this.pool = pool;
+    return pool;
+  }
+
+  private async query(client: pg.PoolClient, sql: string): Promise<ResultSet> {
+    // The extended protocol refuses several statements in one string, so nothing can follow a COMMIT.
+    const result = await client.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig);
+    if (result.fields.length === 0 && result.command !== 'SELECT') {
+      throw new BillingError('query', this.target, 'the query returned no result set (it must be a single SELECT)');
+    }
+    return { columns: result.fields.map((f) => f.name), rows: result.rows as Record<string, unknown>[] };
+  }
+
+  private async rollback(client: pg.PoolClient): Promise<void> {
+    try {
+      await client.query('ROLLBACK');
+      client.release();
+    } catch {
+      client.release(true);
+    }
+  }
+
+  private toError(c: Classified): BillingError {
+    return new BillingError(c.reason, this.target, urlScrubber(this.config.url)(c.detail), c.code);
+  }
+
+  private classify(err: unknown): Classified {
+    return classifyPostgresError(err, this.config.timeoutMs);
+  }
+}
+
+/** Maps a pg error to a reason; exported for tests of the mapping itself. */
+export function classifyPostgresError(err: unknown, timeoutMs: number): Classified {
+  const { code, message } = errorParts(err);
+  const net = classifyNetworkError(code, message, timeoutMs);
+  if (net) return net;
+  if (/^timeout expired$|connection timeout|timeout exceeded when trying to connect/i.test(message)) {
+    return { reason: 'connect', detail: `connection timed out after ${timeoutMs} ms`, lost: true, code };
+  }
+  if (message === 'Query read timeout') {
+    return { reason: 'timeout', detail: `query timed out after ${timeoutMs} ms`, lost: true, code };
+  }
+  if (/does not support SSL/i.test(message)) {
+    return { reason: 'connect', detail: 'TLS: the server does not support TLS (billing.tls.enabled is true)', lost: true, code };
+  }
+  switch (code) {
+    case '28P01': // invalid_password
+    case '28000': // invalid_authorization_specification (unknown role, pg_hba reject)
+      return { reason: 'auth', detail: `authentication failed: ${message}`, lost: true, code };
+    case '3D000':
+      return { reason: 'connect', detail: `database does not exist: ${message}`, lost: true, code };
+    case '53300':
+      return { reason: 'connect', detail: `too many connections: ${message}`, lost: true, code };
+    case '57014': // query_canceled: statement_timeout
+      return { reason: 'timeout', detail: `query timed out after ${timeoutMs} ms`, lost: false, code };
+    case '57P01': // admin_shutdown: server stopping or pg_terminate_backend
+    case '57P02':
+    case '57P03':
+      return { reason: 'connect', detail: `connection lost: ${message}`, lost: true, code };
+  }
+  if (/Connection terminated|not queryable|Connection ended/i.test(message)) {
+    return { reason: 'connect', detail: `connection lost: ${message}`, lost: true, code };
+  }
+  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
+    // SQLSTATE class 08 is a connection exception; everything else is about the query.
+    if (code.startsWith('08')) return { reason: 'connect', detail: `connection lost: ${message}`, lost: true, code };
+    return { reason: 'query', detail: `query failed: ${message}`, lost: false, code };
+  }
+  return { reason: 'connect', detail: message, lost: true, code };
+}

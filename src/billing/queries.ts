@@ -1,0 +1,50 @@
+// The built-in query for the main site's schema (Prisma on MySQL: tables `user`, `server`,
+// `operatingsystem`, camelCase columns), one spelling per SQL dialect.
+
+export type Dialect = 'mysql' | 'postgres' | 'sqlite';
+
+/** Columns of `user` that hold the panel's SSO id, in order of preference. */
+export const SSO_COLUMNS: readonly string[] = ['ssoId', 'sso_id'];
+
+/** Lists which of `SSO_COLUMNS` exist on the `user` table (one row per column, in `column_name`). */
+export function ssoProbeQuery(dialect: Dialect): string {
+  const names = SSO_COLUMNS.map((c) => `'${c}'`).join(', ');
+  switch (dialect) {
+    case 'mysql':
+      return `SELECT COLUMN_NAME AS column_name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'user' AND COLUMN_NAME IN (${names})`;
+    case 'postgres':
+      return `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'user' AND column_name IN (${names})`;
+    case 'sqlite':
+      return `SELECT name AS column_name FROM pragma_table_info('user') WHERE name IN (${names})`;
+  }
+}
+
+/** Picks the preferred SSO column among the probe's rows; null when the table has none. */
+export function pickSsoColumn(rows: readonly Record<string, unknown>[]): string | null {
+  // information_schema compares names case-insensitively on MySQL, so compare the same way here.
+  const found = rows.map((r) => String(r.column_name ?? r.COLUMN_NAME ?? ''));
+  for (const wanted of SSO_COLUMNS) {
+    const hit = found.find((f) => f === wanted) ?? found.find((f) => f.toLowerCase() === wanted.toLowerCase());
+    if (hit !== undefined) return hit;
+  }
+  return null;
+}
+
+/**
+ * The built-in query. `user_id` is `user.<ssoColumn>` when the main site stores the panel's SSO id
+ * there, else `server.userId` (the main site's own user id, which the panel then must share).
+ * Servers not yet created on the hypervisor (`proxmoxId` NULL) are left out.
+ */
+export function builtInQuery(dialect: Dialect, ssoColumn: string | null): string {
+  const q = (name: string): string => (dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
+  const userId = ssoColumn === null ? `s.${q('userId')}` : `u.${q(ssoColumn)}`;
+  const userJoin = ssoColumn === null ? '' : `\nLEFT JOIN ${q('user')} u ON u.${q('id')} = s.${q('userId')}`;
+  return [
+    `SELECT s.${q('proxmoxId')} AS vm_id, ${userId} AS user_id, s.${q('id')} AS billing_id,`,
+    `       s.${q('status')} AS status, os.${q('name')} AS os`,
+    `FROM ${q('server')} s${userJoin}`,
+    `LEFT JOIN ${q('operatingsystem')} os ON os.${q('id')} = s.${q('osId')}`,
+    `WHERE s.${q('proxmoxId')} IS NOT NULL`,
+    `ORDER BY s.${q('id')}`,
+  ].join('\n');
+}

@@ -1,0 +1,103 @@
+// The billing source every driver shares: picks the query, runs it read-only through the driver's
+// connector, checks the columns and maps the rows.
+import type { BillingSource } from '../domain/ports.js';
+import type { BillingRecord, RejectedItem } from '../domain/types.js';
+import type { BillingConfig } from '../config/schema.js';
+import type { Logger } from '../util/logger.js';
+import type { Connector, ResultSet, RunQuery } from './connector.js';
+import { BillingError } from './errors.js';
+import { builtInQuery, pickSsoColumn, ssoProbeQuery } from './queries.js';
+import { mapRows, resolveColumns } from './rows.js';
+
+const BUILT_IN_HINT = "(this is the built-in query for the main site's schema; set billing.query for another schema)";
+
+/** A `BillingSource` over any SQL driver. */
+export class SqlBillingSource implements BillingSource {
+  /** The built-in query once it has run successfully; fixed for the life of the process. */
+  private builtIn: string | undefined;
+
+  constructor(
+    private readonly connector: Connector,
+    private readonly config: BillingConfig,
+    private readonly target: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs the configured (or built-in) query in one read-only transaction and maps its rows. */
+  async listRecords(signal: AbortSignal): Promise<{ records: BillingRecord[]; rejected: RejectedItem[] }> {
+    if (signal.aborted) throw this.aborted(signal);
+    const started = Date.now();
+    const result = await this.raceAbort(
+      this.connector.readOnly((run) => this.runQuery(run)),
+      signal,
+    );
+    const { map, missing } = resolveColumns(result.columns);
+    if (missing.length > 0) {
+      const got = result.columns.length > 0 ? result.columns.join(', ') : 'none';
+      throw new BillingError(
+        'query',
+        this.target,
+        `the query result has no ${missing.map((c) => `"${c}"`).join(' and no ')} column (it has: ${got}); alias the right columns, e.g. SELECT s.id AS vm_id, u.id AS user_id`,
+      );
+    }
+    const out = mapRows(result.rows, map);
+    this.logger.debug(
+      { rows: result.rows.length, records: out.records.length, rejected: out.rejected.length, durationMs: Date.now() - started },
+      'billing query done',
+    );
+    return out;
+  }
+
+  /** Closes the driver's connection. */
+  async close(): Promise<void> {
+    await this.connector.close();
+  }
+
+  private async runQuery(run: RunQuery): Promise<ResultSet> {
+    if (this.config.query !== undefined) return run(this.config.query);
+    try {
+      if (this.builtIn !== undefined) return await run(this.builtIn);
+      // Looked up once, then fixed: switching the meaning of user_id mid-life would look like every VM changing owner.
+      const sso = pickSsoColumn((await run(ssoProbeQuery(this.connector.dialect))).rows);
+      const sql = builtInQuery(this.connector.dialect, sso);
+      const result = await run(sql);
+      // Fixed only once it has worked: a probe made while the tables were missing proves nothing.
+      this.builtIn = sql;
+      this.logger.info(
+        { userIdColumn: sso === null ? 'server.userId' : `user.${sso}` },
+        sso === null
+          ? 'billing: built-in query uses server.userId as the panel user id (no user.ssoId / user.sso_id column)'
+          : `billing: built-in query uses user.${sso} as the panel user id`,
+      );
+      return result;
+    } catch (err) {
+      if (err instanceof BillingError && err.reason === 'query') {
+        throw new BillingError('query', err.target, `${err.detail} ${BUILT_IN_HINT}`, err.driverCode);
+      }
+      throw err;
+    }
+  }
+
+  /** Gives up waiting when the signal fires; the driver finishes (bounded by its own timeout) in the background. */
+  private raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(this.aborted(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private aborted(signal: AbortSignal): BillingError {
+    const why = signal.reason instanceof Error ? signal.reason.message : signal.reason !== undefined ? String(signal.reason) : 'aborted';
+    return new BillingError('aborted', this.target, `query abandoned: ${why}`);
+  }
+}

@@ -1,0 +1,4 @@
+import { mysqlBackend } from './backends.js';
+import { billingScenarios } from './scenarios.js';
+
+billingScenarios(mysqlBackend());

@@ -1,0 +1,4 @@
+import { postgresBackend } from './backends.js';
+import { billingScenarios } from './scenarios.js';
+
+billingScenarios(postgresBackend());

@@ -1,0 +1,111 @@
+// The row contract, table-driven: how each value is read and which rows are rejected.
+import { describe, expect, it } from 'vitest';
+import { mapRows, resolveColumns } from '../../src/billing/rows.js';
+import type { BillingRecord } from '../../src/domain/types.js';
+
+const map = (rows: Record<string, unknown>[]): ReturnType<typeof mapRows> => {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  return mapRows(rows, resolveColumns(columns).map);
+};
+const base: BillingRecord = { billingId: null, vmId: '100', source: null, userId: 1, suspended: false, os: null, name: null };
+
+describe('one good row', () => {
+  const cases: [string, Record<string, unknown>, Partial<BillingRecord>][] = [
+    ['number ids', { vm_id: 100, user_id: 1 }, {}],
+    ['bigint ids', { vm_id: 100n, user_id: 1n }, {}],
+    ['decimal strings, padded and zero-led', { vm_id: ' 0100 ', user_id: '01' }, {}],
+    ['binary text', { vm_id: Buffer.from('100'), user_id: Buffer.from('1') }, {}],
+    ['a vSphere id', { vm_id: 'vm-1003', user_id: 1 }, { vmId: 'vm-1003' }],
+    ['a VMID above 2^53 stays exact', { vm_id: '9007199254740993', user_id: 1 }, { vmId: '9007199254740993' }],
+    ['billing_id number', { vm_id: 100, user_id: 1, billing_id: 42 }, { billingId: '42' }],
+    ['billing_id bigint', { vm_id: 100, user_id: 1, billing_id: 42n }, { billingId: '42' }],
+    ['billing_id uuid text', { vm_id: 100, user_id: 1, billing_id: 'a1b2' }, { billingId: 'a1b2' }],
+    ['billing_id binary as hex', { vm_id: 100, user_id: 1, billing_id: Buffer.from([0xde, 0xad]) }, { billingId: 'dead' }],
+    ['source', { vm_id: 100, user_id: 1, source: ' pve1 ' }, { source: 'pve1' }],
+    ['empty optionals are null', { vm_id: 100, user_id: 1, source: '', billing_id: '', os: '  ', name: '' }, {}],
+    ['os and name', { vm_id: 100, user_id: 1, os: 'Debian 12', name: 'web-1' }, { os: 'Debian 12', name: 'web-1' }],
+    ['status suspended', { vm_id: 100, user_id: 1, status: 'suspended' }, { suspended: true }],
+    ['status BLOCKED', { vm_id: 100, user_id: 1, status: 'BLOCKED' }, { suspended: true }],
+    ['status Frozen', { vm_id: 100, user_id: 1, status: ' Frozen ' }, { suspended: true }],
+    ['status unpaid', { vm_id: 100, user_id: 1, status: 'unpaid' }, { suspended: true }],
+    ['status running', { vm_id: 100, user_id: 1, status: 'running' }, {}],
+    ['status null', { vm_id: 100, user_id: 1, status: null }, {}],
+    ['status a number', { vm_id: 100, user_id: 1, status: 1 }, {}],
+    ['upper-case column names', { VM_ID: 100, User_Id: 1, OS: 'Alma' }, { os: 'Alma' }],
+    ['extra columns are ignored', { vm_id: 100, user_id: 1, tariff: 'Start' }, {}],
+  ];
+  it.each(cases)('%s', (_name, row, expected) => {
+    expect(map([row])).toEqual({ records: [{ ...base, ...expected }], rejected: [] });
+  });
+});
+
+describe('one bad row', () => {
+  const cases: [string, Record<string, unknown>, string, string][] = [
+    ['null user_id', { vm_id: 100, user_id: null, billing_id: 42 }, 'billing row 1 (billing_id 42)', 'user_id is null'],
+    ['empty user_id', { vm_id: 100, user_id: '', billing_id: 42 }, 'billing row 1 (billing_id 42)', 'user_id is empty'],
+    ['text user_id', { vm_id: 100, user_id: 'bob', billing_id: 42 }, 'billing row 1 (billing_id 42)', 'user_id is not a positive integer: "bob"'],
+    ['zero user_id', { vm_id: 100, user_id: 0, billing_id: 42 }, 'billing row 1 (billing_id 42)', 'user_id is not a positive integer: 0'],
+    ['fractional user_id', { vm_id: 100, user_id: 1.5, billing_id: 42 }, 'billing row 1 (billing_id 42)', 'user_id is not a positive integer: 1.5'],
+    ['huge user_id', { vm_id: 100, user_id: '99999999999999999999', billing_id: 42 }, 'billing row 1 (billing_id 42)', 'user_id is too large: 99999999999999999999'],
+    ['null vm_id', { vm_id: null, user_id: 1, billing_id: 42 }, 'billing row 1 (billing_id 42)', 'vm_id is null'],
+    ['text vm_id', { vm_id: 'web', user_id: 1, billing_id: 42 }, 'billing row 1 (billing_id 42)', 'vm_id is not a positive integer or a vSphere id (vm-123): "web"'],
+    ['negative vm_id', { vm_id: -5, user_id: 1 }, 'billing row 1', 'vm_id is not a positive integer or a vSphere id (vm-123): -5'],
+    ['no billing_id: named by vm_id', { vm_id: 100, user_id: null }, 'billing row 1 (vm_id 100)', 'user_id is null'],
+    ['two problems', { vm_id: null, user_id: null, billing_id: 7 }, 'billing row 1 (billing_id 7)', 'vm_id is null; user_id is null'],
+    ['os an object', { vm_id: 100, user_id: 1, os: { a: 1 }, billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os is not text: a value of type object'],
+  ];
+  it.each(cases)('%s', (_name, row, where, problem) => {
+    expect(map([row])).toEqual({ records: [], rejected: [{ where, problem }] });
+  });
+});
+
+describe('duplicates', () => {
+  it('rejects every row of a duplicated (source, vm_id), each with its billing_id; the rest still come back', () => {
+    const out = map([
+      { source: 'pve1', vm_id: 100, user_id: 1, billing_id: 1 },
+      { source: 'pve1', vm_id: '100', user_id: 2, billing_id: 2 },
+      { source: 'pve2', vm_id: 100, user_id: 3, billing_id: 3 },
+      { source: null, vm_id: 100, user_id: 4, billing_id: 4 },
+      { source: 'pve1', vm_id: 101, user_id: 5, billing_id: 5 },
+    ]);
+    expect(out.records.map((r) => r.billingId)).toEqual(['3', '4', '5']);
+    const problem = 'duplicate (source, vm_id) (pve1, 100): 2 rows claim it (billing_id 1, billing_id 2); none is used';
+    expect(out.rejected).toEqual([
+      { where: 'billing row 1 (billing_id 1)', problem },
+      { where: 'billing row 2 (billing_id 2)', problem },
+    ]);
+  });
+
+  it('a bad row still claims its VM: its valid twin is rejected too', () => {
+    const out = map([
+      { vm_id: 100, user_id: 1, billing_id: 1 },
+      { vm_id: 100, user_id: null, billing_id: 2 },
+    ]);
+    expect(out.records).toEqual([]);
+    expect(out.rejected.map((r) => r.problem)).toEqual([
+      'duplicate (source, vm_id) (any source, 100): 2 rows claim it (billing_id 1, billing_id 2); none is used',
+      'user_id is null; duplicate (source, vm_id) (any source, 100): 2 rows claim it (billing_id 1, billing_id 2); none is used',
+    ]);
+  });
+
+  it('rows without billing_id are named by row number', () => {
+    const out = map([
+      { vm_id: 'vm-7', user_id: 1 },
+      { vm_id: 'vm-7', user_id: 1 },
+    ]);
+    expect(out.rejected[0]).toEqual({
+      where: 'billing row 1 (vm_id vm-7)',
+      problem: 'duplicate (source, vm_id) (any source, vm-7): 2 rows claim it (row 1, row 2); none is used',
+    });
+  });
+});
+
+describe('resolveColumns', () => {
+  it('reports the required columns that are missing', () => {
+    expect(resolveColumns(['billing_id', 'USER_ID']).missing).toEqual(['vm_id']);
+    expect(resolveColumns([]).missing).toEqual(['vm_id', 'user_id']);
+  });
+  it('prefers an exact name over a case-insensitive one', () => {
+    expect(resolveColumns(['VM_ID', 'vm_id', 'user_id']).map.get('vm_id')).toBe('vm_id');
+  });
+});

@@ -1,0 +1,4 @@
+import { sqliteBackend } from './backends.js';
+import { billingScenarios } from './scenarios.js';
+
+billingScenarios(sqliteBackend());
