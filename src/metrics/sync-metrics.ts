@@ -81,10 +81,11 @@ export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
     passFinished(result: PassResult, durationSeconds: number, full: boolean, finishedAtMs: number): void {
       m.passes.inc({ result });
       m.passDuration.observe(safe(durationSeconds));
-      // Only a fully successful pass counts for staleness, matching /readyz's "last pass succeeded".
-      if (result === 'success') m.lastSuccess.set(finishedAtMs / 1000);
-      // A full resync that was not a total failure re-sent what it could; partial still counts.
-      if (full && result !== 'failed') m.lastFullResync.set(finishedAtMs / 1000);
+      // Only a fully successful pass counts, as for the daemon's /readyz and /status timestamps.
+      if (result === 'success') {
+        m.lastSuccess.set(finishedAtMs / 1000);
+        if (full) m.lastFullResync.set(finishedAtMs / 1000);
+      }
     },
   };
 }
@@ -115,7 +116,7 @@ function defineMetrics(registry: Registry) {
     passDuration: new Histogram({ name: 'vpssync_pass_duration_seconds', help: 'Duration of reconciliation passes.', buckets: PASS_BUCKETS, registers }),
     passes: new Counter({ name: 'vpssync_passes_total', help: 'Reconciliation passes finished, by result.', labelNames: ['result'], registers }),
     lastSuccess: new Gauge({ name: 'vpssync_last_success_timestamp_seconds', help: 'Unix time at which the last fully successful pass ended (0: none since start).', registers }),
-    lastFullResync: new Gauge({ name: 'vpssync_last_full_resync_timestamp_seconds', help: 'Unix time at which the last full resync ended (0: none since start).', registers }),
+    lastFullResync: new Gauge({ name: 'vpssync_last_full_resync_timestamp_seconds', help: 'Unix time at which the last successful full resync ended (0: none since start).', registers }),
   };
 }
 

@@ -55,8 +55,8 @@ describe('createSyncMetrics', () => {
     m.action('delete', 'skipped', 0);
     m.action('update', 'not_found', 0.2);
     m.outboxPending(4);
-    m.passFinished('success', 2.5, false, 1_700_000_000_000);
-    m.passFinished('partial', 1, true, 1_700_000_060_000);
+    m.passFinished('success', 2.5, true, 1_700_000_000_000);
+    m.passFinished('partial', 1, true, 1_700_000_060_000); // a partial pass moves neither timestamp
     let s = await samples(m);
     expect(s.get('vpssync_source_up{source="pve1"}')).toBe(1);
     expect(s.get('vpssync_source_vms{source="pve1",status="running"}')).toBe(5);
@@ -75,7 +75,7 @@ describe('createSyncMetrics', () => {
     expect(s.get('vpssync_passes_total{result="success"}')).toBe(1);
     expect(s.get('vpssync_passes_total{result="partial"}')).toBe(1);
     expect(s.get('vpssync_last_success_timestamp_seconds')).toBe(1_700_000_000);
-    expect(s.get('vpssync_last_full_resync_timestamp_seconds')).toBe(1_700_000_060);
+    expect(s.get('vpssync_last_full_resync_timestamp_seconds')).toBe(1_700_000_000);
 
     // A failed listing flips up to 0 but keeps the last known counts (unknown, not empty).
     m.sourceListed('pve1', false, 15);
