@@ -131,18 +131,20 @@ export class ProxmoxSimulator {
     if (!server || !this.address) return;
     const down = this.faults.peek('down');
     const refuse = down?.mode === 'refuse';
-    if (refuse && this.listening) {
+    if (this.downTimer) clearTimeout(this.downTimer);
+    this.downTimer = undefined;
+    if (refuse) {
+      if (down.durationMs !== undefined) this.downTimer = setTimeout(() => this.faults.clear('down'), down.durationMs);
+      if (!this.listening) return;
       this.listening = false;
       server.close();
       for (const s of this.sockets) s.destroy();
-      if (down.durationMs !== undefined) {
-        this.downTimer = setTimeout(() => this.faults.clear('down'), down.durationMs);
-      }
-    } else if (!refuse && !this.listening) {
-      if (this.downTimer) clearTimeout(this.downTimer);
-      this.downTimer = undefined;
+    } else if (!this.listening) {
+      // Marked at once so a second change cannot start a second listen on the same server.
+      this.listening = true;
       this.listen().catch(() => {
         // The port was taken meanwhile; the simulator stays down and tests will say so.
+        this.listening = false;
       });
     }
   }

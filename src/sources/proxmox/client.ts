@@ -48,7 +48,8 @@ export class ProxmoxClient {
         schema: url.protocol === 'https:' ? 'https' : 'http',
         tokenID: this.config.tokenId,
         tokenSecret: this.config.tokenSecret,
-        queryTimeout: this.config.timeoutMs,
+        // Our own deadline (which also covers the body) must fire first, so the error says "timeout".
+        queryTimeout: this.config.timeoutMs + 1000,
         // proxmox-api types its fetch with its own (older) undici; the call shape is the same.
         fetch: call.fetch as unknown as NonNullable<ProxmoxEngineOptions['fetch']>,
       });

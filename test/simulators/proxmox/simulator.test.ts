@@ -132,15 +132,15 @@ describe('seeding', () => {
     expect(a.every((g) => g.type === 'qemu' || g.status !== 'paused')).toBe(true);
   });
 
-  it('serves 100,000 guests from a cached body that is rebuilt after a change', async () => {
-    sim.inventory.seed(100_000, { nodes: 8, seed: 1 });
+  it('serves a large inventory (20,000 guests; 100,000 in the benchmark) from a cached body rebuilt after a change', async () => {
+    sim.inventory.seed(20_000, { nodes: 8, seed: 1 });
     const vmids = (text: string) => text.match(/"vmid":/g)?.length ?? 0;
     const first = await get('/api2/json/cluster/resources?type=vm');
     expect(first.text.startsWith('{"data":[{')).toBe(true);
-    expect(vmids(first.text)).toBe(100_000);
+    expect(vmids(first.text)).toBe(20_000);
     expect(sim.inventory.resourcesBody('vm')).toBe(sim.inventory.resourcesBody('vm'));
     sim.inventory.remove(sim.inventory.list()[0]!.vmid);
-    expect(vmids((await get('/api2/json/cluster/resources?type=vm')).text)).toBe(99_999);
+    expect(vmids((await get('/api2/json/cluster/resources?type=vm')).text)).toBe(19_999);
   });
 });
 
