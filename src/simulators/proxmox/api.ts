@@ -47,6 +47,7 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** The Proxmox REST endpoints, as one request handler. */
 export class PveApi {
   constructor(private readonly deps: ApiDeps) {}
 

@@ -26,6 +26,7 @@ function describe(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
+/** The simulator's control endpoints, as one request handler. */
 export class SimControl {
   constructor(private readonly deps: ControlDeps) {}
 

@@ -28,6 +28,7 @@ interface Armed {
   remaining: number | undefined;
 }
 
+/** The currently armed faults, at most one per kind. */
 export class FaultSet {
   private readonly armed = new Map<FaultKind, Armed>();
 

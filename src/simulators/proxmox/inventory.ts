@@ -9,6 +9,7 @@ export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
 const GIB = 1024 ** 3;
 
+/** The guests of the simulated cluster, keyed by vmid. */
 export class Inventory {
   private readonly guests = new Map<number, SimGuest>();
   private nodeNames: string[] = ['pve1'];

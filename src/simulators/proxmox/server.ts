@@ -26,6 +26,7 @@ export interface SimulatorAddress {
   readonly caPem: string;
 }
 
+/** A fake Proxmox VE cluster for tests, the demo and the benchmark; `start()`/`stop()` own the server. */
 export class ProxmoxSimulator {
   readonly inventory = new Inventory();
   readonly counters = new RequestCounters();

@@ -9,6 +9,7 @@ export type FetchFn = typeof undiciFetch;
 /** Statuses whose Response must have no body. */
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
+/** One listing's view of the wire: a fetch for proxmox-api plus what it saw. */
 export class CapturedCall {
   /** Requests attempted (the library retries once on network errors). */
   attempts = 0;

@@ -25,6 +25,7 @@ function printable(text: string, max = 200): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
+/** The HTTP side of one Proxmox source; holds the connection pool between passes. */
 export class ProxmoxClient {
   private dispatcher: Agent | undefined;
 

@@ -31,10 +31,12 @@ class ProxmoxSource implements VmSource {
     this.keep = createGuestFilter(config.include, config.exclude);
   }
 
+  /** The configured source name (`pve1`), the first part of every VM key. */
   get name(): string {
     return this.config.name;
   }
 
+  /** One `GET /cluster/resources?type=vm`, validated, filtered and mapped. */
   async listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> {
     const clock = this.deps.clock ?? systemClock;
     const started = clock.now();
@@ -47,6 +49,7 @@ class ProxmoxSource implements VmSource {
     return { vms, rejected };
   }
 
+  /** Closes the pooled connections (API tokens have no session to end). */
   async close(): Promise<void> {
     await this.client.close();
   }

@@ -3,7 +3,7 @@
 import type { RejectedItem, VmRecord } from '../../domain/types.js';
 import { filterFieldsOf, type FilterFields } from './filter.js';
 import { toVmRecord } from './map.js';
-import { describeEntry, parseGuestEntry } from './schema.js';
+import { describeEntry, parseGuestEntry, type GuestEntry } from './schema.js';
 
 export interface ListingResult {
   vms: VmRecord[];
@@ -16,7 +16,7 @@ export interface ListingResult {
 /** Validates, filters and maps the entries of one listing of source `source`. */
 export function buildListing(source: string, entries: readonly unknown[], keep?: (g: FilterFields) => boolean): ListingResult {
   const result: ListingResult = { vms: [], rejected: [], templates: 0, filteredOut: 0 };
-  const seen = new Map<number, string>();
+  const seen = new Map<number, GuestEntry>();
   entries.forEach((raw, index) => {
     if (typeof raw === 'object' && raw !== null && (raw as { template?: unknown }).template === 1) {
       result.templates++;
@@ -27,20 +27,20 @@ export function buildListing(source: string, entries: readonly unknown[], keep?:
       result.filteredOut++;
       return;
     }
-    const where = () => `${source}: ${describeEntry(raw, index)}`;
     const parsed = parseGuestEntry(raw);
     if (!parsed.ok) {
-      result.rejected.push({ where: where(), problem: parsed.problem });
+      result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: parsed.problem });
       return;
     }
     const { entry } = parsed;
     const first = seen.get(entry.vmid);
     if (first !== undefined) {
       // QEMU and LXC share the VMID space; two guests with one id would make identity ambiguous.
-      result.rejected.push({ where: where(), problem: `duplicate vmid ${entry.vmid} (already listed as ${first}); kept the first` });
+      const firstText = `${first.type}/${first.vmid} on ${first.node}`;
+      result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: `duplicate vmid ${entry.vmid} (already listed as ${firstText}); kept the first` });
       return;
     }
-    seen.set(entry.vmid, `${entry.type}/${entry.vmid} on ${entry.node}`);
+    seen.set(entry.vmid, entry);
     result.vms.push(toVmRecord(source, entry));
   });
   return result;
