@@ -32,6 +32,7 @@ describe.each(['api', 'rest'] as const)('vmware source over /%s', (flavor) => {
     const db = sim.upsertVm({ name: 'db01', power: 'POWERED_OFF', cpu: 8, memoryMiB: 16384, disks: [100 * GIB], guestOs: 'DEBIAN11_64' });
     const paused = sim.upsertVm({ name: 'paused', power: 'SUSPENDED', cpu: 1, memoryMiB: 1024, disks: [] });
     const bare = sim.upsertVm({ name: 'bare', cpu: 4, memoryMiB: 8192, omitSizesInList: true });
+    const oldSpelling = sim.upsertVm({ name: 'old', cpu: 1, memoryMiB: 512, omitSizesInList: true, listOverride: { cpu_count: 1, memory_size_mib: 512 } });
 
     const { vms, rejected } = await source.listVms(noAbort());
     expect(rejected).toEqual([]);
@@ -44,6 +45,7 @@ describe.each(['api', 'rest'] as const)('vmware source over /%s', (flavor) => {
     expect(got.get(paused)).toMatchObject({ power: 'suspended', diskGb: 0 });
     // cpu_count / memory_size_MiB missing from the list entry: taken from the detail.
     expect(got.get(bare)).toMatchObject({ cpu: 4, ramMb: 8192 });
+    expect(got.get(oldSpelling)).toMatchObject({ cpu: 1, ramMb: 512 });
     expect(sim.counters.get('session.create')).toBe(1);
   });
 
