@@ -128,6 +128,9 @@ export function mapRows(
     readonly keyText: string;
     readonly record?: BillingRecord;
     readonly problem?: string;
+    /** The VM the row is about, when readable: its owner becomes unknown rather than "nobody". */
+    readonly vmId?: string;
+    readonly source?: string | null;
   }
   const parsed: Parsed[] = rows.map((row, i) => {
     // Every contract column is present, null when the query does not return it.
@@ -152,7 +155,8 @@ export function mapRows(
     const result = billingRowSchema.safeParse(contract);
     if (!result.success) {
       const problem = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ');
-      return { index: i, where, billingId: shownId, key, keyText, problem };
+      const about = vmId.success ? { vmId: vmId.data, source: source.success ? source.data : null } : {};
+      return { index: i, where, billingId: shownId, key, keyText, problem, ...about };
     }
     const d = result.data;
     const record: BillingRecord = {
@@ -164,7 +168,7 @@ export function mapRows(
       os: d.os,
       name: d.name,
     };
-    return { index: i, where, billingId: shownId, key, keyText, record };
+    return { index: i, where, billingId: shownId, key, keyText, record, vmId: d.vm_id, source: d.source };
   });
 
   const byKey = new Map<string, Parsed[]>();
@@ -187,7 +191,7 @@ export function mapRows(
             .join(', ')}); none is used`
         : undefined;
     const problems = [p.problem, duplicate].filter((x): x is string => x !== undefined);
-    if (problems.length > 0) rejected.push({ where: p.where, problem: problems.join('; ') });
+    if (problems.length > 0) rejected.push({ where: p.where, problem: problems.join('; '), ...(p.vmId !== undefined ? { vmId: p.vmId, source: p.source ?? null } : {}) });
     else if (p.record) records.push(p.record);
   }
   return { records, rejected };

@@ -37,6 +37,8 @@ export interface DesiredState {
   readonly unknownSources: ReadonlySet<string>;
   /** Sources that listed successfully; only their VMs can be missing. */
   readonly listedSources: ReadonlySet<string>;
+  /** VMs whose listing entry was rejected: they exist but are unknown this pass (never missing). */
+  readonly unknownVms: ReadonlySet<VmKey>;
   readonly billingUp: boolean;
   /** `unbilled`, `billed_but_missing`, `suspended_but_running`, `ambiguous_billing`. */
   readonly drift: readonly DriftItem[];
@@ -59,6 +61,7 @@ function kindOfId(vmId: string): HypervisorKind | null {
 /** Computes the desired panel state of every listed VM, and the billing-side drift. */
 export function desired(input: DesiredInput): DesiredState {
   const unknownSources = new Set<string>();
+  const unknownVms = new Set<VmKey>();
   const vmsByKey = new Map<VmKey, VmRecord>();
   const sourcesById = new Map<string, string[]>(); // external id → sources that listed it
   for (const listing of input.listings) {
@@ -66,6 +69,7 @@ export function desired(input: DesiredInput): DesiredState {
       unknownSources.add(listing.source);
       continue;
     }
+    for (const bad of listing.rejected) if (bad.vmId !== undefined) unknownVms.add(vmKey(listing.source, bad.vmId));
     for (const vm of listing.vms) {
       vmsByKey.set(vmKey(vm.source, vm.externalId), vm);
       const list = sourcesById.get(vm.externalId);
@@ -183,7 +187,7 @@ export function desired(input: DesiredInput): DesiredState {
     observed.push({ key, vm, ownership, desired: want });
   }
 
-  return { observed, unknownSources, listedSources, billingUp: input.billing.ok, drift };
+  return { observed, unknownSources, listedSources, unknownVms, billingUp: input.billing.ok, drift };
 }
 
 function label(record: BillingRecord): string {

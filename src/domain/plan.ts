@@ -40,6 +40,8 @@ export function plan(input: PlanInput): PlanResult {
   for (const entry of input.snapshot) {
     known.add(entry.key);
     if (state.unknownSources.has(entry.source) || !sourceListed(state, entry.source)) continue;
+    // Its entry was there but unusable (bad values, node offline): unknown, so neither missing nor changed.
+    if (state.unknownVms.has(entry.key)) continue;
     const seen = observedByKey.get(entry.key);
     if (!seen) {
       const missing = entry.missingPasses + 1;
@@ -95,7 +97,7 @@ export function plan(input: PlanInput): PlanResult {
   }
 
   for (const o of state.observed) {
-    if (known.has(o.key) || !o.desired) continue;
+    if (known.has(o.key) || !o.desired || state.unknownVms.has(o.key)) continue;
     drift.push({
       class: 'missing_on_panel',
       key: o.key,

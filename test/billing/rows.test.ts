@@ -55,7 +55,12 @@ describe('one bad row', () => {
     ['os an object', { vm_id: 100, user_id: 1, os: { a: 1 }, billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os is not text: a value of type object'],
   ];
   it.each(cases)('%s', (_name, row, where, problem) => {
-    expect(map([row])).toEqual({ records: [], rejected: [{ where, problem }] });
+    expect(map([row])).toEqual({ records: [], rejected: [expect.objectContaining({ where, problem })] });
+  });
+
+  it('a rejected row names the VM it was about, so the engine treats its owner as unknown', () => {
+    expect(map([{ vm_id: 100, user_id: null, source: 'pve1' }]).rejected[0]).toMatchObject({ vmId: '100', source: 'pve1' });
+    expect(map([{ vm_id: null, user_id: 1 }]).rejected[0]?.vmId).toBeUndefined();
   });
 });
 
@@ -71,8 +76,8 @@ describe('duplicates', () => {
     expect(out.records.map((r) => r.billingId)).toEqual(['3', '4', '5']);
     const problem = 'duplicate (source, vm_id) (pve1, 100): 2 rows claim it (billing_id 1, billing_id 2); none is used';
     expect(out.rejected).toEqual([
-      { where: 'billing row 1 (billing_id 1)', problem },
-      { where: 'billing row 2 (billing_id 2)', problem },
+      { where: 'billing row 1 (billing_id 1)', problem, vmId: '100', source: 'pve1' },
+      { where: 'billing row 2 (billing_id 2)', problem, vmId: '100', source: 'pve1' },
     ]);
   });
 
@@ -96,6 +101,8 @@ describe('duplicates', () => {
     expect(out.rejected[0]).toEqual({
       where: 'billing row 1 (vm_id vm-7)',
       problem: 'duplicate (source, vm_id) (any source, vm-7): 2 rows claim it (row 1, row 2); none is used',
+      vmId: 'vm-7',
+      source: null,
     });
   });
 });

@@ -88,6 +88,21 @@ describe('plan()', () => {
     expect(r.classes).toEqual([...c.drift].sort());
   });
 
+  it('a VM whose listing entry was rejected is unknown: never missing, never changed, never created', () => {
+    const rejected: SourceListing = { source: 'pve1', ok: true, vms: [], rejected: [{ where: 'pve1: qemu/100', problem: 'maxmem is negative', vmId: '100', source: 'pve1' }] };
+    const r = run([rejected], billing([owned100]), [entry({ externalId: '100', panelId: 11, missingPasses: 2 })]);
+    expect(r.actions).toEqual([]);
+    expect(r.missingPasses.size).toBe(0);
+    const dup: SourceListing = { source: 'pve1', ok: true, vms: [vm({ externalId: '100' })], rejected: [{ where: 'pve1: lxc/100', problem: 'duplicate vmid', vmId: '100', source: 'pve1' }] };
+    expect(run([dup], billing([owned100]), []).actions).toEqual([]);
+  });
+
+  it('a rejected billing row never changes the owner or deletes', () => {
+    const r = run([listed('pve1', [vm({ externalId: '100', power: 'stopped' })])], billing([], [{ where: 'billing row 1', problem: 'duplicate', vmId: '100', source: null }]), [known100]);
+    expect(r.summary).toEqual(['update pve1/100 #11']);
+    expect(r.actions[0]).toMatchObject({ desired: { owner: known100.owner }, ownerConfirmed: false });
+  });
+
   it('update carries the changed field names and the full desired fields', () => {
     const r = run([listed('pve1', [vm({ externalId: '100', power: 'stopped', ramMb: 2048 })])], billing([owned100]), [known100]);
     const update = r.actions[0];

@@ -1,5 +1,5 @@
-// The main site's billing tables (Prisma layout, camelCase columns) in each SQL dialect, and a
-// seeder. The demo, the benchmark and the tests build their billing databases from this, so all
+// The main site's billing tables (Prisma layout, camelCase columns) in each SQL dialect.
+// The demo, the benchmark and the tests build their billing databases from this, so all
 // three exercise the built-in query against the same layout.
 
 export type Dialect = 'mysql' | 'postgres' | 'sqlite';

@@ -29,7 +29,9 @@ export function buildListing(source: string, entries: readonly unknown[], keep?:
     }
     const parsed = parseGuestEntry(raw);
     if (!parsed.ok) {
-      result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: parsed.problem });
+      // Keep the vmid when it is readable: the VM exists, so the engine must treat it as unknown, not gone.
+      const vmid = readableVmid(raw);
+      result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: parsed.problem, ...(vmid !== undefined ? { vmId: vmid, source } : {}) });
       return;
     }
     const { entry } = parsed;
@@ -37,11 +39,18 @@ export function buildListing(source: string, entries: readonly unknown[], keep?:
     if (first !== undefined) {
       // QEMU and LXC share the VMID space; two guests with one id would make identity ambiguous.
       const firstText = `${first.type}/${first.vmid} on ${first.node}`;
-      result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: `duplicate vmid ${entry.vmid} (already listed as ${firstText}); kept the first` });
+      result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: `duplicate vmid ${entry.vmid} (already listed as ${firstText}); kept the first`, vmId: String(entry.vmid), source });
       return;
     }
     seen.set(entry.vmid, entry);
     result.vms.push(toVmRecord(source, entry));
   });
   return result;
+}
+
+/** The vmid of a raw entry when it is a positive integer (number or decimal string). */
+function readableVmid(raw: unknown): string | undefined {
+  const v = typeof raw === 'object' && raw !== null ? (raw as { vmid?: unknown }).vmid : undefined;
+  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  return /^[1-9][0-9]{0,9}$/.test(text) ? text : undefined;
 }

@@ -62,7 +62,7 @@ describe('proxmox source: bad entries', () => {
     const dup = { ...entries.find((e) => e.vmid === 990100)!, id: 'lxc/990100', type: 'lxc', name: 'second' };
     const result = buildListing('pve1', [...entries, dup]);
     expect(result.vms.filter((v) => v.externalId === '990100').map((v) => v.name)).toEqual(['first']);
-    expect(result.rejected).toEqual([{ where: 'pve1: lxc/990100', problem: 'duplicate vmid 990100 (already listed as qemu/990100 on pve1); kept the first' }]);
+    expect(result.rejected).toEqual([{ where: 'pve1: lxc/990100', problem: 'duplicate vmid 990100 (already listed as qemu/990100 on pve1); kept the first', vmId: '990100', source: 'pve1' }]);
   });
 
   it('a non-object entry is rejected with its position', async () => {
