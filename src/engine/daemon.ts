@@ -47,6 +47,7 @@ export class Daemon implements DaemonControl {
     if (recovered.retried > 0) logger.warn(`${recovered.retried} update/delete call(s) were in flight when the daemon last stopped; they will be retried`);
     this.lastSuccessMs = numberOrNull(store.meta('last_success_at'));
     this.lastFullMs = numberOrNull(store.meta('last_full_resync_at'));
+    this.deps.observer.restored(this.lastSuccessMs, this.lastFullMs);
     // `protect` would drop ticks silently; we queue instead, so a slow pass is followed by exactly one more.
     this.cron = new Cron(this.options.schedule, { name: 'ospab-vps-sync' }, () => {
       this.requestPass({ full: false, reason: 'schedule' });

@@ -78,6 +78,10 @@ export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
     outboxPending(count: number): void {
       m.outboxPending.set(safe(count));
     },
+    restored(lastSuccessAtMs: number | null, lastFullResyncAtMs: number | null): void {
+      if (lastSuccessAtMs !== null) m.lastSuccess.set(safe(lastSuccessAtMs / 1000));
+      if (lastFullResyncAtMs !== null) m.lastFullResync.set(safe(lastFullResyncAtMs / 1000));
+    },
     passFinished(result: PassResult, durationSeconds: number, full: boolean, finishedAtMs: number): void {
       m.passes.inc({ result });
       m.passDuration.observe(safe(durationSeconds));
@@ -115,8 +119,8 @@ function defineMetrics(registry: Registry) {
     outboxPending: new Gauge({ name: 'vpssync_outbox_pending', help: 'Outbox items not yet done (pending, in flight or waiting for a retry) after the last pass.', registers }),
     passDuration: new Histogram({ name: 'vpssync_pass_duration_seconds', help: 'Duration of reconciliation passes.', buckets: PASS_BUCKETS, registers }),
     passes: new Counter({ name: 'vpssync_passes_total', help: 'Reconciliation passes finished, by result.', labelNames: ['result'], registers }),
-    lastSuccess: new Gauge({ name: 'vpssync_last_success_timestamp_seconds', help: 'Unix time at which the last fully successful pass ended (0: none since start).', registers }),
-    lastFullResync: new Gauge({ name: 'vpssync_last_full_resync_timestamp_seconds', help: 'Unix time at which the last successful full resync ended (0: none since start).', registers }),
+    lastSuccess: new Gauge({ name: 'vpssync_last_success_timestamp_seconds', help: 'Unix time at which the last fully successful pass ended, as recorded in the state file (0: never).', registers }),
+    lastFullResync: new Gauge({ name: 'vpssync_last_full_resync_timestamp_seconds', help: 'Unix time at which the last successful full resync ended, as recorded in the state file (0: never).', registers }),
   };
 }
 
