@@ -2,6 +2,7 @@
 // Try the whole scope in one call; when it is too big, list per cluster plus the standalone
 // hosts; a cluster still too big is listed per host, a host per power state. Any failed slice
 // fails the whole listing: a partial list would look like deleted VMs.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../../util/logger.js';
 import type { VmFilter, VsphereClient } from './client.js';
 import { createLimiter } from './concurrency.js';
@@ -42,12 +43,15 @@ export async function listVmEntries(
   settings: ListingSettings,
   signal: AbortSignal,
   logger: Logger,
+  /** Shards found too big on the last pass (kept by the caller across passes). */
+  memory: Set<string>,
 ): Promise<{ entries: unknown[]; stats: ListingStats }> {
   const stats: ListingStats = { listCalls: 0, splits: 0 };
   const limited = createLimiter(settings.concurrency);
   // Aborted when any slice fails, so the others stop early instead of finishing for nothing.
   const failFast = new AbortController();
   const inner = AbortSignal.any([signal, failFast.signal]);
+  setMaxListeners(0, inner);
   const base: VmFilter = {
     ...(scope.folders ? { folders: scope.folders } : {}),
     ...(scope.resourcePools ? { resource_pools: scope.resourcePools } : {}),
@@ -78,14 +82,20 @@ export async function listVmEntries(
   };
 
   const collected: unknown[][] = [];
-  const run = async (shard: Shard): Promise<void> => {
+  const tooBig = new Set<string>();
+  /** Lists one shard (splitting it when needed); resolves with how many entries it found. */
+  const run = async (shard: Shard): Promise<number> => {
+    const key = JSON.stringify(shard.filter);
     try {
-      stats.listCalls++;
-      const result = await limited(() => client.listVms(shard.filter, inner));
-      // Exactly `listLimit` answers may be a silently capped list: split that too.
-      if (!result.tooMany && result.entries.length < settings.listLimit) {
-        collected.push([...result.entries]);
-        return;
+      // Too big last pass: split right away rather than pay for a refused call again.
+      if (!(shard.split && memory.has(key))) {
+        stats.listCalls++;
+        const result = await limited(() => client.listVms(shard.filter, inner));
+        // Exactly `listLimit` answers may be a silently capped list: split that too.
+        if (!result.tooMany && result.entries.length < settings.listLimit) {
+          collected.push([...result.entries]);
+          return result.entries.length;
+        }
       }
       if (!shard.split) {
         throw vsphereError(settings.source, 'shard', `listing VMs of ${shard.label}`, `more than ${settings.listLimit} VMs match and it cannot be split further`);
@@ -93,7 +103,10 @@ export async function listVmEntries(
       stats.splits++;
       const parts = await shard.split(inner);
       logger.debug({ shard: shard.label, parts: parts.length }, 'VM listing too big for one call; splitting');
-      await settleAll(parts.map(run));
+      const found = (await settleAll(parts.map(run))).reduce((a, b) => a + b, 0);
+      // Remember it unless it shrank well below the limit (then try it whole again next pass).
+      if (found >= settings.listLimit / 2) tooBig.add(key);
+      return found;
     } catch (error) {
       failFast.abort();
       // The single whole-scope call is not a slice: its failure keeps its own reason.
@@ -101,14 +114,17 @@ export async function listVmEntries(
     }
   };
   await run(whole);
+  // Only a complete listing updates what is known about shard sizes.
+  memory.clear();
+  for (const key of tooBig) memory.add(key);
   return { entries: dedupe(collected), stats };
 }
 
 /** Waits for every promise, then rethrows the first real failure (not the aborts it caused). */
-async function settleAll(promises: Promise<void>[]): Promise<void> {
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   const results = await Promise.allSettled(promises);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (failures.length === 0) return;
+  if (failures.length === 0) return results.map((r) => (r as PromiseFulfilledResult<T>).value);
   throw failures.find((f) => !(f instanceof VsphereError && f.reason === 'aborted')) ?? failures[0];
 }
 

@@ -1,4 +1,5 @@
 // The `vmware` VmSource: one vCenter, listed completely each pass or not at all.
+import { setMaxListeners } from 'node:events';
 import type { VmwareSourceConfig } from '../../config/schema.js';
 import { systemClock, type Clock, type VmSource } from '../../domain/ports.js';
 import type { RejectedItem, VmRecord } from '../../domain/types.js';
@@ -60,11 +61,27 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
   const cache = new DetailCache(client, { concurrency: config.detailConcurrency, maxAgeMs: deps.detailMaxAgeMs ?? 3_600_000 }, clock, logger);
   // Last valid record per VM: a VM whose entry turns invalid keeps it, so it is not taken for deleted.
   const lastGood = new Map<string, VmRecord>();
+  const tooBigShards = new Set<string>();
   let closed = false;
   let lastPass: VmwarePassStats | null = null;
 
-  const listVms = async (signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
+  const listVms = async (outer: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
     if (closed) throw vsphereError(config.name, 'config', 'listing VMs', 'the source was closed');
+    // A pass-local signal: every in-flight call listens to it, more than Node's default of 10,
+    // and the caller's signal should not carry our listeners or our limit.
+    const pass = new AbortController();
+    setMaxListeners(0, pass.signal);
+    const forward = () => pass.abort(outer.reason);
+    if (outer.aborted) forward();
+    else outer.addEventListener('abort', forward, { once: true });
+    try {
+      return await listOnce(pass.signal);
+    } finally {
+      outer.removeEventListener('abort', forward);
+    }
+  };
+
+  const listOnce = async (signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
     const started = clock.now();
     const scope = await resolveScope(config.name, config.filters, client, signal);
     const { entries, stats } = await listVmEntries(
@@ -73,6 +90,7 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
       { source: config.name, listLimit: config.listLimit, concurrency: deps.listConcurrency ?? 4 },
       signal,
       logger,
+      tooBigShards,
     );
 
     const rejected: RejectedItem[] = [];

@@ -144,6 +144,13 @@ describe.each(['api', 'rest'] as const)('vmware source over /%s', (flavor) => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(new Set(ids)).toEqual(new Set(sim.inventory.vms.keys()));
     expect(source.lastPass?.splits).toBeGreaterThanOrEqual(3);
+
+    // Shrunk well below the limit: after one pass on the remembered split, one call lists it all.
+    for (const id of [...sim.inventory.vms.keys()].slice(20)) sim.removeVm(id);
+    expect((await source.listVms(noAbort())).vms).toHaveLength(20);
+    sim.counters.reset();
+    expect((await source.listVms(noAbort())).vms).toHaveLength(20);
+    expect(sim.counters.get('vm.list')).toBe(1);
   });
 
   test('bad entries are rejected one by one; a known VM that turns bad is not taken for deleted', async () => {
