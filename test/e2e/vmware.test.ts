@@ -1,0 +1,120 @@
+// VMware end to end: a vSphere simulator (both API flavours) beside a Proxmox one, through the
+// real CLI to the panel simulator. A misbehaving vCenter must never disturb the Proxmox side.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { VsphereSimulator } from '../../src/simulators/vsphere/server.js';
+import { World } from '../support/world.js';
+
+const GIB = 1024 ** 3;
+// The main site's Proxmox servers plus a table for VMware ones, joined by a custom query.
+const QUERY = `
+  SELECT CAST("proxmoxId" AS TEXT) AS vm_id, "userId" AS user_id, "id" AS billing_id, "status" AS status, 'pve1' AS source
+    FROM "server" WHERE "proxmoxId" IS NOT NULL
+  UNION ALL
+  SELECT vm_id, user_id, 'vmw-' || id AS billing_id, status, 'vc1' AS source FROM vmware_server`;
+
+describe.each(['api', 'rest'] as const)('vSphere source over /%s', (flavor) => {
+  let world: World;
+  let vc: VsphereSimulator;
+
+  /** Starts a vCenter simulator and points the config at it (beside the world's Proxmox). */
+  async function startVcenter(listLimit?: number): Promise<VsphereSimulator> {
+    const sim = new VsphereSimulator({ username: 'sync@vsphere.local', password: 'vc-password-123', flavors: flavor === 'rest' ? ['rest'] : ['api', 'rest'], ...(listLimit ? { listLimit } : {}) });
+    const { url, caPem } = await sim.start();
+    sim.seed(0, { clusters: 2, hostsPerCluster: 2 });
+    writeFileSync(join(world.dir, 'vc-ca.pem'), caPem);
+    const [pve] = world.configObject().sources as object[];
+    const vcSource = { name: 'vc1', type: 'vmware', url, username: 'sync@vsphere.local', password: 'vc-password-123', tls: { caFile: join(world.dir, 'vc-ca.pem') }, apiFlavor: 'auto', timeoutMs: 3000, ...(listLimit ? { listLimit } : {}) };
+    world.writeConfig({
+      sources: [pve, vcSource],
+      billing: { driver: 'sqlite', url: world.billingPath, query: QUERY },
+      guards: { missingPassesBeforeDelete: 2, maxDeletesPerPass: 20, maxDeleteFraction: 0.5 },
+    });
+    return sim;
+  }
+
+  beforeEach(async () => {
+    world = await new World().start();
+    world.billingSql('CREATE TABLE vmware_server (id INTEGER PRIMARY KEY, vm_id TEXT NOT NULL, user_id INTEGER NOT NULL, status TEXT NOT NULL)');
+    vc = await startVcenter();
+  });
+  afterEach(async () => {
+    await vc.stop();
+    await world.stop();
+  });
+
+  const billVm = (id: string, userId: number, status = 'active') => world.billingSql(`INSERT INTO vmware_server (vm_id, user_id, status) VALUES ('${id}', ${userId}, '${status}')`);
+  const row = (name: string) => world.panel.table().find((r) => r.name === name);
+
+  it('initial sync, power change, deletion after the guard, session expiry mid-life', async () => {
+    const web = vc.upsertVm({ name: 'vmw-web', cpu: 4, memoryMiB: 8192, disks: [40 * GIB, 10 * GIB + 1] });
+    const db = vc.upsertVm({ name: 'vmw-db', power: 'POWERED_OFF', tools: false });
+    vc.upsertVm({ name: 'vmw-unpaid' });
+    billVm(web, 7);
+    billVm(db, 8);
+    world.addVm({ vmid: 100, name: 'pve-vm' });
+    world.bill(100, 5);
+
+    const first = await world.cli('once');
+    expect(first.code, first.stdout).toBe(0);
+    expect(row('vmw-web')).toMatchObject({ user_id: 7, cpu: 4, ram: 8192, disk: 51, status: 'running', hypervisor: 'vmware' });
+    expect(row('vmw-db')).toMatchObject({ user_id: 8, status: 'stopped', hypervisor: 'vmware' });
+    expect(row('pve-vm')).toMatchObject({ hypervisor: 'proxmox' });
+    expect(world.panel.table()).toHaveLength(3);
+
+    vc.setPower(web, 'POWERED_OFF');
+    vc.expireSessions();
+    const before = world.panel.stats().byAction;
+    expect((await world.cli('once')).code).toBe(0);
+    expect((world.panel.stats().byAction.update ?? 0) - (before.update ?? 0)).toBe(1);
+    expect(row('vmw-web')?.status).toBe('stopped');
+
+    vc.removeVm(db);
+    await world.cli('once');
+    expect(row('vmw-db')).toBeDefined(); // missing once: the guard waits
+    await world.cli('once');
+    expect(row('vmw-db')).toBeUndefined();
+    expect(world.panel.table()).toHaveLength(2);
+  });
+
+  it('a vCenter that is down changes and deletes nothing of it, while Proxmox still syncs in the same pass', async () => {
+    const web = vc.upsertVm({ name: 'vmw-web' });
+    billVm(web, 7);
+    await world.cli('once');
+    vc.setDown(true);
+    world.addVm({ vmid: 100, name: 'pve-vm' });
+    world.bill(100, 5);
+    for (let i = 0; i < 3; i++) {
+      const r = await world.cli('once');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/source vc1 unknown/);
+    }
+    expect(row('pve-vm')).toBeDefined();
+    expect(row('vmw-web')).toBeDefined();
+    vc.setDown(false);
+    expect((await world.cli('once')).code).toBe(0);
+    expect(world.panel.table()).toHaveLength(2);
+  });
+
+  it('one failed shard makes the whole vCenter unknown: nothing of it is deleted', async () => {
+    // A listing limit of 3 forces the source to list per cluster, as above 4000 VMs on a real vCenter.
+    await vc.stop();
+    vc = await startVcenter(3);
+    const ids = Array.from({ length: 6 }, (_, i) => vc.upsertVm({ name: `vmw-${i}`, host: [...vc.inventory.hosts.keys()][i % 4]! }));
+    ids.forEach((id, i) => billVm(id, 10 + i));
+    expect((await world.cli('once')).code).toBe(0);
+    expect(world.panel.table()).toHaveLength(6);
+
+    vc.failShard([...vc.inventory.clusters.keys()][0]!);
+    for (let i = 0; i < 3; i++) {
+      const r = await world.cli('once');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/source vc1 unknown: .*(shard|cluster)/i);
+    }
+    expect(world.panel.table()).toHaveLength(6);
+    vc.clearFaults();
+    expect((await world.cli('once')).code).toBe(0);
+  });
+
+});
