@@ -1,5 +1,6 @@
 // Wiring: turns a validated config into the engine's dependencies. The only place that knows
 // every concrete implementation; everything else sees the interfaces in domain/ports.ts.
+import { readFileSync } from 'node:fs';
 import { createBillingSource } from './billing/index.js';
 import { scrub, secretValues } from './config/redact.js';
 import type { Config, SourceConfig } from './config/schema.js';
@@ -17,6 +18,15 @@ import type { Logger } from './util/logger.js';
 export function createSource(config: SourceConfig, logger: Logger, clock: Clock): VmSource {
   const child = logger.child({ source: config.name });
   return config.type === 'proxmox' ? createProxmoxSource(config, { logger: child, clock }) : createVmwareSource(config, { logger: child, clock });
+}
+
+function panelCa(config: Config): { ca?: string } {
+  if (!config.panel.caFile) return {};
+  try {
+    return { ca: readFileSync(config.panel.caFile, 'utf8') };
+  } catch (err) {
+    throw new Error(`panel.caFile: cannot read ${config.panel.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
 }
 
 /** The engine's settings from the config. */
@@ -50,11 +60,14 @@ export interface RuntimeOptions {
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { config, logger, clock } = options;
   const secrets = secretValues(config);
+  const panelTls = options.panel ? {} : panelCa(config); // before anything is opened: it may throw
   const store = new StateStore({ path: config.stateFile, readonly: options.readonly ?? false });
   store.open();
   const sources = config.sources.map((s) => createSource(s, logger, clock));
   const billing: BillingSource = createBillingSource(config.billing, { logger });
-  const panelClient = options.panel ? null : createPanelClient({ url: config.panel.url, apiKey: config.panel.apiKey, timeoutMs: config.panel.timeoutMs, concurrency: config.panel.concurrency, logger });
+  const panelClient = options.panel
+    ? null
+    : createPanelClient({ url: config.panel.url, apiKey: config.panel.apiKey, timeoutMs: config.panel.timeoutMs, concurrency: config.panel.concurrency, logger, ...panelTls });
   const panel: PanelClient = options.panel ?? panelClient!;
   const deps: EngineDeps = {
     sources,

@@ -62,6 +62,7 @@ export const vmwareSourceSchema = z.strictObject({
   apiFlavor: z.enum(['auto', 'api', 'rest']).default('auto'),
   filters: z
     .strictObject({
+      /** Names or ids (domain-c8); a value that matches nothing is an error, never an empty inventory. */
       clusters: stringList,
       folders: stringList,
       resourcePools: stringList,
@@ -69,7 +70,7 @@ export const vmwareSourceSchema = z.strictObject({
       namePatterns: stringList,
     })
     .optional(),
-  /** OS reported for VMs without VMware Tools when billing does not say either. */
+  /** OS for VMs without VMware Tools when billing has none (order: billing, Tools' full name, this, the vSphere guest id). */
   defaultGuestOs: nonEmpty.optional(),
   /** Parallel per-VM detail requests. */
   detailConcurrency: positiveInt.max(64).default(8),
@@ -111,8 +112,8 @@ export const configSchema = z.strictObject({
     apiKey: z.string().min(32, 'must be at least 32 characters (the panel refuses shorter keys)'),
     timeoutMs: positiveInt.default(10_000),
     concurrency: positiveInt.max(256).default(8),
-    /** Send `ip_address` (the panel's API does not take it yet). */
-    sendIpAddress: z.boolean().default(false),
+    /** PEM CA to trust when the panel sits behind a private CA. */
+    caFile: nonEmpty.optional(),
   }),
   sources: z
     .array(sourceSchema)
@@ -124,7 +125,18 @@ export const configSchema = z.strictObject({
         seen.add(s.name);
       });
     }),
-  billing: billingSchema,
+  billing: billingSchema.superRefine((billing, ctx) => {
+    // Caught here so check-config names the field, rather than failing later at start-up.
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(billing.url)?.[1]?.toLowerCase();
+    const expected = { mysql: ['mysql', 'mariadb'], postgres: ['postgres', 'postgresql'], sqlite: [] as string[] }[billing.driver];
+    if (billing.driver === 'sqlite' ? scheme !== undefined && scheme !== 'file' && scheme !== 'sqlite' : scheme === undefined || !expected.includes(scheme)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: billing.driver === 'sqlite' ? 'must be a file path for the sqlite driver' : `must be a ${expected[0]}:// URL for the ${billing.driver} driver`,
+      });
+    }
+  }),
   guards: z
     .strictObject({
       missingPassesBeforeDelete: positiveInt.default(3),

@@ -85,6 +85,20 @@ billing: { driver: oracle, url: x }
     expect(problems(text).join('\n')).toMatch(pattern);
   });
 
+  it.each([
+    ['mysql', 'postgres://db/x', /billing\.url: must be a mysql:\/\/ URL for the mysql driver/],
+    ['postgres', '/var/lib/billing.db', /billing\.url: must be a postgres:\/\/ URL for the postgres driver/],
+    ['sqlite', 'mysql://db/x', /billing\.url: must be a file path for the sqlite driver/],
+  ])('billing.url must suit the %s driver', (driver, url, pattern) => {
+    expect(problems(VALID.replace(/billing:.*\n/, `billing: { driver: ${driver}, url: "${url}" }\n`)).join('\n')).toMatch(pattern);
+  });
+
+  it('the shipped example config is valid once its secrets are given', () => {
+    const env = { VPS_SYNC_API_KEY: 'x'.repeat(32), PVE1_TOKEN_SECRET: SECRET, BILLING_DATABASE_URL: 'mysql://ro:pw@db:3306/ospab' };
+    const { config } = loadConfig({ path: new URL('../../config/config.example.yaml', import.meta.url).pathname, env });
+    expect(config.sources.map((s) => s.name)).toEqual(['pve1']);
+  });
+
   it('a missing file says how to point at one', () => {
     expect(() => loadConfig({ path: join(dir, 'nope.yaml'), env: {} })).toThrow(/file not found \(set --config or OSPAB_VPS_SYNC_CONFIG\)/);
   });
