@@ -22,7 +22,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
   const base = { level: options.level, redact: { paths: REDACT_PATHS, censor: '***' }, base: { service: 'ospab-vps-sync' } };
   if (pretty && !options.destination) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' } } });
   }
   return pino(base, options.destination ?? process.stdout);
 }
