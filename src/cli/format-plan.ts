@@ -30,7 +30,11 @@ export function formatPlan(p: PlannedPass, maxLines = 200): string {
     out.push(...limit(p.guarded.drift.map((d) => `  ! ${d.detail}`), maxLines));
   }
 
-  const notable = p.drift.filter((d) => !['missing_on_panel', 'stale_on_panel', 'held_delete'].includes(d.class));
+  // What the actions above already fix is not repeated; a delete still waiting for more listings is.
+  const deleting = new Set(send.filter((a) => a.kind === 'delete').map((a) => a.key));
+  const notable = p.drift.filter(
+    (d) => !['missing_on_panel', 'stale_on_panel', 'held_delete'].includes(d.class) && !(d.class === 'gone_from_hypervisor' && d.key !== undefined && deleting.has(d.key)),
+  );
   if (notable.length > 0) {
     out.push('', 'Needs attention:');
     const sorted = [...notable].sort((a, b) => DRIFT_ORDER.indexOf(a.class) - DRIFT_ORDER.indexOf(b.class));
