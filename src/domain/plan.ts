@@ -52,9 +52,10 @@ export function plan(input: PlanInput): PlanResult {
         panelId: entry.panelId,
         userId: entry.owner.userId,
         billingId: entry.owner.billingId,
-        detail: `${entry.key} (panel #${entry.panelId}, "${entry.sent.name}") is no longer on ${entry.source} (missing ${missing} listing${missing === 1 ? '' : 's'})`,
+        detail: `${entry.key} (panel #${entry.panelId}, "${entry.sent.name}") is no longer on ${entry.source} (missing ${missing} listing${missing === 1 ? '' : 's'})${state.billingUp ? '' : '; not deleted while billing is unavailable'}`,
       });
-      actions.push({ kind: 'delete', key: entry.key, panelId: entry.panelId, reason: 'gone_from_hypervisor' });
+      // Billing down: no deletes at all that pass (the missing count still grows, so it is deleted once billing answers).
+      if (state.billingUp) actions.push({ kind: 'delete', key: entry.key, panelId: entry.panelId, reason: 'gone_from_hypervisor' });
       continue;
     }
     if (entry.missingPasses !== 0) missingPasses.set(entry.key, 0);

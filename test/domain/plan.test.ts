@@ -68,6 +68,11 @@ describe('plan()', () => {
       actions: ['update pve1/100 #11'], drift: ['stale_on_panel'],
     },
     {
+      name: 'billing down → a VM gone from the hypervisor is reported, not deleted',
+      listings: [listed('pve1', [])], bill: billingDown, snapshot: [known100],
+      actions: [], drift: ['gone_from_hypervisor'],
+    },
+    {
       name: 'billing row disappeared → VPS kept (unbilled), never deleted for it',
       listings: [listed('pve1', [vm({ externalId: '100' })])], bill: billing([]), snapshot: [known100],
       actions: [], drift: ['unbilled'],
@@ -113,6 +118,12 @@ describe('plan()', () => {
     const suspended = entry({ externalId: '100', panelId: 11, sent: fields({ name: 'vm100', status: 'suspended' }) });
     const r = run([listed('pve1', [vm({ externalId: '100', power: 'running' })])], billingDown, [suspended]);
     expect(r.actions).toEqual([]);
+  });
+
+  it('billing down: a gone VM is not deleted, but its missing count still grows', () => {
+    const r = run([listed('pve1', [])], billingDown, [entry({ externalId: '100', panelId: 11, missingPasses: 2 })]);
+    expect(r.actions).toEqual([]);
+    expect(r.missingPasses.get('pve1/100')).toBe(3);
   });
 
   it('counts consecutive missing listings and resets when the VM reappears', () => {
