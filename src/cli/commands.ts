@@ -5,6 +5,7 @@ import { redactConfig } from '../config/redact.js';
 import type { Config } from '../config/schema.js';
 import { systemClock, type PanelClient } from '../domain/ports.js';
 import { parseVmKey } from '../domain/types.js';
+import { logDrift } from '../engine/daemon.js';
 import { nullObserver } from '../engine/observer.js';
 import { dryRun, runPass } from '../engine/pass.js';
 import { parseListen, formatUrl } from '../http/index.js';
@@ -33,6 +34,8 @@ export async function onceCommand(config: Config, logger: Logger, opts: { full: 
     const report = await runPass(runtime.deps, { full: opts.full, force: opts.force }, stop.signal);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    // A one-shot pass has no previous pass to compare with: every drift item is news.
+    logDrift(logger, report.planned?.drift ?? []);
     const s = report.summary;
     io.stdout.write(`pass ${s.id} ${s.result}: ${s.actions.ok}/${s.actions.planned} sent ok, ${s.actions.failed} failed, ${s.actions.ambiguous} ambiguous (${s.durationSeconds}s)\n`);
     for (const p of s.problems) io.stdout.write(`  ${p}\n`);

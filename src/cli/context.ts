@@ -34,5 +34,8 @@ export function configOrExit(path: string | undefined, env: NodeJS.ProcessEnv): 
 /** The process logger for a command; `quiet` commands (plan, status) log warnings only, to stderr. */
 export function commandLogger(config: Config, io: CliIo, quiet = false): Logger {
   if (quiet) return createLogger({ level: config.log.level === 'silent' ? 'silent' : 'warn', destination: io.stderr, pretty: false });
+  // Logs belong to the command's stdout: a caller that passes its own stream (an embedding, the
+  // end-to-end tests) gets them there instead of on the process's stdout.
+  if (io.stdout !== process.stdout) return createLogger({ level: config.log.level, destination: io.stdout, pretty: false });
   return createLogger({ level: config.log.level });
 }

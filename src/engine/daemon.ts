@@ -165,19 +165,27 @@ export class Daemon implements DaemonControl {
   }
 
   private logNewDrift(drift: readonly DriftItem[]): void {
-    const current = new Set<string>();
-    for (const d of drift) {
-      const id = `${d.class}|${d.key ?? ''}|${d.billingId ?? ''}|${d.panelId ?? ''}`;
-      current.add(id);
-      if (this.previousDrift.has(id)) continue;
-      // Panel-side drift is what the daemon is fixing right now; the rest needs a person.
-      const needsOperator = !['missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor'].includes(d.class);
-      const ctx = { drift: d.class, vm: d.key, panelId: d.panelId, billingId: d.billingId, userId: d.userId };
-      if (needsOperator) this.deps.logger.warn(ctx, d.detail);
-      else this.deps.logger.debug(ctx, d.detail);
-    }
-    this.previousDrift = current;
+    this.previousDrift = logDrift(this.deps.logger, drift, this.previousDrift);
   }
+}
+
+/**
+ * Logs each drift item that is not in `previous` (one line, with its VM and billing ids) and
+ * returns the set to pass next time, so a lasting problem is logged when it appears.
+ */
+export function logDrift(logger: Logger, drift: readonly DriftItem[], previous: ReadonlySet<string> = new Set()): Set<string> {
+  const current = new Set<string>();
+  for (const d of drift) {
+    const id = `${d.class}|${d.key ?? ''}|${d.billingId ?? ''}|${d.panelId ?? ''}`;
+    current.add(id);
+    if (previous.has(id)) continue;
+    // Panel-side drift is what the daemon is fixing right now; the rest needs a person.
+    const needsOperator = !['missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor'].includes(d.class);
+    const ctx = { drift: d.class, vm: d.key, panelId: d.panelId, billingId: d.billingId, userId: d.userId };
+    if (needsOperator) logger.warn(ctx, d.detail);
+    else logger.debug(ctx, d.detail);
+  }
+  return current;
 }
 
 function iso(ms: number | null): string | null {
