@@ -23,6 +23,13 @@ export interface WorldOptions {
   readonly config?: Record<string, unknown>;
   /** Start the panel simulator with these known user ids (default: any). */
   readonly knownUserIds?: number[];
+  /**
+   * Read billing from this database instead of the world's own SQLite file (which is then not
+   * created; `bill()` and `billingSql()` refuse). Tests of the network drivers use it.
+   */
+  readonly billing?: { readonly driver: 'sqlite' | 'mysql' | 'postgres'; readonly url: string };
+  /** Names of more Proxmox clusters, each its own simulator (the first one is always `pve1`). */
+  readonly extraProxmox?: readonly string[];
 }
 
 export interface CliResult {
@@ -41,16 +48,35 @@ export class World {
   private billingDb: Database.Database | null = null;
   private nextServerId = 1;
   private caFile = join(this.dir, 'pve-ca.pem');
+  /** The extra Proxmox clusters by source name (see `WorldOptions.extraProxmox`). */
+  private readonly extraPve = new Map<string, ProxmoxSimulator>();
 
   constructor(private readonly options: WorldOptions = {}) {
     this.panel = new PanelSimulator({ apiKey: API_KEY, knownUserIds: options.knownUserIds ?? 'any' });
+    for (const name of options.extraProxmox ?? []) {
+      if (name === 'pve1' || this.extraPve.has(name)) throw new Error(`World: Proxmox source "${name}" given twice`);
+      this.extraPve.set(name, new ProxmoxSimulator({ tokens: [{ tokenId: TOKEN_ID, secret: TOKEN_SECRET }] }));
+    }
+  }
+
+  /** The Proxmox simulator behind a source name (`pve1` or one of `extraProxmox`). */
+  pveOf(source: string): ProxmoxSimulator {
+    if (source === 'pve1') return this.pve;
+    const sim = this.extraPve.get(source);
+    if (!sim) throw new Error(`World: no Proxmox source "${source}"`);
+    return sim;
   }
 
   /** Starts the simulators, creates the billing database and writes the config. */
   async start(): Promise<this> {
     const { caPem } = await this.pve.start();
     writeFileSync(this.caFile, caPem);
+    for (const [name, sim] of this.extraPve) writeFileSync(this.extraCaFile(name), (await sim.start()).caPem);
     await this.panel.start();
+    if (this.options.billing) {
+      this.writeConfig();
+      return this;
+    }
     this.billingDb = new Database(this.billingPath);
     await seedMainSite((sql) => this.billingDb!.exec(sql), 'sqlite', {
       users: Array.from({ length: 20 }, (_, i) => ({ id: i + 1 })),
@@ -67,8 +93,13 @@ export class World {
       stateFile: this.statePath,
       schedule: '*/10 * * * * *',
       panel: { url: this.panel.url, apiKey: API_KEY, timeoutMs: 2000, concurrency: 4 },
-      sources: [{ name: 'pve1', type: 'proxmox', url: this.pve.url, tokenId: TOKEN_ID, tokenSecret: TOKEN_SECRET, tls: { caFile: this.caFile }, timeoutMs: 2000 }],
-      billing: { driver: 'sqlite', url: this.billingPath },
+      sources: [
+        { name: 'pve1', type: 'proxmox', url: this.pve.url, tokenId: TOKEN_ID, tokenSecret: TOKEN_SECRET, tls: { caFile: this.caFile }, timeoutMs: 2000 },
+        ...[...this.extraPve].map(([name, sim]) => ({
+          name, type: 'proxmox', url: sim.url, tokenId: TOKEN_ID, tokenSecret: TOKEN_SECRET, tls: { caFile: this.extraCaFile(name) }, timeoutMs: 2000,
+        })),
+      ],
+      billing: this.options.billing ? { ...this.options.billing } : { driver: 'sqlite', url: this.billingPath },
       guards: { missingPassesBeforeDelete: 1, maxDeletesPerPass: 20, maxDeleteFraction: 0.5 },
       retry: { baseDelayMs: 1, maxDelayMs: 10, breakerThreshold: 50, breakerCooldownMs: 1 },
       http: { listen: '' },
@@ -83,13 +114,14 @@ export class World {
     writeFileSync(this.configPath, stringify(this.configObject(over)));
   }
 
-  /** Adds or replaces a guest on the Proxmox simulator. */
-  addVm(input: GuestInput): void {
-    this.pve.inventory.upsert({ node: 'pve-a', type: 'qemu', status: 'running', maxcpu: 2, maxmem: 4 * GIB, maxdisk: 32 * GIB, ...input });
+  /** Adds or replaces a guest on a Proxmox simulator (`pve1` unless `source` names another). */
+  addVm(input: GuestInput, source = 'pve1'): void {
+    this.pveOf(source).inventory.upsert({ node: 'pve-a', type: 'qemu', status: 'running', maxcpu: 2, maxmem: 4 * GIB, maxdisk: 32 * GIB, ...input });
   }
 
   /** Adds a billing row (`server`) for a VM; returns the server id. */
   bill(vmid: number | null, userId: number, over: Partial<SeedServer> = {}): number {
+    this.ownBilling();
     const id = this.nextServerId++;
     for (const sql of seedStatements('sqlite', { servers: [{ id, userId, osId: 1, status: 'active', proxmoxId: vmid, ...over }] })) this.billingDb!.exec(sql);
     return id;
@@ -97,7 +129,16 @@ export class World {
 
   /** Runs a raw SQL statement on the billing database. */
   billingSql(sql: string): void {
+    this.ownBilling();
     this.billingDb!.exec(sql);
+  }
+
+  private ownBilling(): void {
+    if (this.options.billing) throw new Error('World: billing is an external database here; change its rows through that database');
+  }
+
+  private extraCaFile(source: string): string {
+    return join(this.dir, `${source}-ca.pem`);
   }
 
   /** Runs the CLI in-process with the world's config. */
@@ -125,7 +166,7 @@ export class World {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.pve.stop(), this.panel.stop()]);
+    await Promise.allSettled([this.pve.stop(), this.panel.stop(), ...[...this.extraPve.values()].map((sim) => sim.stop())]);
     this.billingDb?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
