@@ -40,6 +40,19 @@ function fieldsOf(action: Action): PanelFields | null {
   return action.kind === 'delete' ? null : action.desired.fields;
 }
 
+/**
+ * Deletes that were sent and not confirmed (failed as retryable, or in flight when the daemon
+ * stopped), by VM key → panel id: the panel may already have done them.
+ */
+export function unconfirmedDeletes(open: readonly OutboxItem[]): Map<VmKey, number> {
+  const out = new Map<VmKey, number>();
+  for (const item of open) {
+    if (item.kind !== 'delete' || item.panelId === null) continue;
+    if (item.state === 'in_flight' || (item.state === 'failed' && item.failure === 'retryable')) out.set(item.key, item.panelId);
+  }
+  return out;
+}
+
 /** Filters a pass's actions through the outbox state. */
 export function gate(input: GateInput): GateResult {
   const ambiguousCreates = new Map<VmKey, OutboxItem>();
@@ -63,19 +76,31 @@ export function gate(input: GateInput): GateResult {
 
   const send: Action[] = [];
   const skipped: SkippedAction[] = [];
+  // A VM's actions depend on each other in order (the old owner's VPS must go before the new one
+  // is made): once one is held back, so are the ones after it.
+  const heldKeys = new Map<VmKey, Action>();
+  const skip = (action: Action, why: string): void => {
+    skipped.push({ action, why });
+    if (!heldKeys.has(action.key)) heldKeys.set(action.key, action);
+  };
   for (const action of input.actions) {
+    const earlier = heldKeys.get(action.key);
+    if (earlier) {
+      skip(action, `waiting for the ${earlier.kind} of ${action.key} before it`);
+      continue;
+    }
     if (action.kind === 'create' && ambiguousCreates.has(action.key)) {
-      skipped.push({ action, why: 'an earlier create may have reached the panel; waiting for "resolve"' });
+      skip(action, 'an earlier create may have reached the panel; waiting for "resolve"');
       continue;
     }
     const failed = (failedByKey.get(action.key) ?? []).find((f) => f.kind === action.kind);
     if (failed && !input.full) {
       if (failed.failure === 'rejected' && samePayload(failed.fields, fieldsOf(action))) {
-        skipped.push({ action, why: `the panel rejected this exact payload: ${failed.lastError ?? ''}` });
+        skip(action, `the panel rejected this exact payload: ${failed.lastError ?? ''}`);
         continue;
       }
       if (failed.failure === 'retryable' && failed.nextAttemptAt !== null && failed.nextAttemptAt > input.now) {
-        skipped.push({ action, why: `backing off after ${failed.attempts} failed attempt${failed.attempts === 1 ? '' : 's'} until ${new Date(failed.nextAttemptAt).toISOString()}` });
+        skip(action, `backing off after ${failed.attempts} failed attempt${failed.attempts === 1 ? '' : 's'} until ${new Date(failed.nextAttemptAt).toISOString()}`);
         continue;
       }
     }

@@ -9,6 +9,8 @@ export interface PlanInput {
   readonly snapshot: readonly SnapshotEntry[];
   /** Full resync: re-send every known VPS even when nothing changed. */
   readonly full?: boolean;
+  /** Deletes sent but never confirmed (see `unconfirmedDeletes()` in gate.ts): VM key → panel id. */
+  readonly unconfirmedDeletes?: ReadonlyMap<VmKey, number>;
 }
 
 export interface PlanResult {
@@ -71,6 +73,23 @@ export function plan(input: PlanInput): PlanResult {
       });
       actions.push({ kind: 'delete', key: entry.key, panelId: entry.panelId, reason: 'owner_changed' });
       actions.push({ kind: 'create', key: entry.key, desired: seen.desired, reason: 'owner_changed' });
+      continue;
+    }
+
+    if (state.billingUp && input.unconfirmedDeletes?.get(entry.key) === entry.panelId) {
+      // The VM is back, but the delete of its VPS was already sent and never confirmed: the panel may
+      // have done it, and it cannot be read back. Cancelling would leave a snapshot entry for a VPS
+      // that may not exist (lost for good, since an update of an unknown id may answer 2xx); so the
+      // delete is finished (deletes are idempotent) and the next pass creates the VPS again.
+      drift.push({
+        class: 'missing_on_panel',
+        key: entry.key,
+        panelId: entry.panelId,
+        userId: entry.owner.userId,
+        billingId: entry.owner.billingId,
+        detail: `${entry.key} is back on ${entry.source}, but the delete of panel #${entry.panelId} was sent and never confirmed: finishing it, then the VPS is created again`,
+      });
+      actions.push({ kind: 'delete', key: entry.key, panelId: entry.panelId, reason: 'ambiguous' });
       continue;
     }
 

@@ -2,7 +2,7 @@
 // Level-triggered: every pass recomputes everything from the hypervisors, billing and the
 // snapshot, so a call that failed is simply still a difference next time.
 import { desired, type DesiredState } from '../domain/desired.js';
-import { gate, type GateResult } from '../domain/gate.js';
+import { gate, unconfirmedDeletes, type GateResult } from '../domain/gate.js';
 import { guards, type GuardResult, type GuardSettings } from '../domain/guards.js';
 import { plan, type PlanResult } from '../domain/plan.js';
 import type { BillingSource, Clock, PanelClient, VmSource } from '../domain/ports.js';
@@ -75,7 +75,7 @@ export function decide(
   now: number,
 ): PlannedPass {
   const state = desired({ sources, listings: observation.listings, billing: observation.billing });
-  const planned = plan({ state, snapshot, full: options.full ?? false });
+  const planned = plan({ state, snapshot, full: options.full ?? false, unconfirmedDeletes: unconfirmedDeletes(open) });
   const listedCounts = new Map<string, number>();
   for (const l of observation.listings) if (l.ok) listedCounts.set(l.source, l.vms.length);
   const guarded = guards({ actions: planned.actions, snapshot, missingPasses: planned.missingPasses, listedCounts, settings, force: options.force ?? false });

@@ -1,0 +1,133 @@
+// Daemon bugs the chaos suite found, each pinned down deterministically through the real CLI.
+import { afterEach, describe, expect, it } from 'vitest';
+import { desired } from '../../src/domain/desired.js';
+import { gate, unconfirmedDeletes } from '../../src/domain/gate.js';
+import { plan } from '../../src/domain/plan.js';
+import type { Action, OutboxItem } from '../../src/domain/types.js';
+import { billing, entry, fields as panelFields, listed, row, vm } from '../support/domain-fixtures.js';
+import { World } from '../support/world.js';
+
+const fields = (w: World) => w.panel.table().map(({ id, user_id, name, status }) => ({ id, user_id, name, status }));
+
+describe('regressions found by the chaos suite', () => {
+  let world: World;
+  afterEach(async () => {
+    await world.stop();
+  });
+
+  // The delete reached the panel but its answer was lost; the VM then came back unchanged (restored
+  // from backup, migrated back). "A VM that reappears cancels its pending delete" forgot that this
+  // delete had already been sent: the snapshot still claimed the VPS, the panel no longer had it, and
+  // nothing was ever sent again — the customer's VPS was lost for good.
+  for (const unknownId of ['404', '200'] as const) {
+    it(`a VM that comes back while the delete of its VPS is unconfirmed gets its VPS back (unknown id → ${unknownId})`, async () => {
+      world = await new World().start();
+      world.panel.configure({ unknownId });
+      world.addVm({ vmid: 100, name: 'web' });
+      world.bill(100, 5);
+      expect((await world.cli('once')).code).toBe(0);
+
+      world.pve.inventory.remove(100);
+      world.panel.addFault({ mode: 'resetAfterCommit', action: 'delete', times: 1 });
+      expect((await world.cli('once')).code).toBe(1);
+      expect(world.panel.table()).toEqual([]);
+
+      world.addVm({ vmid: 100, name: 'web' });
+      await world.cli('once');
+      await world.cli('once');
+      expect(fields(world)).toEqual([{ id: 2, user_id: 5, name: 'web', status: 'running' }]);
+      const status = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { pending: number; failed: number; ambiguous: number } };
+      expect(status.outbox).toEqual({ pending: 0, failed: 0, ambiguous: 0 });
+      const before = world.panel.stats().total;
+      expect((await world.cli('once')).code).toBe(0);
+      expect(world.panel.stats().total).toBe(before);
+    });
+  }
+
+  it('a VM back while its delete is unconfirmed, and that delete never reached the panel: the VPS is replaced, never doubled', async () => {
+    world = await new World().start();
+    world.addVm({ vmid: 100, name: 'web' });
+    world.bill(100, 5);
+    await world.cli('once');
+    world.pve.inventory.remove(100);
+    world.panel.addFault({ mode: 'resetBeforeCommit', action: 'delete', times: 1 });
+    expect((await world.cli('once')).code).toBe(1);
+    expect(world.panel.table()).toHaveLength(1);
+
+    world.addVm({ vmid: 100, name: 'web' });
+    await world.cli('once');
+    await world.cli('once');
+    expect(fields(world)).toEqual([{ id: 2, user_id: 5, name: 'web', status: 'running' }]);
+  });
+
+  // An owner change is "delete the old customer's VPS, then create the new one". When the delete had
+  // failed and was backing off, the gate skipped the delete but still sent the create: the new VPS
+  // replaced the old one in the snapshot, and the old customer's VPS stayed on the panel for good.
+  it("an owner change whose delete is backing off creates nothing until the old customer's VPS is gone", async () => {
+    world = await new World({ config: { retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, breakerThreshold: 50, breakerCooldownMs: 1 } } }).start();
+    world.addVm({ vmid: 100, name: 'web' });
+    const server = world.bill(100, 5);
+    await world.cli('once');
+    world.billingSql(`UPDATE "server" SET "userId" = 6 WHERE "id" = ${server}`);
+
+    world.panel.addFault({ mode: 'status5xx', code: 503, action: 'delete', times: 1 });
+    expect((await world.cli('once')).code).toBe(1);
+    expect((await world.cli('once')).code).toBe(1); // the delete backs off; the create must wait for it
+    expect(fields(world)).toEqual([{ id: 1, user_id: 5, name: 'web', status: 'running' }]);
+    expect(world.panel.stats().byAction.create).toBe(1);
+
+    // A full resync ignores the backoff: the delete goes first, then the create.
+    expect((await world.cli('once', '--full')).code).toBe(0);
+    expect(fields(world)).toEqual([{ id: 2, user_id: 6, name: 'web', status: 'running' }]);
+  });
+});
+
+describe('the pure core behind those fixes', () => {
+  const NOW = 1_000_000;
+  const outbox = (over: Partial<OutboxItem>): OutboxItem => ({
+    id: 1, key: 'pve1/100', kind: 'delete', panelId: 3, fields: null, owner: null, state: 'failed', failure: 'retryable',
+    attempts: 1, nextAttemptAt: null, lastError: 'ambiguous: panel delete: no answer after sending', createdAt: 0, updatedAt: 0, ...over,
+  });
+
+  it('unconfirmedDeletes(): failed-retryable and in-flight deletes only', () => {
+    const open = [
+      outbox({ key: 'pve1/100' }),
+      outbox({ key: 'pve1/101', state: 'in_flight', failure: null }),
+      outbox({ key: 'pve1/102', failure: 'rejected' }),
+      outbox({ key: 'pve1/103', kind: 'update' }),
+      outbox({ key: 'pve1/104', state: 'ambiguous', kind: 'create', panelId: null }),
+    ];
+    expect([...unconfirmedDeletes(open)]).toEqual([['pve1/100', 3], ['pve1/101', 3]]);
+  });
+
+  it('plan(): a VM back while the delete of its VPS is unconfirmed → finish the delete, no update', () => {
+    const state = desired({ sources: [{ name: 'pve1', kind: 'proxmox' }], listings: [listed('pve1', [vm({ externalId: '100', cpu: 4 })])], billing: billing([row({ vmId: '100', userId: 7 })]) });
+    const snapshot = [entry({ externalId: '100', panelId: 3, missingPasses: 3 })];
+    const p = plan({ state, snapshot, unconfirmedDeletes: new Map([['pve1/100', 3]]) });
+    expect(p.actions).toEqual([{ kind: 'delete', key: 'pve1/100', panelId: 3, reason: 'ambiguous' }]);
+    expect(p.missingPasses.get('pve1/100')).toBe(0);
+    // Without it, the same pass cancels the delete and only refreshes the fields.
+    expect(plan({ state, snapshot }).actions.map((a) => a.kind)).toEqual(['update']);
+  });
+
+  it('plan(): an unconfirmed delete of another panel id, or with billing down, changes nothing', () => {
+    const state = desired({ sources: [{ name: 'pve1', kind: 'proxmox' }], listings: [listed('pve1', [vm({ externalId: '100' })])], billing: billing([row({ vmId: '100', userId: 7 })]) });
+    const snapshot = [entry({ externalId: '100', panelId: 3, sent: panelFields({ name: 'vm100', os: 'Ubuntu 22.04' }) })];
+    expect(plan({ state, snapshot, unconfirmedDeletes: new Map([['pve1/100', 9]]) }).actions).toEqual([]);
+  });
+
+  it("gate(): once a VM's action is held back, its later actions are too", () => {
+    const desiredVps = { key: 'pve1/100' as const, source: 'pve1', externalId: '100', owner: { userId: 8, billingId: 'b2' }, fields: panelFields({ user_id: 8 }) };
+    const actions: Action[] = [
+      { kind: 'delete', key: 'pve1/100', panelId: 3, reason: 'owner_changed' },
+      { kind: 'create', key: 'pve1/100', desired: desiredVps, reason: 'owner_changed' },
+      { kind: 'create', key: 'pve1/101', desired: { ...desiredVps, key: 'pve1/101', externalId: '101' }, reason: 'missing_on_panel' },
+    ];
+    const r = gate({ actions, open: [outbox({ nextAttemptAt: NOW + 1 })], now: NOW });
+    expect(r.send.map((a) => `${a.kind} ${a.key}`)).toEqual(['create pve1/101']);
+    expect(r.skipped.map((s) => `${s.action.kind} ${s.action.key}: ${s.why.split(' ').slice(0, 3).join(' ')}`)).toEqual([
+      'delete pve1/100: backing off after',
+      'create pve1/100: waiting for the',
+    ]);
+  });
+});
