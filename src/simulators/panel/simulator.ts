@@ -7,7 +7,7 @@ import { readBody, sendJson, sendProxyErrorPage } from './http-util.js';
 import { StatsCounter, type SimStats } from './stats.js';
 import { parseJson, processSync, type SyncAnswer, type SyncInput } from './sync.js';
 import { VpsTable } from './table.js';
-import type { FaultSpec, InstalledFault, PanelRow, SimBehaviour } from './types.js';
+import type { FaultSpec, InstalledFault, PanelRow, SimBehaviour, TableEvent } from './types.js';
 import { actionOf } from './validate.js';
 
 export interface PanelSimulatorOptions {
@@ -23,6 +23,8 @@ export interface PanelSimulatorOptions {
   readonly seed?: number;
   /** Clock for `created_at`/`updated_at`. */
   readonly now?: () => number;
+  /** Keep an append-only log of committed changes (`history()`); off by default. */
+  readonly history?: boolean;
 }
 
 /** The fake panel; `start()` listens, `stop()` closes every connection. */
@@ -31,9 +33,12 @@ export class PanelSimulator implements ControlTarget {
   private port = 0;
   private upTimer: NodeJS.Timeout | null = null;
   private keyBuffer: Buffer | null = null;
+  private keepHistory: boolean;
   private state: { table: VpsTable; faults: FaultSet; counters: StatsCounter; behaviour: SimBehaviour } | null = null;
 
-  constructor(private readonly options: PanelSimulatorOptions) {}
+  constructor(private readonly options: PanelSimulatorOptions) {
+    this.keepHistory = options.history ?? false;
+  }
 
   /** Listens and resolves with the base URL (`http://127.0.0.1:PORT`). */
   async start(): Promise<{ url: string }> {
@@ -64,6 +69,17 @@ export class PanelSimulator implements ControlTarget {
   /** A copy of the VPS table in id order. */
   table(): PanelRow[] {
     return this.live().table.snapshot();
+  }
+
+  /** Starts logging every committed create/update/delete (kept across `reset()`); see `history()`. */
+  recordHistory(): void {
+    this.keepHistory = true;
+    this.live().table.recordHistory();
+  }
+
+  /** Every committed change since history was turned on (or since the last `reset()`), in commit order. */
+  history(): TableEvent[] {
+    return this.live().table.history();
   }
 
   /** Request counters plus the table size and the next id. */
@@ -126,16 +142,20 @@ export class PanelSimulator implements ControlTarget {
   }
 
   private live() {
-    this.state ??= {
-      table: new VpsTable(this.options.now ?? Date.now),
-      faults: new FaultSet(this.options.seed ?? 1),
-      counters: new StatsCounter(),
-      behaviour: {
-        knownUserIds: this.options.knownUserIds ?? 'any',
-        unknownId: this.options.unknownId ?? '404',
-        successStatus: this.options.successStatus ?? 201,
-      },
-    };
+    if (!this.state) {
+      const table = new VpsTable(this.options.now ?? Date.now);
+      if (this.keepHistory) table.recordHistory();
+      this.state = {
+        table,
+        faults: new FaultSet(this.options.seed ?? 1),
+        counters: new StatsCounter(),
+        behaviour: {
+          knownUserIds: this.options.knownUserIds ?? 'any',
+          unknownId: this.options.unknownId ?? '404',
+          successStatus: this.options.successStatus ?? 201,
+        },
+      };
+    }
     return this.state;
   }
 

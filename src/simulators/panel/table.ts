@@ -1,19 +1,36 @@
 // The simulator's in-memory VPS table: a Map keyed by id, so every operation is O(1).
 import type { RowFields } from './validate.js';
-import type { PanelRow, SimStatus } from './types.js';
+import type { PanelRow, SimAction, SimStatus, TableEvent } from './types.js';
 
 /** The panel's `vps` table as the simulator keeps it. */
 export class VpsTable {
   private rows = new Map<number, PanelRow>();
   private nextId = 1;
+  /** Append-only change log; null (the default) keeps none, so benchmarks do not pay for it. */
+  private events: TableEvent[] | null = null;
 
   constructor(private readonly now: () => number) {}
+
+  /** Starts keeping an append-only log of every committed change (no-op when already on). */
+  recordHistory(): void {
+    this.events ??= [];
+  }
+
+  /** Copies of the logged changes in commit order (empty when history is off). */
+  history(): TableEvent[] {
+    return (this.events ?? []).map((e) => ({ ...e, row: { ...e.row } }));
+  }
+
+  private log(change: SimAction, row: PanelRow): void {
+    this.events?.push({ seq: this.events.length + 1, at: this.now(), change, row: { ...row } });
+  }
 
   /** Inserts a row with the next id (a plain INSERT: no uniqueness on name or user). */
   insert(fields: RowFields): PanelRow {
     const at = new Date(this.now()).toISOString();
     const row: PanelRow = { id: this.nextId++, ...fields, created_at: at, updated_at: at };
     this.rows.set(row.id, row);
+    this.log('create', row);
     return row;
   }
 
@@ -22,6 +39,7 @@ export class VpsTable {
     const row = this.rows.get(id);
     if (!row) return null;
     Object.assign(row, patch, { status, updated_at: new Date(this.now()).toISOString() });
+    this.log('update', row);
     return row;
   }
 
@@ -30,6 +48,7 @@ export class VpsTable {
     const row = this.rows.get(id);
     if (!row) return null;
     this.rows.delete(id);
+    this.log('delete', row);
     return row;
   }
 
@@ -52,5 +71,6 @@ export class VpsTable {
   clear(): void {
     this.rows.clear();
     this.nextId = 1;
+    if (this.events) this.events = [];
   }
 }

@@ -25,6 +25,17 @@ export interface PanelRow {
   updated_at: string;
 }
 
+/** One committed change of the table (`history()`), so tests can check what happened over time, not only the end state. */
+export interface TableEvent {
+  /** 1, 2, 3… in commit order. */
+  readonly seq: number;
+  /** The simulator clock (ms) when the change was committed. */
+  readonly at: number;
+  readonly change: SimAction;
+  /** The row after a create/update, as it was before a delete. */
+  readonly row: PanelRow;
+}
+
 /** How the panel answers update/delete of an id it does not have (the real one does not check). */
 export type UnknownIdBehaviour = '404' | '200';
 
