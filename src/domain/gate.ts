@@ -1,7 +1,7 @@
 // gate(): the outbox's say over this pass's actions. Level-triggered planning would re-send a
 // failing call every pass; the gate adds per-item backoff, stops re-sending a payload the
 // panel rejected, and never re-sends a create whose outcome is unknown (a duplicate VPS).
-import type { Action, DriftItem, OutboxItem, PanelFields, VmKey } from './types.js';
+import type { Action, DriftItem, OutboxItem, PanelFields, SnapshotEntry, VmKey } from './types.js';
 
 export interface GateInput {
   readonly actions: readonly Action[];
@@ -51,6 +51,46 @@ export function unconfirmedDeletes(open: readonly OutboxItem[]): Map<VmKey, numb
     if (item.state === 'in_flight' || (item.state === 'failed' && item.failure === 'retryable')) out.set(item.key, item.panelId);
   }
   return out;
+}
+
+/**
+ * Updates that were sent and not confirmed, by VM key: the panel id they were for and the fields
+ * they carried (the panel may show those rather than what the snapshot says was sent).
+ */
+export function unconfirmedUpdates(open: readonly OutboxItem[]): Map<VmKey, { panelId: number; fields: PanelFields }> {
+  const out = new Map<VmKey, { panelId: number; fields: PanelFields }>();
+  for (const item of open) {
+    if (item.kind !== 'update' || item.panelId === null || item.fields === null) continue;
+    if (item.state === 'in_flight' || (item.state === 'failed' && item.failure === 'retryable')) out.set(item.key, { panelId: item.panelId, fields: item.fields });
+  }
+  return out;
+}
+
+export interface MootInput {
+  readonly open: readonly OutboxItem[];
+  /** The snapshot after the pass's calls were recorded. */
+  readonly snapshot: readonly SnapshotEntry[];
+  /** Every action the pass planned, before guards and gate. */
+  readonly planned: readonly Action[];
+  /** Whether the pass saw this VM's source and the billing well enough that its plan for it is complete. */
+  readonly settled: (key: VmKey) => boolean;
+}
+
+/**
+ * Failed items nothing will ever send again: an update of a VPS the snapshot no longer has (it was
+ * deleted or replaced), or a create the pass no longer planned although it saw the VM's source and
+ * the billing (the VM is gone or unbilled, or its VPS exists by now). Left open they would show as
+ * pending forever. Ambiguous creates and deletes are never moot.
+ */
+export function mootItems(input: MootInput): OutboxItem[] {
+  const failed = input.open.filter((i) => i.state === 'failed' && (i.kind === 'update' || i.kind === 'create'));
+  if (failed.length === 0) return [];
+  const panelIdOf = new Map<VmKey, number>();
+  for (const e of input.snapshot) panelIdOf.set(e.key, e.panelId);
+  const plannedCreates = new Set(input.planned.filter((a) => a.kind === 'create').map((a) => a.key));
+  return failed.filter((i) =>
+    i.kind === 'update' ? panelIdOf.get(i.key) !== i.panelId : !plannedCreates.has(i.key) && input.settled(i.key),
+  );
 }
 
 /** Filters a pass's actions through the outbox state. */

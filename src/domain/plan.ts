@@ -2,7 +2,7 @@
 // the panel calls that remove each difference. Pure; guards() decides which deletes may go.
 import type { DesiredState, ObservedVm } from './desired.js';
 import { changedFields, refreshFromHypervisor } from './mapping.js';
-import type { Action, DesiredVps, DriftItem, Ownership, SnapshotEntry, VmKey } from './types.js';
+import type { Action, DesiredVps, DriftItem, Ownership, PanelFields, SnapshotEntry, VmKey } from './types.js';
 
 export interface PlanInput {
   readonly state: DesiredState;
@@ -11,6 +11,8 @@ export interface PlanInput {
   readonly full?: boolean;
   /** Deletes sent but never confirmed (see `unconfirmedDeletes()` in gate.ts): VM key → panel id. */
   readonly unconfirmedDeletes?: ReadonlyMap<VmKey, number>;
+  /** Updates sent but never confirmed (see `unconfirmedUpdates()` in gate.ts): VM key → panel id and fields. */
+  readonly unconfirmedUpdates?: ReadonlyMap<VmKey, { readonly panelId: number; readonly fields: PanelFields }>;
 }
 
 export interface PlanResult {
@@ -101,18 +103,26 @@ export function plan(input: PlanInput): PlanResult {
       owner: entry.owner,
       fields: refreshFromHypervisor(seen.vm, entry.sent),
     };
+    // An update that was sent and never confirmed may have been applied: the panel may show its
+    // fields, not `entry.sent`. Until one is confirmed, the current fields are sent again (even when
+    // the VM went back to what the snapshot says), or the panel could keep the abandoned values.
+    const doubt = input.unconfirmedUpdates?.get(entry.key);
+    const shown = doubt && doubt.panelId === entry.panelId ? doubt.fields : null;
     const changed = changedFields(entry.sent, want.fields);
-    if (changed.length > 0) {
+    const changedSinceDoubt = shown ? changedFields(shown, want.fields) : [];
+    if (changed.length > 0 || changedSinceDoubt.length > 0) {
+      const from = changed.length > 0 ? entry.sent : shown!;
+      const fieldsChanged = changed.length > 0 ? changed : changedSinceDoubt;
       drift.push({
         class: 'stale_on_panel',
         key: entry.key,
         panelId: entry.panelId,
         userId: want.owner.userId,
-        detail: `${entry.key} (panel #${entry.panelId}): ${changed.map((f) => `${f} ${String(entry.sent[f])} → ${String(want.fields[f])}`).join(', ')}`,
+        detail: `${entry.key} (panel #${entry.panelId}): ${fieldsChanged.map((f) => `${f} ${String(from[f])} → ${String(want.fields[f])}`).join(', ')}${changed.length > 0 ? '' : ' (an earlier update may have reached the panel)'}`,
       });
     }
-    if (changed.length > 0 || full) {
-      actions.push({ kind: 'update', key: entry.key, panelId: entry.panelId, desired: want, changed, ownerConfirmed: seen.desired !== null });
+    if (changed.length > 0 || shown || full) {
+      actions.push({ kind: 'update', key: entry.key, panelId: entry.panelId, desired: want, changed: changed.length > 0 ? changed : changedSinceDoubt, ownerConfirmed: seen.desired !== null });
     }
   }
 

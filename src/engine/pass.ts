@@ -2,11 +2,11 @@
 // Level-triggered: every pass recomputes everything from the hypervisors, billing and the
 // snapshot, so a call that failed is simply still a difference next time.
 import { desired, type DesiredState } from '../domain/desired.js';
-import { gate, unconfirmedDeletes, type GateResult } from '../domain/gate.js';
+import { gate, mootItems, unconfirmedDeletes, unconfirmedUpdates, type GateResult } from '../domain/gate.js';
 import { guards, type GuardResult, type GuardSettings } from '../domain/guards.js';
 import { plan, type PlanResult } from '../domain/plan.js';
 import type { BillingSource, Clock, PanelClient, VmSource } from '../domain/ports.js';
-import { DRIFT_CLASSES, type DriftClass, type DriftItem, type OutboxItem, type SnapshotEntry } from '../domain/types.js';
+import { DRIFT_CLASSES, parseVmKey, type DriftClass, type DriftItem, type OutboxItem, type SnapshotEntry, type VmKey } from '../domain/types.js';
 import type { StateStore } from '../store/state-store.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -75,7 +75,7 @@ export function decide(
   now: number,
 ): PlannedPass {
   const state = desired({ sources, listings: observation.listings, billing: observation.billing });
-  const planned = plan({ state, snapshot, full: options.full ?? false, unconfirmedDeletes: unconfirmedDeletes(open) });
+  const planned = plan({ state, snapshot, full: options.full ?? false, unconfirmedDeletes: unconfirmedDeletes(open), unconfirmedUpdates: unconfirmedUpdates(open) });
   const listedCounts = new Map<string, number>();
   for (const l of observation.listings) if (l.ok) listedCounts.set(l.source, l.vms.length);
   const guarded = guards({ actions: planned.actions, snapshot, missingPasses: planned.missingPasses, listedCounts, settings, force: options.force ?? false });
@@ -128,6 +128,7 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
     deps.observer.drift(planned.driftCounts);
     for (const s of planned.gated.skipped) deps.logger.debug({ vm: s.action.key, action: s.action.kind }, `not sent: ${s.why}`);
     applied = await apply({ ...deps, concurrency: deps.settings.concurrency, retry: deps.settings.retry }, planned.gated.send, passId, signal);
+    closeMootItems(deps, planned);
     if (applied.unauthorized) problems.push('the panel refused the API key (401): fix panel.apiKey / VPS_SYNC_API_KEY');
     if (applied.heldByBreaker > 0) problems.push(`${applied.heldByBreaker} action(s) held: the panel keeps failing (circuit breaker open)`);
     result = passResult(planned, applied);
@@ -149,6 +150,23 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
   }
   deps.observer.passFinished(result, durationSeconds, full, finishedAt);
   return { summary, planned, applied };
+}
+
+/** Closes failed outbox items nothing will send again (see `mootItems()`), so they do not show as pending forever. */
+function closeMootItems(deps: EngineDeps, planned: PlannedPass): void {
+  const { state } = planned;
+  const open = deps.store.openOutbox();
+  if (!open.some((i) => i.state === 'failed')) return;
+  const settled = (key: VmKey): boolean => {
+    const { source } = parseVmKey(key);
+    return state.billingUp && state.listedSources.has(source) && !state.unknownSources.has(source) && !state.unknownVms.has(key);
+  };
+  const now = deps.clock.now();
+  for (const item of mootItems({ open, snapshot: deps.store.snapshot(), planned: planned.plan.actions, settled })) {
+    // 'vanished' marks it done; its snapshot write matches nothing (no entry has this panel id, or a create has none).
+    deps.store.resolve(item.id, { outcome: 'vanished' }, now);
+    deps.logger.debug({ vm: item.key, action: item.kind, panelId: item.panelId }, `${item.kind} of ${item.key} is no longer needed; closed`);
+  }
 }
 
 function countPending(store: StateStore): number {

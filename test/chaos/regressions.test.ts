@@ -1,7 +1,7 @@
 // Daemon bugs the chaos suite found, each pinned down deterministically through the real CLI.
 import { afterEach, describe, expect, it } from 'vitest';
 import { desired } from '../../src/domain/desired.js';
-import { gate, unconfirmedDeletes } from '../../src/domain/gate.js';
+import { gate, mootItems, unconfirmedDeletes, unconfirmedUpdates } from '../../src/domain/gate.js';
 import { plan } from '../../src/domain/plan.js';
 import type { Action, OutboxItem } from '../../src/domain/types.js';
 import { billing, entry, fields as panelFields, listed, row, vm } from '../support/domain-fixtures.js';
@@ -60,6 +60,54 @@ describe('regressions found by the chaos suite', () => {
     expect(fields(world)).toEqual([{ id: 2, user_id: 5, name: 'web', status: 'running' }]);
   });
 
+  // The same for updates: a suspension reached the panel but its answer was lost; billing lifted it
+  // before the retry. The snapshot still said "running" (the suspension was never confirmed), so
+  // nothing was planned and the panel showed a paying customer's VPS as suspended for good.
+  it('an update that may have reached the panel is sent again even when the VM is back to what the snapshot says', async () => {
+    world = await new World().start();
+    world.addVm({ vmid: 100, name: 'web' });
+    const server = world.bill(100, 5);
+    await world.cli('once');
+    world.billingSql(`UPDATE "server" SET "status" = 'suspended' WHERE "id" = ${server}`);
+    world.panel.addFault({ mode: 'commitThenFail', action: 'update', times: 1 });
+    expect((await world.cli('once')).code).toBe(1);
+    expect(fields(world)).toEqual([{ id: 1, user_id: 5, name: 'web', status: 'suspended' }]);
+
+    world.billingSql(`UPDATE "server" SET "status" = 'active' WHERE "id" = ${server}`);
+    const plan = await world.cli('plan');
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/update pve1\/100 .*#1: status → running/);
+    expect((await world.cli('once')).code).toBe(0);
+    expect(fields(world)).toEqual([{ id: 1, user_id: 5, name: 'web', status: 'running' }]);
+    const before = world.panel.stats().total;
+    expect((await world.cli('once')).code).toBe(0);
+    expect(world.panel.stats().total).toBe(before);
+  });
+
+  // Failed calls that nothing will send again stayed open: `status` showed them as pending (and the
+  // outbox gauge stayed above 0) for good.
+  it('a failed update of a VPS that is then deleted, and a failed create of a VM that is then removed, do not stay pending', async () => {
+    world = await new World().start();
+    world.addVm({ vmid: 100, name: 'web' });
+    world.bill(100, 5);
+    world.bill(101, 6);
+    await world.cli('once');
+    world.pve.inventory.update(100, { status: 'stopped' });
+    world.addVm({ vmid: 101, name: 'db' });
+    world.panel.addFault({ mode: 'status5xx', code: 503, times: 2 });
+    expect((await world.cli('once')).code).toBe(1);
+    const pending = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { pending: number } };
+    expect(pending.outbox.pending).toBe(2);
+
+    world.pve.inventory.remove(100);
+    world.pve.inventory.remove(101);
+    expect((await world.cli('once')).code).toBe(0); // missingPassesBeforeDelete 1 in the world's config
+    expect(world.panel.table()).toEqual([]);
+    const status = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { pending: number; failed: number; ambiguous: number } };
+    expect(status.outbox).toEqual({ pending: 0, failed: 0, ambiguous: 0 });
+    expect((await world.cli('status')).stdout).not.toMatch(/failed (update|create)/);
+  });
+
   // An owner change is "delete the old customer's VPS, then create the new one". When the delete had
   // failed and was backing off, the gate skipped the delete but still sent the create: the new VPS
   // replaced the old one in the snapshot, and the old customer's VPS stayed on the panel for good.
@@ -114,6 +162,43 @@ describe('the pure core behind those fixes', () => {
     const state = desired({ sources: [{ name: 'pve1', kind: 'proxmox' }], listings: [listed('pve1', [vm({ externalId: '100' })])], billing: billing([row({ vmId: '100', userId: 7 })]) });
     const snapshot = [entry({ externalId: '100', panelId: 3, sent: panelFields({ name: 'vm100', os: 'Ubuntu 22.04' }) })];
     expect(plan({ state, snapshot, unconfirmedDeletes: new Map([['pve1/100', 9]]) }).actions).toEqual([]);
+  });
+
+  it('unconfirmedUpdates(): failed-retryable and in-flight updates, with the fields they carried', () => {
+    const open = [
+      outbox({ key: 'pve1/100', kind: 'update', fields: panelFields({ status: 'stopped' }) }),
+      outbox({ key: 'pve1/101', kind: 'update', failure: 'rejected', fields: panelFields() }),
+      outbox({ key: 'pve1/102' }),
+    ];
+    expect([...unconfirmedUpdates(open)]).toEqual([['pve1/100', { panelId: 3, fields: panelFields({ status: 'stopped' }) }]]);
+  });
+
+  it('plan(): with an unconfirmed update of the same VPS, the current fields are sent even when the snapshot agrees', () => {
+    const state = desired({ sources: [{ name: 'pve1', kind: 'proxmox' }], listings: [listed('pve1', [vm({ externalId: '100' })])], billing: billing([row({ vmId: '100', userId: 7 })]) });
+    const snapshot = [entry({ externalId: '100', panelId: 3, sent: panelFields({ name: 'vm100', os: 'Ubuntu 22.04' }) })];
+    expect(plan({ state, snapshot }).actions).toEqual([]);
+    const doubt = new Map([['pve1/100' as const, { panelId: 3, fields: panelFields({ name: 'vm100', os: 'Ubuntu 22.04', status: 'suspended' }) }]]);
+    const p = plan({ state, snapshot, unconfirmedUpdates: doubt });
+    expect(p.actions).toMatchObject([{ kind: 'update', panelId: 3, changed: ['status'] }]);
+    expect(p.drift[0]?.detail).toMatch(/status suspended → running \(an earlier update may have reached the panel\)/);
+    // An unconfirmed update of a VPS the snapshot no longer has changes nothing.
+    expect(plan({ state, snapshot, unconfirmedUpdates: new Map([['pve1/100', { panelId: 9, fields: panelFields() }]]) }).actions).toEqual([]);
+  });
+
+  it('mootItems(): updates of VPSes no longer in the snapshot, creates no longer planned where the pass saw everything', () => {
+    const snapshot = [entry({ externalId: '100', panelId: 3 })];
+    const create: Action = { kind: 'create', key: 'pve1/104', reason: 'missing_on_panel', desired: { key: 'pve1/104', source: 'pve1', externalId: '104', owner: { userId: 7, billingId: 'b' }, fields: panelFields() } };
+    const open = [
+      outbox({ id: 1, key: 'pve1/100', kind: 'update', fields: panelFields() }), // its VPS is still there: kept
+      outbox({ id: 2, key: 'pve1/101', kind: 'update', fields: panelFields() }), // VPS #3 of pve1/101 is gone: moot
+      outbox({ id: 3, key: 'pve1/102', kind: 'create', panelId: null, fields: panelFields() }), // not planned, seen: moot
+      outbox({ id: 4, key: 'pve2/103', kind: 'create', panelId: null, fields: panelFields() }), // its source was not seen: kept
+      outbox({ id: 5, key: 'pve1/104', kind: 'create', panelId: null, fields: panelFields() }), // still planned: kept
+      outbox({ id: 6, key: 'pve1/105', kind: 'create', panelId: null, state: 'ambiguous', failure: null }), // never moot
+      outbox({ id: 7, key: 'pve1/106' }), // deletes are never moot
+    ];
+    const moot = mootItems({ open, snapshot, planned: [create], settled: (key) => key.startsWith('pve1/') });
+    expect(moot.map((i) => i.id)).toEqual([2, 3]);
   });
 
   it("gate(): once a VM's action is held back, its later actions are too", () => {
