@@ -1,0 +1,103 @@
+// The chaos suite's properties, as functions from what is observable (the panel's table and its
+// change history, the model, the daemon's report of ambiguous creates) to a list of problems.
+import type { PanelRow, TableEvent } from '../../../src/simulators/panel/index.js';
+import { parseVmName, type DesiredRow, type Model } from './model.js';
+
+const FIELDS = ['user_id', 'name', 'cpu', 'ram', 'disk', 'os', 'status', 'hypervisor'] as const;
+
+function fieldsOf(row: PanelRow): DesiredRow {
+  return Object.fromEntries(FIELDS.map((f) => [f, row[f]])) as unknown as DesiredRow;
+}
+
+function same(row: PanelRow, want: DesiredRow): boolean {
+  return FIELDS.every((f) => row[f] === want[f]);
+}
+
+function show(row: PanelRow): string {
+  return `#${row.id} ${JSON.stringify(fieldsOf(row))}`;
+}
+
+/** Groups rows by the VMID their name stands for; rows with foreign names go under NaN. */
+function byVmid(table: readonly PanelRow[]): Map<number, PanelRow[]> {
+  const out = new Map<number, PanelRow[]>();
+  for (const row of table) {
+    const vmid = parseVmName(row.name)?.vmid ?? Number.NaN;
+    const list = out.get(vmid);
+    if (list) list.push(row);
+    else out.set(vmid, [row]);
+  }
+  return out;
+}
+
+/**
+ * Property 1 (and 2 on the end state). `final`: the table equals the desired state exactly,
+ * except that a VMID with an ambiguous create may have at most 2 rows (the possible duplicate
+ * is visible and reported). `early`: only the VMs with nothing to delete first (no row of
+ * another generation or owner, no open delete) must be right already; extra rows may still wait
+ * for deletes.
+ */
+export function tableProblems(
+  table: readonly PanelRow[],
+  desired: ReadonlyMap<number, DesiredRow>,
+  ambiguous: ReadonlySet<number>,
+  mode: 'final' | 'early',
+  /** `early`: VMIDs known to have a delete to finish first (an open delete in the outbox). */
+  deleting: ReadonlySet<number> = new Set(),
+): string[] {
+  const problems: string[] = [];
+  const rows = byVmid(table);
+  for (const r of rows.get(Number.NaN) ?? []) problems.push(`row ${show(r)} does not stand for any VM the suite made`);
+  const vmids = new Set([...desired.keys(), ...[...rows.keys()].filter((k) => !Number.isNaN(k))]);
+  for (const vmid of [...vmids].sort((a, b) => a - b)) {
+    const have = rows.get(vmid) ?? [];
+    const want = desired.get(vmid);
+    if (ambiguous.has(vmid)) {
+      if (have.length > 2) problems.push(`VM ${vmid} (ambiguous create) has ${have.length} rows, at most 2 allowed: ${have.map(show).join('; ')}`);
+      continue;
+    }
+    if (mode === 'early') {
+      if (!want || deleting.has(vmid)) continue;
+      const foreign = have.some((r) => r.name !== want.name || r.user_id !== want.user_id);
+      if (foreign) continue;
+      if (have.length !== 1 || !same(have[0]!, want)) problems.push(`VM ${vmid}: want ${JSON.stringify(want)}, panel has ${have.length === 0 ? 'nothing' : have.map(show).join('; ')}`);
+      continue;
+    }
+    if (!want) {
+      if (have.length > 0) problems.push(`VM ${vmid} must not be on the panel (gone, unbilled or template), panel has ${have.map(show).join('; ')}`);
+    } else if (have.length !== 1 || !same(have[0]!, want)) {
+      problems.push(`VM ${vmid}: want exactly ${JSON.stringify(want)}, panel has ${have.length === 0 ? 'nothing' : have.map(show).join('; ')}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Properties over the whole history of the panel's table:
+ * - no VPS ever existed twice (same VM name and customer at the same time) unless its VM's create was reported ambiguous;
+ * - no VPS was ever deleted while its VM had not been removed, reused or moved to another customer before that moment
+ *   (so an empty, partial or failed listing, a restart or a panel fault never deletes);
+ * - every row ever created stands for a pushable VM and a customer that owned that VMID at some point
+ *   (bad entries, templates and never-billed VMs never reach the panel).
+ */
+export function historyProblems(history: readonly TableEvent[], model: Model, ambiguous: ReadonlySet<number>): string[] {
+  const problems: string[] = [];
+  const live = new Map<number, PanelRow>();
+  for (const e of history) {
+    const parsed = parseVmName(e.row.name);
+    if (e.change === 'create') {
+      if (!parsed || !model.pushableNames.has(e.row.name)) problems.push(`created ${show(e.row)}: not a pushable VM of the suite`);
+      else if (!model.ownersEver.get(parsed.vmid)?.has(e.row.user_id)) problems.push(`created ${show(e.row)}: user ${e.row.user_id} never owned VM ${parsed.vmid}`);
+      const twin = [...live.values()].find((r) => r.name === e.row.name && r.user_id === e.row.user_id);
+      if (twin && !(parsed && ambiguous.has(parsed.vmid))) problems.push(`duplicate: ${show(e.row)} created while ${show(twin)} existed, and the create was not reported ambiguous`);
+      live.set(e.row.id, e.row);
+    } else if (e.change === 'update') {
+      live.set(e.row.id, e.row);
+    } else {
+      live.delete(e.row.id);
+      const vmid = parsed?.vmid;
+      const justified = vmid !== undefined && model.events.some((k) => k.vmid === vmid && k.at < e.at);
+      if (!justified) problems.push(`deleted ${show(e.row)} at ${new Date(e.at).toISOString()}, but its VM was never removed, reused or moved to another customer before that`);
+    }
+  }
+  return problems;
+}
