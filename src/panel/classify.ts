@@ -29,7 +29,7 @@ export interface HttpAnswer {
 
 /** A request that got no HTTP answer. */
 export interface TransportFailure {
-  /** Node/axios error code (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, `ERR_CANCELED`…). */
+  /** Node/undici error code (`ECONNREFUSED`, `UND_ERR_SOCKET`, `ECONNABORTED` for our deadline, `ERR_CANCELED`…). */
   readonly code: string | undefined;
   readonly message: string;
   /**

@@ -1,12 +1,10 @@
 // The panel client: sends one sync request per call and classifies every outcome; never throws for wire failures.
-import axios, { type AxiosInstance } from 'axios';
 import type { PanelClient, PanelResult } from '../domain/ports.js';
 import type { PanelFields } from '../domain/types.js';
 import type { Logger } from '../util/logger.js';
-import { createAgents } from './agent.js';
-import { classifyAxiosOutcome } from './axios-outcome.js';
-import type { Classified, PanelAction } from './classify.js';
+import { classifyAnswer, classifyTransport, type Classified, type PanelAction } from './classify.js';
 import { scrub } from './text.js';
+import { PanelTransport } from './transport.js';
 import { createBody, deleteBody, updateBody } from './wire.js';
 
 export interface PanelClientOptions {
@@ -17,9 +15,9 @@ export interface PanelClientOptions {
   /** Whole-request deadline (connect to last byte). */
   readonly timeoutMs: number;
   readonly logger: Logger;
-  /** Parallel requests the engine makes; the agents keep at least this many sockets. */
+  /** Parallel requests the engine makes; the pool keeps at least this many connections. */
   readonly concurrency?: number;
-  /** Idle keep-alive sockets are dropped after this (default 4000 ms). */
+  /** Idle keep-alive connections are dropped after this (default 4000 ms). */
   readonly idleSocketMs?: number;
   /** Extra CA (PEM) for a panel behind a private CA. */
   readonly ca?: string;
@@ -36,39 +34,20 @@ const MAX_ANSWER_BYTES = 1_048_576;
 
 /** Creates the client for `POST {url}/api/vps/sync`. */
 export function createPanelClient(options: PanelClientOptions): ClosablePanelClient {
-  const { httpAgent, httpsAgent } = createAgents({
-    maxSockets: Math.max(options.concurrency ?? 8, 1),
+  const transport = new PanelTransport({
+    url: options.url,
+    headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'ospab-vps-sync', 'x-api-key': options.apiKey },
+    timeoutMs: options.timeoutMs,
+    connections: Math.max(options.concurrency ?? 8, 1),
     idleSocketMs: options.idleSocketMs ?? 4000,
-    ca: options.ca,
+    maxAnswerBytes: MAX_ANSWER_BYTES,
+    ...(options.ca ? { ca: options.ca } : {}),
   });
-  const http: AxiosInstance = axios.create({
-    httpAgent,
-    httpsAgent,
-    timeout: options.timeoutMs,
-    // Redirects are never followed: a redirected POST would turn into a GET.
-    maxRedirects: 0,
-    // Every status and every body reaches the classifier; nothing is parsed or thrown on the way.
-    validateStatus: () => true,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    maxContentLength: MAX_ANSWER_BYTES,
-    proxy: false,
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': 'ospab-vps-sync' },
-  });
-  const endpoint = `${options.url.replace(/\/+$/, '')}/api/vps/sync`;
 
   async function send(action: PanelAction, body: unknown, signal: AbortSignal | undefined): Promise<Classified> {
     if (signal?.aborted) return { ok: false, kind: 'retryable', message: `panel ${action}: aborted before sending` };
-    let classified: Classified;
-    try {
-      const response = await http.post(endpoint, JSON.stringify(body), {
-        headers: { 'X-API-Key': options.apiKey },
-        signal,
-      });
-      classified = classifyAxiosOutcome(action, response);
-    } catch (err) {
-      classified = classifyAxiosOutcome(action, err);
-    }
+    const outcome = await transport.post(JSON.stringify(body), signal);
+    const classified = 'answer' in outcome ? classifyAnswer(action, outcome.answer) : classifyTransport(action, outcome.failure);
     if (classified.ok) return classified;
     const message = scrub(classified.message, options.apiKey);
     options.logger.debug({ action, kind: classified.kind, status: classified.status }, message);
@@ -91,8 +70,7 @@ export function createPanelClient(options: PanelClientOptions): ClosablePanelCli
       return r.ok ? { ok: true, status: r.status, value: undefined } : r;
     },
     close(): void {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      transport.close();
     },
   };
 }
