@@ -1,6 +1,7 @@
 // apply(): sends a pass's actions to the panel with bounded concurrency. Each call is
 // journaled in the outbox before it is sent and resolved after its answer, so a crash at
-// any point neither loses an action nor turns an unknown create into a duplicate.
+// any point neither loses an action nor turns an unknown create into a duplicate. The writes
+// of one event-loop turn share a transaction (OutboxBatch), which keeps SQLite off the critical path.
 import { backoffDelay } from '../domain/gate.js';
 import type { Clock, PanelClient, PanelResult } from '../domain/ports.js';
 import type { Action, VmKey } from '../domain/types.js';
@@ -8,6 +9,7 @@ import type { Resolution, StateStore } from '../store/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { PanelBreaker } from './breaker.js';
 import type { ActionResult, PassObserver } from './observer.js';
+import { OutboxBatch } from './outbox-batch.js';
 
 export interface ApplyDeps {
   readonly panel: PanelClient;
@@ -45,13 +47,14 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
   const outcomes: ActionOutcome[] = [];
   let unauthorized = false;
   let heldByBreaker = 0;
+  const outbox = new OutboxBatch(deps.store, passId);
 
   const skip = (action: Action, message: string): void => {
     outcomes.push({ key: action.key, kind: action.kind, result: 'skipped', message });
   };
 
   const send = async (action: Action): Promise<ActionOutcome> => {
-    const { id: outboxId, attempts } = deps.store.journal(action, passId, deps.clock.now());
+    const { id: outboxId, attempts } = await outbox.journal(action, deps.clock.now());
     const started = performance.now();
     const answer = await call(deps.panel, action);
     const seconds = (performance.now() - started) / 1000;
@@ -61,7 +64,7 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
       resolution.outcome === 'failed' && resolution.failure === 'retryable'
         ? { ...resolution, nextAttemptAt: now + backoffDelay(attempts, deps.retry.baseDelayMs, deps.retry.maxDelayMs, deps.random) }
         : resolution;
-    deps.store.resolve(outboxId, finalResolution, now);
+    outbox.resolve(outboxId, action, finalResolution, now);
     deps.observer.action(action.kind, result, seconds);
     if (result === 'retryable' || result === 'ambiguous') deps.breaker.onFailure();
     else if (result !== 'unauthorized') deps.breaker.onSuccess();
@@ -102,7 +105,11 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
   const worker = async (): Promise<void> => {
     while (next < groups.length) await runGroup(groups[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, groups.length)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, groups.length)) }, worker));
+  } finally {
+    outbox.close();
+  }
   return { outcomes, unauthorized, heldByBreaker };
 }
 

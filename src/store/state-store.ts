@@ -15,21 +15,22 @@ export interface StoreOptions {
   readonly readonly?: boolean;
 }
 
-interface VpsRow {
-  source: string;
-  external_id: string;
-  panel_id: number;
-  user_id: number;
-  billing_id: string | null;
-  name: string;
-  cpu: number;
-  ram: number;
-  disk: number;
-  os: string;
-  status: PanelFields['status'];
-  hypervisor: PanelFields['hypervisor'];
-  missing_passes: number;
-}
+/** A `vps` row as `allVps` returns it (raw mode), in its column order. */
+type VpsTuple = [
+  source: string,
+  externalId: string,
+  panelId: number,
+  userId: number,
+  billingId: string | null,
+  name: string,
+  cpu: number,
+  ram: number,
+  disk: number,
+  os: string,
+  status: PanelFields['status'],
+  hypervisor: PanelFields['hypervisor'],
+  missingPasses: number,
+];
 
 interface OutboxRow {
   id: number;
@@ -47,6 +48,15 @@ interface OutboxRow {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/** The parts of a journaled call a resolution writes to the snapshot. */
+interface JournaledCall {
+  readonly source: string;
+  readonly external_id: string;
+  readonly panel_id: number | null;
+  readonly billing_id: string | null;
+  readonly fields: PanelFields | null;
 }
 
 export interface SourceStatusRow {
@@ -72,6 +82,12 @@ export type Resolution =
 export class StateStore {
   private db: Database | null = null;
   private statements: ReturnType<StateStore['prepare']> | null = null;
+  /**
+   * The snapshot as last read, reused while nothing changed it: reading 100,000 rows costs a
+   * steady pass more than planning does. Dropped on every write of ours to `vps`; a write by
+   * another process (`resolve` while the daemon runs) shows up as a new `PRAGMA data_version`.
+   */
+  private snapshotCache: { readonly dataVersion: number; readonly entries: readonly SnapshotEntry[] } | null = null;
 
   constructor(private readonly options: StoreOptions) {}
 
@@ -105,6 +121,7 @@ export class StateStore {
     this.db.close();
     this.db = null;
     this.statements = null;
+    this.snapshotCache = null;
   }
 
   private get s(): NonNullable<StateStore['statements']> {
@@ -121,7 +138,8 @@ export class StateStore {
     const ro = this.options.readonly === true;
     const w = <T extends unknown[] = unknown[]>(sql: string): Statement<T> => (ro ? (null as unknown as Statement<T>) : db.prepare<T>(sql));
     return {
-      allVps: db.prepare('SELECT * FROM vps'),
+      // Arrays, not objects: at 100,000 VPSes a row object per VPS is most of what snapshot() costs.
+      allVps: db.prepare('SELECT source, external_id, panel_id, user_id, billing_id, name, cpu, ram, disk, os, status, hypervisor, missing_passes FROM vps').raw(true),
       vpsCount: db.prepare('SELECT COUNT(*) AS n FROM vps'),
       openOutbox: db.prepare("SELECT * FROM outbox WHERE state <> 'done' ORDER BY id"),
       outboxCounts: db.prepare("SELECT state, failure, COUNT(*) AS n FROM outbox WHERE state <> 'done' GROUP BY state, failure"),
@@ -171,7 +189,14 @@ export class StateStore {
 
   /** Every VPS the panel was told about. */
   snapshot(): SnapshotEntry[] {
-    return (this.s.allVps.all() as VpsRow[]).map(toSnapshotEntry);
+    const dataVersion = this.conn.pragma('data_version', { simple: true }) as number;
+    if (this.snapshotCache?.dataVersion !== dataVersion) {
+      const entries: SnapshotEntry[] = [];
+      for (const row of this.s.allVps.iterate() as IterableIterator<VpsTuple>) entries.push(toSnapshotEntry(row));
+      this.snapshotCache = { dataVersion, entries };
+    }
+    // A copy of the list (the entries themselves are immutable), so no caller can change the cache.
+    return this.snapshotCache.entries.slice();
   }
 
   /** Number of VPSes in the snapshot. */
@@ -182,6 +207,7 @@ export class StateStore {
   /** Stores the consecutive-missing counters planned for this pass, in one transaction. */
   setMissingPasses(counts: ReadonlyMap<VmKey, number>): void {
     if (counts.size === 0) return;
+    this.snapshotCache = null;
     this.conn.transaction(() => {
       for (const [key, n] of counts) {
         const { source, externalId } = parseVmKey(key);
@@ -192,6 +218,31 @@ export class StateStore {
 
   /** Journals a call before it is sent (state in_flight); returns the outbox id to resolve it with and the attempt number. */
   journal(action: Action, passId: number | null, now: number): { id: number; attempts: number } {
+    return this.insertJournal(action, passId, now);
+  }
+
+  /** Records the answer to a journaled call, and the snapshot change it implies, in one transaction. */
+  resolve(outboxId: number, resolution: Resolution, now: number): void {
+    this.conn.transaction(() => this.applyResolution(outboxId, resolution, now))();
+  }
+
+  /**
+   * Group commit: records answers, then journals the next calls, all in ONE transaction (one WAL
+   * commit instead of one per call). Answers come first, so a VM's next call is journaled after its
+   * previous one was resolved, as with separate transactions. An answer may carry the journaled
+   * `action`, which saves reading its row back. Returns the journal entries in order.
+   */
+  resolveAndJournal(
+    resolutions: readonly { readonly outboxId: number; readonly resolution: Resolution; readonly now: number; readonly action?: Action }[],
+    calls: readonly { readonly action: Action; readonly passId: number | null; readonly now: number }[],
+  ): { id: number; attempts: number }[] {
+    return this.conn.transaction(() => {
+      for (const r of resolutions) this.applyResolution(r.outboxId, r.resolution, r.now, r.action);
+      return calls.map((c) => this.insertJournal(c.action, c.passId, c.now));
+    })();
+  }
+
+  private insertJournal(action: Action, passId: number | null, now: number): { id: number; attempts: number } {
     const { source, externalId } = parseVmKey(action.key);
     const desired = action.kind === 'delete' ? null : action.desired;
     const row = this.s.journal.get({
@@ -208,43 +259,66 @@ export class StateStore {
     return row;
   }
 
-  /** Records the answer to a journaled call, and the snapshot change it implies, in one transaction. */
-  resolve(outboxId: number, resolution: Resolution, now: number): void {
-    this.conn.transaction(() => {
-      const item = this.s.outboxById.get(outboxId) as OutboxRow | undefined;
-      if (!item) throw new Error(`outbox item ${outboxId} not found`);
-      switch (resolution.outcome) {
-        case 'created': {
-          const fields = JSON.parse(item.fields_json ?? 'null') as PanelFields;
-          this.s.upsertVps.run({
-            source: item.source, external_id: item.external_id, panel_id: resolution.panelId,
-            billing_id: item.billing_id, ...fields, now,
-          });
-          this.s.outboxDone.run(now, outboxId);
-          break;
-        }
-        case 'updated': {
-          const fields = JSON.parse(item.fields_json ?? 'null') as PanelFields;
-          this.s.updateVpsFields.run({
-            source: item.source, external_id: item.external_id, panel_id: item.panel_id,
-            billing_id: item.billing_id, ...fields, now,
-          });
-          this.s.outboxDone.run(now, outboxId);
-          break;
-        }
-        case 'deleted':
-        case 'vanished':
-          this.s.deleteVps.run(item.source, item.external_id, item.panel_id);
-          this.s.outboxDone.run(now, outboxId);
-          break;
-        case 'failed':
-          this.s.outboxFailed.run(resolution.failure, resolution.error, resolution.nextAttemptAt, now, outboxId);
-          break;
-        case 'ambiguous':
-          this.s.outboxAmbiguous.run(resolution.error, now, outboxId);
-          break;
+  /** What a resolution needs of the journaled call: from the caller's action when given (the same values the journal row holds), else from the row. */
+  private journaledCall(outboxId: number, action: Action | undefined): JournaledCall {
+    if (action) {
+      const { source, externalId } = parseVmKey(action.key);
+      const desired = action.kind === 'delete' ? null : action.desired;
+      return {
+        source,
+        external_id: externalId,
+        panel_id: action.kind === 'create' ? null : action.panelId,
+        billing_id: desired ? desired.owner.billingId : null,
+        fields: desired ? desired.fields : null,
+      };
+    }
+    const item = this.s.outboxById.get(outboxId) as OutboxRow | undefined;
+    if (!item) throw new Error(`outbox item ${outboxId} not found`);
+    return { ...item, fields: item.fields_json === null ? null : (JSON.parse(item.fields_json) as PanelFields) };
+  }
+
+  private applyResolution(outboxId: number, resolution: Resolution, now: number, action?: Action): void {
+    if (resolution.outcome !== 'failed' && resolution.outcome !== 'ambiguous') this.snapshotCache = null;
+    switch (resolution.outcome) {
+      case 'created': {
+        const item = this.journaledCall(outboxId, action);
+        this.s.upsertVps.run({
+          source: item.source, external_id: item.external_id, panel_id: resolution.panelId,
+          billing_id: item.billing_id, ...item.fields, now,
+        });
+        this.s.outboxDone.run(now, outboxId);
+        break;
       }
-    })();
+      case 'updated': {
+        const item = this.journaledCall(outboxId, action);
+        this.s.updateVpsFields.run({
+          source: item.source, external_id: item.external_id, panel_id: item.panel_id,
+          billing_id: item.billing_id, ...item.fields, now,
+        });
+        this.s.outboxDone.run(now, outboxId);
+        break;
+      }
+      case 'deleted':
+      case 'vanished': {
+        const item = this.journaledCall(outboxId, action);
+        this.s.deleteVps.run(item.source, item.external_id, item.panel_id);
+        this.s.outboxDone.run(now, outboxId);
+        break;
+      }
+      case 'failed':
+        this.requireItem(outboxId, action);
+        this.s.outboxFailed.run(resolution.failure, resolution.error, resolution.nextAttemptAt, now, outboxId);
+        break;
+      case 'ambiguous':
+        this.requireItem(outboxId, action);
+        this.s.outboxAmbiguous.run(resolution.error, now, outboxId);
+        break;
+    }
+  }
+
+  /** A failure is recorded on the row itself; without the caller's action, check the row exists as before. */
+  private requireItem(outboxId: number, action: Action | undefined): void {
+    if (!action) this.journaledCall(outboxId, undefined);
   }
 
   /** Outbox items not yet done. */
@@ -295,6 +369,7 @@ export class StateStore {
   /** Operator: drop everything known locally about a VM (open outbox items and snapshot entry); the panel is not touched. */
   forget(key: VmKey): boolean {
     const { source, externalId } = parseVmKey(key);
+    this.snapshotCache = null;
     return this.conn.transaction(() => {
       const a = this.s.deleteOutboxOpen.run(source, externalId).changes;
       const b = this.s.deleteVpsByKey.run(source, externalId).changes;
@@ -378,15 +453,16 @@ export class StateStore {
   }
 }
 
-function toSnapshotEntry(r: VpsRow): SnapshotEntry {
+function toSnapshotEntry(r: VpsTuple): SnapshotEntry {
+  const [source, externalId, panelId, userId, billingId, name, cpu, ram, disk, os, status, hypervisor, missingPasses] = r;
   return {
-    key: vmKey(r.source, r.external_id),
-    source: r.source,
-    externalId: r.external_id,
-    panelId: r.panel_id,
-    owner: { userId: r.user_id, billingId: r.billing_id },
-    sent: { user_id: r.user_id, name: r.name, cpu: r.cpu, ram: r.ram, disk: r.disk, os: r.os, status: r.status, hypervisor: r.hypervisor },
-    missingPasses: r.missing_passes,
+    key: vmKey(source, externalId),
+    source,
+    externalId,
+    panelId,
+    owner: { userId, billingId },
+    sent: { user_id: userId, name, cpu, ram, disk, os, status, hypervisor },
+    missingPasses,
   };
 }
 
