@@ -33,6 +33,8 @@ export interface ObservedVm {
 export interface DesiredState {
   /** Every VM of every source that listed successfully. */
   readonly observed: readonly ObservedVm[];
+  /** Position of each key in `observed` (built by desired(); plan() builds it when absent). */
+  readonly indexOf?: ReadonlyMap<VmKey, number>;
   /** Sources whose listing failed: unknown this pass, never empty. */
   readonly unknownSources: ReadonlySet<string>;
   /** Sources that listed successfully; only their VMs can be missing. */
@@ -58,12 +60,19 @@ function kindOfId(vmId: string): HypervisorKind | null {
   return null;
 }
 
+const UNBILLED: Ownership = { kind: 'unbilled' };
+
 /** Computes the desired panel state of every listed VM, and the billing-side drift. */
 export function desired(input: DesiredInput): DesiredState {
+  // At hosting scale (100,000 VMs) this runs every pass, so VMs are numbered once and every
+  // later step works with those numbers: no key string is built or hashed per billing row.
   const unknownSources = new Set<string>();
   const unknownVms = new Set<VmKey>();
-  const vmsByKey = new Map<VmKey, VmRecord>();
-  const sourcesById = new Map<string, string[]>(); // external id → sources that listed it
+  const keys: VmKey[] = [];
+  const vms: VmRecord[] = [];
+  const indexOf = new Map<VmKey, number>();
+  // external id → the VM listing it, or every such VM when several sources did (rare: no array per VM).
+  const byId = new Map<string, number | number[]>();
   for (const listing of input.listings) {
     if (!listing.ok) {
       unknownSources.add(listing.source);
@@ -71,93 +80,106 @@ export function desired(input: DesiredInput): DesiredState {
     }
     for (const bad of listing.rejected) if (bad.vmId !== undefined) unknownVms.add(vmKey(listing.source, bad.vmId));
     for (const vm of listing.vms) {
-      vmsByKey.set(vmKey(vm.source, vm.externalId), vm);
-      const list = sourcesById.get(vm.externalId);
-      if (list) list.push(vm.source);
-      else sourcesById.set(vm.externalId, [vm.source]);
+      const key = vmKey(vm.source, vm.externalId);
+      const seen = indexOf.get(key);
+      const i = seen ?? vms.length;
+      if (seen === undefined) {
+        keys.push(key);
+        vms.push(vm);
+        indexOf.set(key, i);
+      } else {
+        vms[seen] = vm; // a later entry for the same key replaces the earlier one, in its place
+      }
+      const held = byId.get(vm.externalId);
+      if (held === undefined) byId.set(vm.externalId, i);
+      else if (typeof held === 'number') byId.set(vm.externalId, [held, i]);
+      else held.push(i);
     }
   }
   const listedSources = new Set(input.listings.filter((l) => l.ok).map((l) => l.source));
   for (const s of input.sources) if (!listedSources.has(s.name)) unknownSources.add(s.name);
+  // Whether a source that is down could hold an id of this kind; decided once per kind, not per row.
+  const downCouldHold = (kind: HypervisorKind | null): boolean => input.sources.some((s) => unknownSources.has(s.name) && (kind === null || s.kind === kind));
+  const down = { proxmox: downCouldHold('proxmox'), vmware: downCouldHold('vmware'), unknownKind: downCouldHold(null) };
+  const isUndecidable = (kind: HypervisorKind | null): boolean => (kind === null ? down.unknownKind : down[kind]);
 
   const drift: DriftItem[] = [];
-  const owners = new Map<VmKey, Ownership>();
+  const owners = new Array<Ownership | undefined>(vms.length);
 
-  if (!input.billing.ok) {
-    for (const key of vmsByKey.keys()) owners.set(key, { kind: 'unknown', why: 'billing unavailable' });
-  } else {
-    // Rows billing rejected still tell us which VM they were about: its owner is unknown, not "nobody".
-    for (const bad of input.billing.rejected) {
-      if (bad.vmId === undefined) continue;
-      for (const key of candidateKeys(bad.vmId, bad.source ?? null)) {
-        owners.set(key, { kind: 'unknown', why: `billing row rejected: ${bad.problem}` });
-      }
+  /** The VMs a row without `source` may be about: every listed VM with that id. */
+  const holdersOf = (vmId: string): readonly number[] => {
+    const held = byId.get(vmId);
+    return held === undefined ? [] : typeof held === 'number' ? [held] : held;
+  };
+
+  const claim = (i: number, record: BillingRecord): void => {
+    const current = owners[i];
+    if (current?.kind === 'unknown') return; // a rejected or ambiguous row already made it undecidable
+    if (current?.kind === 'owned') {
+      // Two rows for one VM (one with source, one without): billing contradicts itself.
+      owners[i] = { kind: 'unknown', why: 'several billing rows claim this VM' };
+      drift.push({
+        class: 'ambiguous_billing',
+        key: keys[i]!,
+        billingId: record.billingId,
+        userId: record.userId,
+        detail: `${keys[i]!} is claimed by billing rows ${label(current.record)} and ${label(record)} — not pushed`,
+      });
+      return;
     }
-    for (const record of input.billing.records) {
-      matchRecord(record);
-    }
-  }
+    owners[i] = { kind: 'owned', record };
+  };
 
-  function candidateKeys(vmId: string, source: string | null): VmKey[] {
-    if (source !== null) return vmsByKey.has(vmKey(source, vmId)) ? [vmKey(source, vmId)] : [];
-    return (sourcesById.get(vmId) ?? []).map((s) => vmKey(s, vmId));
-  }
-
-  function matchRecord(record: BillingRecord): void {
+  const matchRecord = (record: BillingRecord): void => {
     if (record.source !== null) {
-      const key = vmKey(record.source, record.vmId);
-      if (vmsByKey.has(key)) {
-        claim(key, record);
+      const i = indexOf.get(vmKey(record.source, record.vmId));
+      if (i !== undefined) {
+        claim(i, record);
       } else if (!unknownSources.has(record.source)) {
         drift.push(billedButMissing(record, `source ${record.source} does not list it`));
       }
       return;
     }
-    const holders = sourcesById.get(record.vmId) ?? [];
-    if (holders.length > 1) {
-      const keys = holders.map((s) => vmKey(s, record.vmId));
-      for (const key of keys) owners.set(key, { kind: 'unknown', why: 'billing row matches several sources' });
+    const held = byId.get(record.vmId);
+    if (Array.isArray(held)) {
+      for (const i of held) owners[i] = { kind: 'unknown', why: 'billing row matches several sources' };
       drift.push({
         class: 'ambiguous_billing',
         billingId: record.billingId,
         userId: record.userId,
-        detail: `billing row ${label(record)} has no source and vm ${record.vmId} exists on ${holders.join(', ')}; add a source column to the billing query — not pushed`,
+        detail: `billing row ${label(record)} has no source and vm ${record.vmId} exists on ${held.map((i) => vms[i]!.source).join(', ')}; add a source column to the billing query — not pushed`,
       });
       return;
     }
     // A source that could hold this id is down: it may be there, or on that source too.
-    const kind = kindOfId(record.vmId);
-    const undecidable = input.sources.some((s) => unknownSources.has(s.name) && (kind === null || s.kind === kind));
-    if (holders.length === 1 && !undecidable) {
-      claim(vmKey(holders[0]!, record.vmId), record);
-    } else if (holders.length === 1) {
-      owners.set(vmKey(holders[0]!, record.vmId), { kind: 'unknown', why: 'another source that may hold this id is unavailable' });
+    const undecidable = unknownSources.size > 0 && isUndecidable(kindOfId(record.vmId));
+    if (held !== undefined && !undecidable) {
+      claim(held, record);
+    } else if (held !== undefined) {
+      owners[held] = { kind: 'unknown', why: 'another source that may hold this id is unavailable' };
     } else if (!undecidable) {
       drift.push(billedButMissing(record, 'no source lists it'));
     }
-  }
+  };
 
-  function claim(key: VmKey, record: BillingRecord): void {
-    const current = owners.get(key);
-    if (current?.kind === 'unknown') return; // a rejected or ambiguous row already made it undecidable
-    if (current?.kind === 'owned') {
-      // Two rows for one VM (one with source, one without): billing contradicts itself.
-      owners.set(key, { kind: 'unknown', why: 'several billing rows claim this VM' });
-      drift.push({
-        class: 'ambiguous_billing',
-        key,
-        billingId: record.billingId,
-        userId: record.userId,
-        detail: `${key} is claimed by billing rows ${label(current.record)} and ${label(record)} — not pushed`,
-      });
-      return;
+  if (!input.billing.ok) {
+    owners.fill({ kind: 'unknown', why: 'billing unavailable' });
+  } else {
+    // Rows billing rejected still tell us which VM they were about: its owner is unknown, not "nobody".
+    for (const bad of input.billing.rejected) {
+      if (bad.vmId === undefined) continue;
+      const source = bad.source ?? null;
+      const about = source !== null ? [indexOf.get(vmKey(source, bad.vmId))].filter((i): i is number => i !== undefined) : holdersOf(bad.vmId);
+      for (const i of about) owners[i] = { kind: 'unknown', why: `billing row rejected: ${bad.problem}` };
     }
-    owners.set(key, { kind: 'owned', record });
+    for (const record of input.billing.records) matchRecord(record);
   }
 
-  const observed: ObservedVm[] = [];
-  for (const [key, vm] of vmsByKey) {
-    const ownership = owners.get(key) ?? ({ kind: 'unbilled' } as const);
+  const observed = new Array<ObservedVm>(vms.length);
+  for (let i = 0; i < vms.length; i++) {
+    const key = keys[i]!;
+    const vm = vms[i]!;
+    const ownership = owners[i] ?? UNBILLED;
     let want: DesiredVps | null = null;
     if (ownership.kind === 'owned') {
       const record = ownership.record;
@@ -184,10 +206,10 @@ export function desired(input: DesiredInput): DesiredState {
         detail: `${key} (${vm.name}, ${vm.power}) runs on ${vm.source} but no billing row owns it — not pushed`,
       });
     }
-    observed.push({ key, vm, ownership, desired: want });
+    observed[i] = { key, vm, ownership, desired: want };
   }
 
-  return { observed, unknownSources, listedSources, unknownVms, billingUp: input.billing.ok, drift };
+  return { observed, indexOf, unknownSources, listedSources, unknownVms, billingUp: input.billing.ok, drift };
 }
 
 function label(record: BillingRecord): string {

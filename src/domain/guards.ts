@@ -39,10 +39,17 @@ export function deleteBudget(settings: GuardSettings, sourceSize: number): numbe
 /** Applies the delete guards to a plan's actions. */
 export function guards(input: GuardInput): GuardResult {
   const { settings } = input;
+  // Deterministic order, so the same VPSes are deleted first pass after pass.
+  const deletes = input.actions
+    .filter((a): a is Action & { kind: 'delete' } => a.kind === 'delete')
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // The usual pass deletes nothing: then there is nothing to guard (and no need to index 100,000 entries).
+  if (deletes.length === 0) return { actions: input.actions, held: [], drift: [] };
+  const deleteKeys = new Set(deletes.map((a) => a.key));
   const entryByKey = new Map<VmKey, SnapshotEntry>();
   const snapshotPerSource = new Map<string, number>();
   for (const e of input.snapshot) {
-    entryByKey.set(e.key, e);
+    if (deleteKeys.has(e.key)) entryByKey.set(e.key, e);
     snapshotPerSource.set(e.source, (snapshotPerSource.get(e.source) ?? 0) + 1);
   }
 
@@ -62,10 +69,6 @@ export function guards(input: GuardInput): GuardResult {
     });
   };
 
-  // Deterministic order, so the same VPSes are deleted first pass after pass.
-  const deletes = input.actions
-    .filter((a): a is Action & { kind: 'delete' } => a.kind === 'delete')
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const usedPerSource = new Map<string, number>();
   for (const action of deletes) {
     const { source } = parseVmKey(action.key);

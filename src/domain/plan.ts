@@ -33,20 +33,21 @@ export function sameOwner(a: Ownership, b: Ownership): boolean {
 /** Plans the panel calls of one pass. */
 export function plan(input: PlanInput): PlanResult {
   const { state, full = false } = input;
-  const observedByKey = new Map<VmKey, ObservedVm>();
-  for (const o of state.observed) observedByKey.set(o.key, o);
+  const indexOf = state.indexOf ?? new Map(state.observed.map((o, i) => [o.key, i]));
+  // Observed VMs the snapshot knows (by position in state.observed): the others are new.
+  const known = new Uint8Array(state.observed.length);
 
   const actions: Action[] = [];
   const drift: DriftItem[] = [];
   const missingPasses = new Map<VmKey, number>();
-  const known = new Set<VmKey>();
 
   for (const entry of input.snapshot) {
-    known.add(entry.key);
+    const at = indexOf.get(entry.key);
+    if (at !== undefined) known[at] = 1;
     if (state.unknownSources.has(entry.source) || !sourceListed(state, entry.source)) continue;
     // Its entry was there but unusable (bad values, node offline): unknown, so neither missing nor changed.
     if (state.unknownVms.has(entry.key)) continue;
-    const seen = observedByKey.get(entry.key);
+    const seen: ObservedVm | undefined = at === undefined ? undefined : state.observed[at];
     if (!seen) {
       const missing = entry.missingPasses + 1;
       missingPasses.set(entry.key, missing);
@@ -126,8 +127,9 @@ export function plan(input: PlanInput): PlanResult {
     }
   }
 
-  for (const o of state.observed) {
-    if (known.has(o.key) || !o.desired || state.unknownVms.has(o.key)) continue;
+  for (let i = 0; i < state.observed.length; i++) {
+    const o = state.observed[i]!;
+    if (known[i] === 1 || !o.desired || state.unknownVms.has(o.key)) continue;
     drift.push({
       class: 'missing_on_panel',
       key: o.key,
