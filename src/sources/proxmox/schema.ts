@@ -61,28 +61,34 @@ const optionalShort = (v: unknown) => v === undefined || (typeof v === 'string' 
 
 /**
  * The same rules as `guestEntrySchema`, hand-written: ~50x faster, which matters at 100,000
- * guests per pass (zod takes ~0.7 s there). Returns undefined for anything it does not accept;
- * zod then decides and words the problem. A property test keeps the two in agreement.
+ * guests per pass (zod takes ~0.7 s there). False for anything it does not accept; zod then
+ * decides and words the problem. A property test keeps the two in agreement.
  */
-export function quickGuestEntry(raw: Record<string, unknown>): GuestEntry | undefined {
+export function isQuickGuestEntry(raw: Record<string, unknown>): boolean {
   const { vmid, type, node, name, status, template, maxcpu, maxmem, maxdisk, lock, tags, pool, hastate } = raw;
-  if (typeof vmid !== 'number' || !Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999) return undefined;
-  if (type !== 'qemu' && type !== 'lxc') return undefined;
-  if (typeof node !== 'string' || node.length < 1 || node.length > 255) return undefined;
-  if (typeof name !== 'string' || name.length < 1 || name.length > LIMITS.maxNameLength || CONTROL_CHARS.test(name)) return undefined;
-  if (typeof status !== 'string' || !STATUSES.has(status)) return undefined;
-  if (template !== undefined && template !== 0 && template !== 1) return undefined;
-  if (typeof maxcpu !== 'number' || !Number.isFinite(maxcpu) || maxcpu <= 0 || maxcpu > LIMITS.maxCpu) return undefined;
-  if (typeof maxmem !== 'number' || !Number.isInteger(maxmem) || maxmem <= 0 || maxmem > LIMITS.maxMemBytes) return undefined;
-  if (typeof maxdisk !== 'number' || !Number.isInteger(maxdisk) || maxdisk < 0 || maxdisk > LIMITS.maxDiskBytes) return undefined;
-  if (!optionalShort(lock) || !optionalShort(tags) || !optionalShort(pool) || !optionalShort(hastate)) return undefined;
-  const entry: GuestEntry = { vmid, type, node, name, status: status as GuestEntry['status'], maxcpu, maxmem, maxdisk };
+  if (typeof vmid !== 'number' || !Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999) return false;
+  if (type !== 'qemu' && type !== 'lxc') return false;
+  if (typeof node !== 'string' || node.length < 1 || node.length > 255) return false;
+  if (typeof name !== 'string' || name.length < 1 || name.length > LIMITS.maxNameLength || CONTROL_CHARS.test(name)) return false;
+  if (typeof status !== 'string' || !STATUSES.has(status)) return false;
+  if (template !== undefined && template !== 0 && template !== 1) return false;
+  if (typeof maxcpu !== 'number' || !Number.isFinite(maxcpu) || maxcpu <= 0 || maxcpu > LIMITS.maxCpu) return false;
+  if (typeof maxmem !== 'number' || !Number.isInteger(maxmem) || maxmem <= 0 || maxmem > LIMITS.maxMemBytes) return false;
+  if (typeof maxdisk !== 'number' || !Number.isInteger(maxdisk) || maxdisk < 0 || maxdisk > LIMITS.maxDiskBytes) return false;
+  return optionalShort(lock) && optionalShort(tags) && optionalShort(pool) && optionalShort(hastate);
+}
+
+/** `isQuickGuestEntry`, returning the entry exactly as zod would (only the known keys that are present), or undefined. */
+export function quickGuestEntry(raw: Record<string, unknown>): GuestEntry | undefined {
+  if (!isQuickGuestEntry(raw)) return undefined;
+  const { vmid, type, node, name, status, template, maxcpu, maxmem, maxdisk, lock, tags, pool, hastate } = raw as GuestEntry;
+  const entry: GuestEntry = { vmid, type, node, name, status, maxcpu, maxmem, maxdisk };
   // Only present keys, exactly like zod's output.
   if (template !== undefined) entry.template = template;
-  if (lock !== undefined) entry.lock = lock as string;
-  if (tags !== undefined) entry.tags = tags as string;
-  if (pool !== undefined) entry.pool = pool as string;
-  if (hastate !== undefined) entry.hastate = hastate as string;
+  if (lock !== undefined) entry.lock = lock;
+  if (tags !== undefined) entry.tags = tags;
+  if (pool !== undefined) entry.pool = pool;
+  if (hastate !== undefined) entry.hastate = hastate;
   return entry;
 }
 
