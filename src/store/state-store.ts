@@ -192,7 +192,16 @@ export class StateStore {
     const dataVersion = this.conn.pragma('data_version', { simple: true }) as number;
     if (this.snapshotCache?.dataVersion !== dataVersion) {
       const entries: SnapshotEntry[] = [];
-      for (const row of this.s.allVps.iterate() as IterableIterator<VpsTuple>) entries.push(toSnapshotEntry(row));
+      // The cache lives as long as the daemon: one copy of each repeated value (source, os, status,
+      // hypervisor) instead of one string per row saves ~12 MB at 100,000 VPSes.
+      const shared = new Map<string, string>();
+      const intern = <T extends string>(text: T): T => {
+        const known = shared.get(text);
+        if (known !== undefined) return known as T;
+        shared.set(text, text);
+        return text;
+      };
+      for (const row of this.s.allVps.iterate() as IterableIterator<VpsTuple>) entries.push(toSnapshotEntry(row, intern));
       this.snapshotCache = { dataVersion, entries };
     }
     // A copy of the list (the entries themselves are immutable), so no caller can change the cache.
@@ -453,8 +462,12 @@ export class StateStore {
   }
 }
 
-function toSnapshotEntry(r: VpsTuple): SnapshotEntry {
-  const [source, externalId, panelId, userId, billingId, name, cpu, ram, disk, os, status, hypervisor, missingPasses] = r;
+function toSnapshotEntry(r: VpsTuple, intern: <T extends string>(text: T) => T): SnapshotEntry {
+  const [rawSource, externalId, panelId, userId, billingId, name, cpu, ram, disk, rawOs, rawStatus, rawHypervisor, missingPasses] = r;
+  const source = intern(rawSource);
+  const os = intern(rawOs);
+  const status = intern(rawStatus);
+  const hypervisor = intern(rawHypervisor);
   return {
     key: vmKey(source, externalId),
     source,
