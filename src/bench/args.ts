@@ -1,0 +1,69 @@
+// Command-line options of `npm run bench`.
+import { parseArgs } from 'node:util';
+
+export interface BenchArgs {
+  readonly sizes: readonly number[];
+  /** Where RESULTS.md is written; null to only print. */
+  readonly out: string | null;
+  /** panel.concurrency for the daemon and the load generators; undefined = the config default. */
+  readonly concurrency: number | undefined;
+  readonly vsphere: boolean;
+  /** Steady passes measured per size (the median is reported). */
+  readonly repeats: number;
+  /** Extra Node flags for the daemon worker, e.g. `--cpu-prof --cpu-prof-dir=prof`. */
+  readonly daemonNodeArgs: readonly string[];
+  /** Write one CPU profile per measured pass (node:inspector, inside the daemon process) into this directory. */
+  readonly profileDir: string | null;
+  /** Idle time before each measured pass after the first, as between scheduled passes (the daemon runs one a minute by default). */
+  readonly pauseMs: number;
+  /** Skip the panel-ceiling measurement (faster iterations while profiling; the report shows n/a). */
+  readonly noCeiling: boolean;
+  /** Keep the working directory (state, billing DB, logs) for inspection. */
+  readonly keep: boolean;
+}
+
+/** The usage text printed on a bad option. */
+export const USAGE = `usage: npm run bench -- [--sizes 1000,10000,100000] [--out bench/RESULTS.md | --no-write]
+                        [--concurrency N] [--no-vsphere] [--repeats 5] [--daemon-node-args=--cpu-prof] [--profile-dir DIR] [--no-ceiling] [--pause-ms 0] [--keep]`;
+
+/** Parses the options (throws with the usage on a bad one). */
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      sizes: { type: 'string', default: '1000,10000,100000' },
+      out: { type: 'string', default: 'bench/RESULTS.md' },
+      'no-write': { type: 'boolean', default: false },
+      concurrency: { type: 'string' },
+      'no-vsphere': { type: 'boolean', default: false },
+      repeats: { type: 'string', default: '5' },
+      'daemon-node-args': { type: 'string', default: '' },
+      keep: { type: 'boolean', default: false },
+      'profile-dir': { type: 'string' },
+      'no-ceiling': { type: 'boolean', default: false },
+      'pause-ms': { type: 'string', default: '0' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) throw new Error(USAGE);
+  const sizes = values.sizes.split(',').map((s) => Number(s.trim().replace(/_/g, '')));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 10 || n > 1_000_000)) throw new Error(`--sizes must be integers from 10 to 1000000\n${USAGE}`);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new Error(`--concurrency must be 1..256\n${USAGE}`);
+  if (!/^\d+$/.test(values['pause-ms'])) throw new Error(`--pause-ms must be a number of milliseconds\n${USAGE}`);
+  const repeats = Number(values.repeats);
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error(`--repeats must be 1..20\n${USAGE}`);
+  return {
+    sizes,
+    out: values['no-write'] ? null : values.out,
+    concurrency,
+    vsphere: !values['no-vsphere'],
+    repeats,
+    daemonNodeArgs: values['daemon-node-args'].split(' ').filter((a) => a !== ''),
+    keep: values.keep,
+    profileDir: values['profile-dir'] ?? null,
+    noCeiling: values['no-ceiling'],
+    pauseMs: Number(values['pause-ms']),
+  };
+}

@@ -1,0 +1,54 @@
+// `npm run bench`: runs the real daemon against simulators in separate processes at several
+// sizes, measures each pass and the floors, prints a table and writes bench/RESULTS.md.
+// A script, not a test: it is not run in CI. Each size bounds itself (timeouts on every child).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseBenchArgs } from './args.js';
+import { machineInfo } from './machine.js';
+import { markdown, printable } from './report.js';
+import { runScenario, type SizeResult } from './scenario.js';
+
+const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(64);
+  }
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const work = mkdtempSync(join(tmpdir(), 'vps-sync-bench-'));
+  const machine = machineInfo();
+  say(`ospab-vps-sync benchmark: sizes ${args.sizes.join(', ')} on ${machine.cpuModel} (${machine.cores} cores), Node ${machine.node}; work dir ${work}`);
+  if (args.profileDir) mkdirSync(args.profileDir, { recursive: true });
+  const results: SizeResult[] = [];
+  const started = performance.now();
+  try {
+    for (const n of args.sizes) {
+      say(`N = ${n}`);
+      const t = performance.now();
+      results.push(await runScenario({ n, dir: join(work, String(n)), dist, concurrency: args.concurrency, vsphere: args.vsphere, repeats: args.repeats, daemonNodeArgs: args.daemonNodeArgs, profileDir: args.profileDir, noCeiling: args.noCeiling, pauseMs: args.pauseMs, say }));
+      say(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    }
+  } finally {
+    if (!args.keep) rmSync(work, { recursive: true, force: true });
+  }
+  say('');
+  say(printable(results));
+  say(`\nwhole benchmark: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  if (args.out) {
+    mkdirSync(dirname(args.out), { recursive: true });
+    const commandLine = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    writeFileSync(args.out, markdown(results, machine, commandLine));
+    say(`wrote ${args.out}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+// The messages between the benchmark and its daemon worker process.
+import type { PassSummary } from '../engine/control.js';
+
+/** Run one pass (the first request starts the daemon, whose first pass is the initial sync). */
+export interface PassRequest {
+  readonly full?: boolean;
+  /** Write a CPU profile of this pass alone (node:inspector) to this .cpuprofile file. */
+  readonly profile?: string;
+}
+
+/** What the worker measured about one pass, from inside its own process. */
+export interface PassMeasurement {
+  /** From asking for the pass until the daemon was idle again. */
+  readonly wallMs: number;
+  readonly cpuUserMs: number;
+  readonly cpuSystemMs: number;
+  /** Highest RSS during this pass (VmHWM after a reset); NaN where the kernel cannot reset it. */
+  readonly peakRssMiB: number;
+  readonly rssAfterMiB: number;
+  /** V8 heap in use right after the pass (before any idle-time GC). */
+  readonly heapUsedAfterMiB: number;
+  /** The process's peak RSS over its whole life (getrusage). */
+  readonly processPeakRssMiB: number;
+  /** From the request until the plan was made (observe + decide). */
+  readonly observeAndPlanMs: number;
+  /** From the plan to the end of the pass: sending the actions (apply) and recording the pass. */
+  readonly applyMs: number;
+  /** Billing queries the engine ran (listRecords calls). */
+  readonly billingQueries: number;
+  /** Source listings the engine ran. */
+  readonly listings: number;
+  readonly summary: PassSummary;
+}

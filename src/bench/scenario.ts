@@ -1,0 +1,134 @@
+// One size of the benchmark, start to finish: world up, panel ceiling, daemon passes (initial
+// sync, steady state, 1% drift), inventory floor, world down. Returns the raw figures.
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { runToResult } from './child.js';
+import { DaemonProcess } from './daemon-client.js';
+import type { FloorFetchResult, FloorFetchSpec } from './floor-fetch.js';
+import type { FloorLoadResult } from './floor-load.js';
+import { API_KEY, layoutFor, type Layout } from './layout.js';
+import type { PassMeasurement } from './protocol.js';
+import { BenchWorld, type DriftPlan, type RequestCounts } from './world.js';
+import { wrkCreatesPerSecond } from './wrk.js';
+
+/** One measured pass with what each system received during it. */
+export interface PassRun {
+  readonly m: PassMeasurement;
+  readonly requests: RequestCounts;
+  /** Rows in the panel simulator after the pass. */
+  readonly panelRows: number;
+}
+
+/** Everything measured for one N. */
+export interface SizeResult {
+  readonly layout: Layout;
+  readonly concurrency: number;
+  readonly setupSeconds: number;
+  /** 1-minute load average when the measurements began (other work on the machine skews them). */
+  readonly loadAverage: number;
+  /** Null when skipped (`--no-ceiling`). */
+  readonly ceiling: { readonly node: FloorLoadResult; readonly wrk: number | null } | null;
+  readonly floorFetch: readonly FloorFetchResult[];
+  readonly initial: PassRun;
+  readonly steady: readonly PassRun[];
+  readonly drift: PassRun & { readonly plan: DriftPlan };
+  readonly afterDrift: PassRun;
+}
+
+export interface ScenarioOptions {
+  readonly n: number;
+  readonly dir: string;
+  readonly dist: string;
+  readonly concurrency: number | undefined;
+  readonly vsphere: boolean;
+  readonly repeats: number;
+  readonly daemonNodeArgs: readonly string[];
+  /** Directory for one CPU profile per pass, or null. */
+  readonly profileDir: string | null;
+  readonly noCeiling: boolean;
+  readonly pauseMs: number;
+  readonly say: (line: string) => void;
+}
+
+/** Runs one size; always stops what it started. */
+export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
+  const t0 = performance.now();
+  const layout = layoutFor(o.n, o.vsphere);
+  const world = new BenchWorld(layout, o.dir, o.dist, o.concurrency);
+  let daemon: DaemonProcess | null = null;
+  try {
+    o.say(`  starting simulators and seeding ${o.n} VMs…`);
+    await world.start();
+    const concurrency = loadConfig({ path: world.configPath, env: {} }).config.panel.concurrency;
+    const setupSeconds = (performance.now() - t0) / 1000;
+    const loadAverage = loadavg()[0]!;
+
+    // Floor (b) first, on an empty panel; then the panel is emptied again for the daemon.
+    let ceiling: SizeResult['ceiling'] = null;
+    if (!o.noCeiling) {
+      const loadCount = Math.max(o.n, 30_000);
+      o.say(`  panel ceiling: ${loadCount} creates at concurrency ${concurrency}…`);
+      const node = await runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(loadCount)], { logFile: join(o.dir, 'floor-load.log') });
+      const wrk = await wrkCreatesPerSecond(world.panelUrl, API_KEY, concurrency, 5, o.dir);
+      o.say(`    Node load generator ${Math.round(node.perSecond)}/s, wrk ${wrk === null ? 'not installed' : `${Math.round(wrk)}/s`}`);
+      ceiling = { node, wrk };
+      await world.resetPanel();
+    }
+
+    daemon = await DaemonProcess.start(join(o.dist, 'bench/daemon-worker.js'), world.configPath, join(o.dir, 'daemon.log'), o.daemonNodeArgs);
+    const measure = async (phase: string): Promise<PassRun> => {
+      // Scheduled passes have idle time between them (V8 uses it to shrink the heap); back to back they would not.
+      if (phase !== 'initial' && o.pauseMs > 0) await new Promise((r) => setTimeout(r, o.pauseMs));
+      await world.resetSourceCounters();
+      const before = await world.counts();
+      const profile = o.profileDir ? join(o.profileDir, `${o.n}-${phase}.cpuprofile`) : undefined;
+      const m = await daemon!.pass(profile ? { profile } : {});
+      const after = await world.counts();
+      return { m, requests: diffCounts(before, after), panelRows: await world.panelRows() };
+    };
+
+    o.say('  initial sync…');
+    const initial = await measure('initial');
+    o.say(`    ${fmtPass(initial)}`);
+    // Steady passes and fetch-and-parse floors alternate, so each ratio compares two runs made
+    // under the same machine load (the floor runs in a fresh process each time).
+    const spec: FloorFetchSpec = { ...world.sourceEndpoints, listLimit: 4000 };
+    const steady: PassRun[] = [];
+    const floorFetch: FloorFetchResult[] = [];
+    for (let i = 0; i < o.repeats; i++) {
+      floorFetch.push(await runToResult<FloorFetchResult>(join(o.dist, 'bench/floor-fetch.js'), [JSON.stringify(spec)], { logFile: join(o.dir, 'floor-fetch.log') }));
+      steady.push(await measure(`steady-${i + 1}`));
+      o.say(`  floor ${(floorFetch[i]!.wallMs / 1000).toFixed(3)} s; steady pass ${i + 1}: ${fmtPass(steady[i]!)}`);
+    }
+
+    const plan = await world.applyDrift();
+    o.say(`  drift applied: ${JSON.stringify(plan)}`);
+    const drift = { ...(await measure('drift')), plan };
+    o.say(`    ${fmtPass(drift)}`);
+    const afterDrift = await measure('after-drift');
+    o.say(`  steady after drift: ${fmtPass(afterDrift)}`);
+    return { layout, concurrency, setupSeconds, loadAverage, ceiling, floorFetch, initial, steady, drift, afterDrift };
+  } finally {
+    await daemon?.stop();
+    await world.stop();
+  }
+}
+
+function diffCounts(before: RequestCounts, after: RequestCounts): RequestCounts {
+  const panel: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.panel)) {
+    const d = v - (before.panel[k] ?? 0);
+    if (d !== 0) panel[k] = d;
+  }
+  // Source counters were reset just before the pass, so `after` is the pass's own count.
+  return { proxmox: after.proxmox, vsphere: after.vsphere, panel, panelTotal: after.panelTotal - before.panelTotal };
+}
+
+function fmtPass(r: PassRun): string {
+  const m = r.m;
+  const s = m.summary;
+  const sent = s.actions.planned;
+  const apply = sent > 0 ? ` (apply ${(m.applyMs / 1000).toFixed(3)} s = ${Math.round(sent / (m.applyMs / 1000))}/s)` : '';
+  return `${s.result}: ${(m.wallMs / 1000).toFixed(3)} s wall${apply}, ${((m.cpuUserMs + m.cpuSystemMs) / 1000).toFixed(3)} s CPU, peak ${m.peakRssMiB.toFixed(0)} MiB (heap after ${m.heapUsedAfterMiB.toFixed(0)}), ${s.actions.ok}/${s.actions.planned} actions ok, panel ${r.requests.panelTotal} req, sources ${JSON.stringify(r.requests.proxmox)} ${JSON.stringify(r.requests.vsphere)}`;
+}
