@@ -146,6 +146,7 @@ export class StateStore {
       recentPasses: db.prepare('SELECT * FROM passes ORDER BY id DESC LIMIT ?'),
       sourceStatus: db.prepare('SELECT * FROM source_status ORDER BY name'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      // Every method running a statement that writes `vps` must drop snapshotCache.
       setMissing: w('UPDATE vps SET missing_passes = ? WHERE source = ? AND external_id = ?'),
       journal: w(`
         INSERT INTO outbox (source, external_id, kind, panel_id, fields_json, user_id, billing_id, state, failure, attempts, pass_id, created_at, updated_at)
