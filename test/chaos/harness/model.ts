@@ -169,6 +169,11 @@ export class Model {
     return `hide ${vmid}`;
   }
 
+  /** The index `restoreVm` takes for a hidden VMID. */
+  hiddenIndexOf(vmid: number): number {
+    return [...this.hidden.keys()].sort((a, b) => a - b).indexOf(vmid);
+  }
+
   /** A hidden VM comes back exactly as it was. */
   restoreVm(index: number): string {
     const vmid = this.pick(index, this.hidden);

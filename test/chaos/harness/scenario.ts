@@ -43,6 +43,12 @@ export type Op =
   | { readonly kind: 'pveFault'; readonly fault: PveFaultSpec }
   | { readonly kind: 'kill'; readonly signal: 'SIGKILL' | 'SIGTERM'; readonly poke: boolean; readonly delayMs: number; readonly restartAfterMs: number }
   | { readonly kind: 'passes'; readonly n: number }
+  /**
+   * A change whose panel call fails in `fault`'s way, undone right after that call: a VM leaves the
+   * listing until its delete is sent, then comes back unchanged (restore, migration back); or a VM
+   * is stopped/started until the update is sent, then turned back.
+   */
+  | { readonly kind: 'undoAfterCall'; readonly call: 'delete' | 'update'; readonly i: number; readonly fault: PanelFaultSpec }
   /** Makes a call of `action` happen (a new VM, a power change, an owner change), holds its answer, and SIGKILLs the daemon while it is in flight. */
   | { readonly kind: 'killMidCall'; readonly action: 'create' | 'update' | 'delete'; readonly commit: 'before' | 'after'; readonly i: number; readonly spec: VmSpec & { user: number }; readonly delayMs: number; readonly restartAfterMs: number };
 
@@ -137,6 +143,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       .map((r): Op => ({ kind: 'kill', ...r })),
   },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }).map((n): Op => ({ kind: 'passes', n })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ call: fc.constantFrom<'delete' | 'update'>('delete', 'update'), i: indexArb, mode: panelModeArb })
+      .map(({ call, i, mode }): Op => ({ kind: 'undoAfterCall', call, i, fault: { ...mode, action: call, times: 1 } as PanelFaultSpec })),
+  },
   {
     weight: 3,
     arbitrary: fc
@@ -318,6 +330,8 @@ class ChaosRun {
         return this.kill(op);
       case 'killMidCall':
         return this.killMidCall(op);
+      case 'undoAfterCall':
+        return this.undoAfterCall(op);
       case 'passes': {
         // Back to back, faster than the schedule, so guard windows and retries play out within a case.
         let ran = 0;
@@ -370,6 +384,26 @@ class ChaosRun {
     if (op.restartAfterMs > 0) await sleep(op.restartAfterMs);
     await this.daemon.start();
     this.note('daemon restarted');
+  }
+
+  private async undoAfterCall(op: Extract<Op, { kind: 'undoAfterCall' }>): Promise<void> {
+    const { world, model } = this;
+    const vmid = model.present()[op.i % Math.max(1, model.present().length)];
+    if (vmid === undefined) return this.note(`undo after ${op.call}: no VM`);
+    const fault = world.panel.addFault(op.fault);
+    this.note(`panel fault ${JSON.stringify(op.fault)}`);
+    const count = (): number => world.panel.stats().byAction[op.call] ?? 0;
+    const before = count();
+    this.note(op.call === 'delete' ? model.hideVm(op.i) : model.togglePower(op.i));
+    // Passes back to back until the call has gone out (a delete needs the guard's window first).
+    for (let k = 0; k < GUARDS.missingPassesBeforeDelete + 2 && count() === before; k++) {
+      const after = this.probe.lastPass()?.id ?? 0;
+      if (!(await this.daemon.requestPass()) || !(await this.waitPasses(1, 3000, after))) break;
+    }
+    const sent = count() > before;
+    world.panel.removeFault(fault);
+    this.note(op.call === 'delete' ? model.restoreVm(model.hiddenIndexOf(vmid)) : model.togglePower(model.present().indexOf(vmid)));
+    this.note(`… undone ${sent ? `after the ${op.call} was sent` : `(no ${op.call} was sent)`}`);
   }
 
   private async killMidCall(op: Extract<Op, { kind: 'killMidCall' }>): Promise<void> {
@@ -429,8 +463,9 @@ class ChaosRun {
    * generation or customer, no unconfirmed delete) must be right after pass 3 (2 + the probe).
    * Deletes need the guard's window: `missingPassesBeforeDelete` successful listings without the
    * VM, then at most max(1, 10 %) deletes per pass; so the table must be exact after
-   * 2 + 1 + missingPassesBeforeDelete + (deletes due) passes. After that, one more pass must send
-   * nothing.
+   * 2 + 1 + missingPassesBeforeDelete + (deletes due) passes, and by then the daemon must know it
+   * (no open outbox item but ambiguous creates: a delete the panel did without confirming it is
+   * still finished). After that, one more pass must send nothing.
    */
   private async converge(what: string, allowAmbiguous: boolean): Promise<number> {
     const { world } = this;
@@ -469,7 +504,12 @@ class ChaosRun {
         if (early.length > 0) throw new Error(`converging ${what}: after ${passes} passes, VMs with nothing to delete first are still wrong:\n  ${early.join('\n  ')}`);
       }
       const problems = tableProblems(table, desired, ambiguous, 'final');
-      if (problems.length === 0) {
+      // The daemon must know it is done too: a delete the panel did but never confirmed is still finished.
+      const unsettled = this.probe.read().open.filter((i) => i.state !== 'ambiguous');
+      if (problems.length === 0 && unsettled.length > 0 && passes >= limit) {
+        problems.push(`the table is right but the outbox still has ${unsettled.map((i) => `${i.kind} ${i.key} (${i.state})`).join(', ')}`);
+      }
+      if (problems.length === 0 && unsettled.length === 0) {
         this.note(`converged ${what} after ${passes} pass(es) (#${seen})`);
         await this.expectQuietPass(what, table);
         this.expectAlive();
