@@ -18,13 +18,15 @@ export interface BenchArgs {
   readonly pauseMs: number;
   /** Skip the panel-ceiling measurement (faster iterations while profiling; the report shows n/a). */
   readonly noCeiling: boolean;
+  /** Before each size, wait up to 3 minutes for the 1-minute load average to drop below this (0 = do not wait). */
+  readonly quietLoad: number;
   /** Keep the working directory (state, billing DB, logs) for inspection. */
   readonly keep: boolean;
 }
 
 /** The usage text printed on a bad option. */
 export const USAGE = `usage: npm run bench -- [--sizes 1000,10000,100000] [--out bench/RESULTS.md | --no-write]
-                        [--concurrency N] [--no-vsphere] [--repeats 5] [--daemon-node-args=--cpu-prof] [--profile-dir DIR] [--no-ceiling] [--pause-ms 0] [--keep]`;
+                        [--concurrency N] [--no-vsphere] [--repeats 5] [--daemon-node-args=--cpu-prof] [--profile-dir DIR] [--no-ceiling] [--pause-ms 0] [--quiet-load 1.5] [--keep]`;
 
 /** Parses the options (throws with the usage on a bad one). */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
@@ -42,6 +44,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       'profile-dir': { type: 'string' },
       'no-ceiling': { type: 'boolean', default: false },
       'pause-ms': { type: 'string', default: '0' },
+      'quiet-load': { type: 'string', default: '1.5' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -51,6 +54,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (sizes.some((n) => !Number.isInteger(n) || n < 10 || n > 1_000_000)) throw new Error(`--sizes must be integers from 10 to 1000000\n${USAGE}`);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new Error(`--concurrency must be 1..256\n${USAGE}`);
+  if (!Number.isFinite(Number(values['quiet-load'])) || Number(values['quiet-load']) < 0) throw new Error(`--quiet-load must be a non-negative number\n${USAGE}`);
   if (!/^\d+$/.test(values['pause-ms'])) throw new Error(`--pause-ms must be a number of milliseconds\n${USAGE}`);
   const repeats = Number(values.repeats);
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error(`--repeats must be 1..20\n${USAGE}`);
@@ -65,5 +69,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     profileDir: values['profile-dir'] ?? null,
     noCeiling: values['no-ceiling'],
     pauseMs: Number(values['pause-ms']),
+    quietLoad: Number(values['quiet-load']),
   };
 }

@@ -2,7 +2,7 @@
 // sizes, measures each pass and the floors, prints a table and writes bench/RESULTS.md.
 // A script, not a test: it is not run in CI. Each size bounds itself (timeouts on every child).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchArgs } from './args.js';
@@ -29,9 +29,10 @@ async function main(): Promise<void> {
   const started = performance.now();
   try {
     for (const n of args.sizes) {
-      say(`N = ${n}`);
+      const load = await waitForQuiet(args.quietLoad, 180_000);
+      say(`N = ${n} (1-minute load average ${load.toFixed(2)})`);
       const t = performance.now();
-      results.push(await runScenario({ n, dir: join(work, String(n)), dist, concurrency: args.concurrency, vsphere: args.vsphere, repeats: args.repeats, daemonNodeArgs: args.daemonNodeArgs, profileDir: args.profileDir, noCeiling: args.noCeiling, pauseMs: args.pauseMs, say }));
+      results.push(await runScenario({ n, dir: join(work, String(n)), dist, concurrency: args.concurrency, vsphere: args.vsphere, repeats: args.repeats, daemonNodeArgs: args.daemonNodeArgs, profileDir: args.profileDir, noCeiling: args.noCeiling, pauseMs: args.pauseMs, loadAverage: load, say }));
       say(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {
@@ -46,6 +47,13 @@ async function main(): Promise<void> {
     writeFileSync(args.out, markdown(results, machine, commandLine));
     say(`wrote ${args.out}`);
   }
+}
+
+/** Waits (up to `maxMs`) for the 1-minute load average to fall below `below`, so other work on a shared machine skews less; returns it. */
+async function waitForQuiet(below: number, maxMs: number): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  while (loadavg()[0]! >= below && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
+  return loadavg()[0]!;
 }
 
 main().catch((err: unknown) => {

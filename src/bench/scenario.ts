@@ -1,6 +1,5 @@
 // One size of the benchmark, start to finish: world up, panel ceiling, daemon passes (initial
 // sync, steady state, 1% drift), inventory floor, world down. Returns the raw figures.
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { runToResult } from './child.js';
@@ -25,7 +24,7 @@ export interface SizeResult {
   readonly layout: Layout;
   readonly concurrency: number;
   readonly setupSeconds: number;
-  /** 1-minute load average when the measurements began (other work on the machine skews them). */
+  /** 1-minute load average just before this size started (other work on the machine skews the figures). */
   readonly loadAverage: number;
   /** Null when skipped (`--no-ceiling`). */
   readonly ceiling: { readonly node: FloorLoadResult; readonly wrk: number | null } | null;
@@ -48,6 +47,8 @@ export interface ScenarioOptions {
   readonly profileDir: string | null;
   readonly noCeiling: boolean;
   readonly pauseMs: number;
+  /** 1-minute load average just before this size started. */
+  readonly loadAverage: number;
   readonly say: (line: string) => void;
 }
 
@@ -62,7 +63,6 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
     await world.start();
     const concurrency = loadConfig({ path: world.configPath, env: {} }).config.panel.concurrency;
     const setupSeconds = (performance.now() - t0) / 1000;
-    const loadAverage = loadavg()[0]!;
 
     // Floor (b) first, on an empty panel; then the panel is emptied again for the daemon.
     let ceiling: SizeResult['ceiling'] = null;
@@ -108,7 +108,7 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
     o.say(`    ${fmtPass(drift)}`);
     const afterDrift = await measure('after-drift');
     o.say(`  steady after drift: ${fmtPass(afterDrift)}`);
-    return { layout, concurrency, setupSeconds, loadAverage, ceiling, floorFetch, initial, steady, drift, afterDrift };
+    return { layout, concurrency, setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, steady, drift, afterDrift };
   } finally {
     await daemon?.stop();
     await world.stop();
