@@ -25,7 +25,7 @@ export function statusFromStore(store: StateStore, config: Config, version: stri
       const r = rows.get(s.name);
       return { name: s.name, kind: s.type, up: r?.up ?? null, vms: r?.vms ?? null, lastError: r?.lastError ?? null, lastListedAt: r?.lastListedAt ? new Date(r.lastListedAt).toISOString() : null };
     }),
-    outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous },
+    outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous, ambiguousKeys: store.ambiguousKeys(100) },
     snapshot: { vps: store.vpsCount() },
     lastPasses: passes,
   };
@@ -47,6 +47,11 @@ export function formatStatus(s: DaemonStatus, open: readonly OutboxItem[]): stri
   for (const item of open.filter((i) => i.state === 'ambiguous')) {
     out.push(`  AMBIGUOUS ${item.kind} ${item.key} (user ${item.owner?.userId ?? '?'}, "${item.fields?.name ?? ''}"): ${item.lastError ?? ''}`);
     out.push(`    → check the panel, then: ospab-vps-sync resolve ${item.key} --panel-id N | --recreate | --forget`);
+  }
+  // Only seen between a crash and the next start: recovery will turn these creates into ambiguous ones.
+  for (const item of open.filter((i) => i.state === 'in_flight')) {
+    out.push(`  IN FLIGHT ${item.kind} ${item.key} since ${new Date(item.updatedAt).toISOString()}: no daemon finished it (was it killed?)`);
+    if (item.kind === 'create') out.push('    → the next "run" or "once" marks it ambiguous; then check the panel and resolve it');
   }
   for (const item of open.filter((i) => i.state === 'failed').slice(0, 20)) {
     out.push(`  failed ${item.kind} ${item.key} (${item.failure}, ${item.attempts} attempt(s)${item.nextAttemptAt ? `, next ${new Date(item.nextAttemptAt).toISOString()}` : ''}): ${item.lastError ?? ''}`);

@@ -35,7 +35,13 @@ export interface DaemonStatus {
   readonly lastFullResyncAt: string | null;
   readonly billing: { readonly up: boolean | null; readonly lastError: string | null };
   readonly sources: readonly SourceStatus[];
-  readonly outbox: { readonly pending: number; readonly failed: number; readonly ambiguous: number };
+  readonly outbox: {
+    readonly pending: number;
+    readonly failed: number;
+    readonly ambiguous: number;
+    /** VM keys of the ambiguous creates (at most 100), for `resolve`. */
+    readonly ambiguousKeys: readonly string[];
+  };
   readonly snapshot: { readonly vps: number };
   readonly lastPasses: readonly PassSummary[];
 }

@@ -120,7 +120,7 @@ export class Daemon implements DaemonControl {
           lastListedAt: iso(row?.lastListedAt ?? null),
         };
       }),
-      outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous },
+      outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous, ambiguousKeys: store.ambiguousKeys(100) },
       snapshot: { vps: store.vpsCount() },
       lastPasses: store.recentPasses(10),
     };

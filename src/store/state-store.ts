@@ -143,6 +143,7 @@ export class StateStore {
       vpsCount: db.prepare('SELECT COUNT(*) AS n FROM vps'),
       openOutbox: db.prepare("SELECT * FROM outbox WHERE state <> 'done' ORDER BY id"),
       outboxCounts: db.prepare("SELECT state, failure, COUNT(*) AS n FROM outbox WHERE state <> 'done' GROUP BY state, failure"),
+      ambiguousKeys: db.prepare("SELECT source, external_id FROM outbox WHERE state = 'ambiguous' ORDER BY id LIMIT ?"),
       recentPasses: db.prepare('SELECT * FROM passes ORDER BY id DESC LIMIT ?'),
       sourceStatus: db.prepare('SELECT * FROM source_status ORDER BY name'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
@@ -334,6 +335,11 @@ export class StateStore {
   /** Outbox items not yet done. */
   openOutbox(): OutboxItem[] {
     return (this.s.openOutbox.all() as OutboxRow[]).map(toOutboxItem);
+  }
+
+  /** VM keys of the ambiguous creates, oldest first (for /status and `resolve`). */
+  ambiguousKeys(limit: number): VmKey[] {
+    return (this.s.ambiguousKeys.all(limit) as { source: string; external_id: string }[]).map((r) => vmKey(r.source, r.external_id));
   }
 
   /** Counts of open outbox items for /status and metrics. */

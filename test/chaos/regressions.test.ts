@@ -37,7 +37,7 @@ describe('regressions found by the chaos suite', () => {
       await world.cli('once');
       expect(fields(world)).toEqual([{ id: 2, user_id: 5, name: 'web', status: 'running' }]);
       const status = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { pending: number; failed: number; ambiguous: number } };
-      expect(status.outbox).toEqual({ pending: 0, failed: 0, ambiguous: 0 });
+      expect(status.outbox).toEqual({ pending: 0, failed: 0, ambiguous: 0, ambiguousKeys: [] });
       const before = world.panel.stats().total;
       expect((await world.cli('once')).code).toBe(0);
       expect(world.panel.stats().total).toBe(before);
@@ -104,7 +104,7 @@ describe('regressions found by the chaos suite', () => {
     expect((await world.cli('once')).code).toBe(0); // missingPassesBeforeDelete 1 in the world's config
     expect(world.panel.table()).toEqual([]);
     const status = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { pending: number; failed: number; ambiguous: number } };
-    expect(status.outbox).toEqual({ pending: 0, failed: 0, ambiguous: 0 });
+    expect(status.outbox).toEqual({ pending: 0, failed: 0, ambiguous: 0, ambiguousKeys: [] });
     expect((await world.cli('status')).stdout).not.toMatch(/failed (update|create)/);
   });
 

@@ -112,6 +112,8 @@ describe('the daemon as a process', () => {
 
     /** What systemd would do: start again. `once` recovers the same way `run` does (the in-flight create becomes ambiguous). */
     async function restartOnce(): Promise<void> {
+      // Before any restart, status already shows the interrupted call.
+      expect((await world.cli('status')).stdout).toMatch(/IN FLIGHT create pve1\/100 since .*: no daemon finished it/);
       const r = await world.cli('once');
       expect(r.code).toBe(1); // the create is held: waiting for resolve
       expect(r.stdout).toMatch(/1 create\(s\) were in flight when the last run stopped; they are now ambiguous/);
@@ -122,8 +124,8 @@ describe('the daemon as a process', () => {
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/AMBIGUOUS create pve1\/100 \(user 5, "web"\): the daemon stopped while this create was in flight/);
       expect(text.stdout).toMatch(/ospab-vps-sync resolve pve1\/100 --panel-id N \| --recreate \| --forget/);
-      const json = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { ambiguous: number } };
-      expect(json.outbox.ambiguous).toBe(1);
+      const json = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { ambiguous: number; ambiguousKeys: string[] } };
+      expect(json.outbox).toMatchObject({ ambiguous: 1, ambiguousKeys: ['pve1/100'] });
     }
 
     it('leaves an ambiguous create that is never re-sent; `resolve --panel-id` (beside the running daemon) adopts the VPS', async () => {
