@@ -1,6 +1,8 @@
 // The daemon's memory: what the panel was told (snapshot), what is being told (outbox), and
 // what happened (pass history, source status). better-sqlite3 in WAL mode; every state change
-// that must survive a crash is one transaction.
+// that must survive a crash is one transaction. Write transactions start IMMEDIATE: a deferred
+// one that reads first could not upgrade to a writer after another process (`resolve` beside the
+// running daemon) committed, and would fail with "database is locked" instead of waiting.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import DatabaseConstructor, { type Database, type Statement } from 'better-sqlite3';
@@ -224,7 +226,7 @@ export class StateStore {
         const { source, externalId } = parseVmKey(key);
         this.s.setMissing.run(n, source, externalId);
       }
-    })();
+    }).immediate();
   }
 
   /** Journals a call before it is sent (state in_flight); returns the outbox id to resolve it with and the attempt number. */
@@ -234,7 +236,7 @@ export class StateStore {
 
   /** Records the answer to a journaled call, and the snapshot change it implies, in one transaction. */
   resolve(outboxId: number, resolution: Resolution, now: number): void {
-    this.conn.transaction(() => this.applyResolution(outboxId, resolution, now))();
+    this.conn.transaction(() => this.applyResolution(outboxId, resolution, now)).immediate();
   }
 
   /**
@@ -250,7 +252,7 @@ export class StateStore {
     return this.conn.transaction(() => {
       for (const r of resolutions) this.applyResolution(r.outboxId, r.resolution, r.now, r.action);
       return calls.map((c) => this.insertJournal(c.action, c.passId, c.now));
-    })();
+    }).immediate();
   }
 
   private insertJournal(action: Action, passId: number | null, now: number): { id: number; attempts: number } {
@@ -363,7 +365,7 @@ export class StateStore {
       const ambiguous = this.s.recoverInFlightCreates.run(now).changes;
       const retried = this.s.recoverInFlightOthers.run(now).changes;
       return { ambiguous, retried };
-    })();
+    }).immediate();
   }
 
   /** Operator: the ambiguous create did reach the panel as VPS `panelId`; adopt it. */
@@ -390,7 +392,7 @@ export class StateStore {
       const a = this.s.deleteOutboxOpen.run(source, externalId).changes;
       const b = this.s.deleteVpsByKey.run(source, externalId).changes;
       return a + b > 0;
-    })();
+    }).immediate();
   }
 
   private ambiguousCreate(key: VmKey): OutboxItem | undefined {
@@ -410,7 +412,7 @@ export class StateStore {
       if (summary.full && summary.result === 'success') this.s.setMeta.run('last_full_resync_at', String(now));
       this.s.prunePasses.run(1000);
       this.s.pruneOutbox.run(now - 7 * 86_400_000);
-    })();
+    }).immediate();
   }
 
   /** The most recent passes, newest first. */
