@@ -42,6 +42,15 @@ export class PostgresConnector implements Connector {
       return { ok: false, error: err instanceof BillingError ? err : this.toError(whileConnecting(this.classify(err))), retry: false };
     }
     let failure: Classified | undefined;
+    // While checked out, a server-side kill arrives on the client, not the pool: without a listener
+    // it would be an uncaught exception. The query in progress fails on its own and is retried.
+    const onError = (): void => undefined;
+    client.on('error', onError);
+    const checkedOut = client;
+    const release = (destroy?: boolean): void => {
+      checkedOut.off('error', onError);
+      checkedOut.release(destroy);
+    };
     const guard = async <R>(call: () => Promise<R>): Promise<R> => {
       try {
         return await call();
@@ -55,12 +64,12 @@ export class PostgresConnector implements Connector {
       await guard(() => client.query('BEGIN READ ONLY'));
       const value = await work((sql) => guard(() => this.query(client, sql)));
       await guard(() => client.query('COMMIT'));
-      client.release();
+      release();
       return { ok: true, value };
     } catch (err) {
       const error = err instanceof BillingError ? err : this.toError(this.classify(err));
-      if (failure?.lost) client.release(true);
-      else await this.rollback(client);
+      if (failure?.lost) release(true);
+      else await this.rollback(client, release);
       return { ok: false, error, retry: failure !== undefined && failure.lost && failure.reason === 'connect' };
     }
   }
@@ -102,12 +111,12 @@ export class PostgresConnector implements Connector {
     return { columns: result.fields.map((f) => f.name), rows: result.rows as Record<string, unknown>[] };
   }
 
-  private async rollback(client: pg.PoolClient): Promise<void> {
+  private async rollback(client: pg.PoolClient, release: (destroy?: boolean) => void): Promise<void> {
     try {
       await client.query('ROLLBACK');
-      client.release();
+      release();
     } catch {
-      client.release(true);
+      release(true);
     }
   }
 
