@@ -1,5 +1,5 @@
 // The list of installed faults and the rule that picks which one (if any) hits a request.
-import { seededRandom } from './rng.js';
+import { seededRandom } from '../rng.js';
 import type { FaultSpec, InstalledFault, SimAction } from './types.js';
 
 /** Installed faults, checked in installation order; the first that fires wins. */

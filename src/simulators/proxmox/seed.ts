@@ -1,6 +1,7 @@
 // Deterministic generation of a realistic cluster inventory: the same (n, nodes, seed) always
 // gives the same guests, so a benchmark or a test can be reproduced exactly.
 import type { SimGuest } from './guest.js';
+import { seededRandom } from '../rng.js';
 
 export interface SeedOptions {
   /** Node count (named pve1..pveK) or explicit node names. Default 3. */
@@ -23,17 +24,6 @@ const QEMU_OS = ['l26', 'l26', 'l26', 'win11', 'win10', 'other'];
 const LXC_OS = ['debian', 'ubuntu', 'alpine', 'centos'];
 const PREFIXES = ['vps', 'web', 'db', 'mail', 'app', 'ci', 'vpn', 'game'];
 
-/** mulberry32: tiny, fast, good enough for test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Node names for a seed option. */
 export function seedNodeNames(nodes: SeedOptions['nodes']): string[] {
@@ -44,7 +34,7 @@ export function seedNodeNames(nodes: SeedOptions['nodes']): string[] {
 
 /** Generates `n` guests: ~70% QEMU, ~2% templates, some paused/locked/tagged/pooled. */
 export function generateGuests(n: number, options: SeedOptions = {}): SimGuest[] {
-  const rnd = prng(options.seed ?? 1);
+  const rnd = seededRandom(options.seed ?? 1);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)] as T;
   const nodes = seedNodeNames(options.nodes);
   const out: SimGuest[] = [];

@@ -1,5 +1,6 @@
 // Deterministic inventories for tests and the benchmark: the same options always give the same VMs.
 import type { SimInventory, SimPowerState } from './inventory.js';
+import { seededRandom } from '../rng.js';
 
 export interface SeedOptions {
   /** Clusters to create (default 2). */
@@ -36,7 +37,7 @@ export function seedInventory(inv: SimInventory, n: number, options: SeedOptions
   const clusterCount = options.clusters ?? 2;
   const hostsPerCluster = options.hostsPerCluster ?? 2;
   const standaloneCount = options.standaloneHosts ?? 0;
-  const random = mulberry32(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   if (options.clusterShare && options.clusterShare.length !== clusterCount) {
     throw new Error(`clusterShare has ${options.clusterShare.length} entries for ${clusterCount} clusters`);
   }
@@ -105,14 +106,3 @@ function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
 }
 
-/** Small fast PRNG with a 32-bit state; good enough for test data, and reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,37 +1,22 @@
 // The simulator as its own process, the way the benchmark and the chaos test run it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCli } from '../../../src/simulators/panel/cli-args.js';
 import { API_KEY, control, createVps, sync } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-let dir: string;
 
-// No build step in tests: transpile the simulator's sources to a scratch dir (no type check; tsc does that).
+// The compiled entry point, exactly what the benchmark spawns (`npm test` builds first).
+const MAIN = join(ROOT, 'dist/simulators/panel/main.js');
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'panel-sim-cli-'));
-  const src = join(ROOT, 'src/simulators/panel');
-  mkdirSync(join(dir, 'sim'));
-  for (const file of readdirSync(src).filter((f) => f.endsWith('.ts'))) {
-    const out = ts.transpileModule(readFileSync(join(src, file), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    });
-    writeFileSync(join(dir, 'sim', file.replace(/\.ts$/, '.js')), out.outputText);
-  }
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
 });
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [join(dir, 'sim/main.js'), ...args], { env: { PATH: process.env['PATH'], ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env['PATH'], ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 function firstLine(child: ChildProcess): Promise<string> {

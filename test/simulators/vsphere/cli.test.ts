@@ -1,40 +1,21 @@
 // The vSphere simulator as its own process, as the benchmark runs it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import ts from 'typescript';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-let dir: string;
 
-// No build step in tests: transpile the simulator and its TLS helper to a scratch dir.
+// The compiled entry point, exactly what the benchmark spawns (`npm test` builds first).
+const MAIN = join(ROOT, 'dist/simulators/vsphere/main.js');
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vsphere-sim-cli-'));
-  mkdirSync(join(dir, 'simulators/vsphere'), { recursive: true });
-  const files = [
-    'simulators/tls.ts',
-    ...readdirSync(join(ROOT, 'src/simulators/vsphere')).filter((f) => f.endsWith('.ts')).map((f) => `simulators/vsphere/${f}`),
-  ];
-  for (const file of files) {
-    const out = ts.transpileModule(readFileSync(join(ROOT, 'src', file), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    });
-    writeFileSync(join(dir, file.replace(/\.ts$/, '.js')), out.outputText);
-  }
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
 });
 
 function run(args: string[]): ChildProcess {
-  return spawn(process.execPath, [join(dir, 'simulators/vsphere/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 function firstLine(child: ChildProcess): Promise<string> {

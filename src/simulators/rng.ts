@@ -1,4 +1,4 @@
-// A tiny seeded PRNG so probabilistic faults fire the same way on every run with the same seed.
+// A tiny seeded PRNG shared by the simulators: seeded inventories and probabilistic faults repeat exactly.
 
 /** Returns a mulberry32 generator: uniform floats in [0, 1) determined by the seed. */
 export function seededRandom(seed: number): () => number {
