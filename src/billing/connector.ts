@@ -1,6 +1,6 @@
 // The seam between the generic billing source and one database driver.
 import type { Logger } from '../util/logger.js';
-import type { BillingError } from './errors.js';
+import { BillingError, whileConnecting, type Classified } from './errors.js';
 import type { Dialect } from './queries.js';
 
 /** Column names (in result order) and rows (keyed by column name) of one query. */
@@ -38,4 +38,75 @@ export async function withOneRetry<T>(attempt: () => Promise<Attempt<T>>, logger
   const second = await attempt();
   if (second.ok) return second.value;
   throw second.error;
+}
+
+/** One checked-out connection of a network driver, as `readOnlyAttempt` drives it. */
+export interface Session {
+  /** Per-connection setup (server-side timeouts), run before the transaction. */
+  prepare?(): Promise<void>;
+  /** Runs a statement without a result (BEGIN, COMMIT, ROLLBACK). */
+  exec(sql: string): Promise<void>;
+  query(sql: string): Promise<ResultSet>;
+  /** Returns the healthy connection to the pool. */
+  release(): void;
+  /** Drops the broken connection; the pool opens a new one. */
+  destroy(): void;
+}
+
+/** How a driver turns its errors into billing errors. */
+export interface ErrorMapping {
+  classify(err: unknown): Classified;
+  toError(c: Classified): BillingError;
+}
+
+/**
+ * One try of a read-only transaction on a network driver: open a session, `begin`, run `work`,
+ * COMMIT. A driver error is classified once, where it happened; a lost connection is dropped
+ * (and, if it died after opening, marked for one retry), anything else is rolled back.
+ */
+export async function readOnlyAttempt<T>(
+  open: () => Promise<Session>,
+  begin: string,
+  work: (run: RunQuery) => Promise<T>,
+  errors: ErrorMapping,
+): Promise<Attempt<T>> {
+  let session: Session;
+  try {
+    session = await open();
+  } catch (err) {
+    return { ok: false, error: err instanceof BillingError ? err : errors.toError(whileConnecting(errors.classify(err))), retry: false };
+  }
+  // The classification of the driver error that ended this attempt, if any.
+  let failure: Classified | undefined;
+  const guard = async <R>(call: () => Promise<R>): Promise<R> => {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof BillingError) throw err;
+      failure = errors.classify(err);
+      throw errors.toError(failure);
+    }
+  };
+  try {
+    if (session.prepare) await guard(() => session.prepare!());
+    await guard(() => session.exec(begin));
+    const value = await work((sql) => guard(() => session.query(sql)));
+    await guard(() => session.exec('COMMIT'));
+    session.release();
+    return { ok: true, value };
+  } catch (err) {
+    const error = err instanceof BillingError ? err : errors.toError(errors.classify(err));
+    if (failure?.lost) session.destroy();
+    else await rollback(session);
+    return { ok: false, error, retry: failure !== undefined && failure.lost && failure.reason === 'connect' };
+  }
+}
+
+async function rollback(session: Session): Promise<void> {
+  try {
+    await session.exec('ROLLBACK');
+    session.release();
+  } catch {
+    session.destroy();
+  }
 }

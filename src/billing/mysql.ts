@@ -4,8 +4,8 @@ import mysql from 'mysql2/promise';
 import type { FieldPacket, Pool, PoolConnection } from 'mysql2/promise';
 import type { BillingConfig } from '../config/schema.js';
 import type { Logger } from '../util/logger.js';
-import { withOneRetry, type Attempt, type Connector, type ResultSet, type RunQuery } from './connector.js';
-import { BillingError, classifyNetworkError, errorParts, whileConnecting, type Classified } from './errors.js';
+import { readOnlyAttempt, withOneRetry, type Attempt, type Connector, type ResultSet, type RunQuery, type Session } from './connector.js';
+import { BillingError, classifyNetworkError, errorParts, type Classified } from './errors.js';
 import { driverTls } from './tls.js';
 import { parseNetworkUrl, urlScrubber } from './url.js';
 
@@ -37,41 +37,24 @@ export class MysqlConnector implements Connector {
     await pool?.end().catch(() => undefined);
   }
 
-  private async attempt<T>(work: (run: RunQuery) => Promise<T>): Promise<Attempt<T>> {
-    let conn: PoolConnection;
-    try {
-      conn = await this.ensurePool().getConnection();
-    } catch (err) {
-      return { ok: false, error: err instanceof BillingError ? err : this.toError(whileConnecting(this.classify(err))), retry: false };
-    }
+  private attempt<T>(work: (run: RunQuery) => Promise<T>): Promise<Attempt<T>> {
+    return readOnlyAttempt(() => this.open(), 'START TRANSACTION READ ONLY', work, this);
+  }
+
+  private async open(): Promise<Session> {
+    const conn = await this.ensurePool().getConnection();
     const core = conn.connection as object;
-    // The classification of the driver error that ended this attempt, if any.
-    let failure: Classified | undefined;
-    const guard = async <R>(call: () => Promise<R>): Promise<R> => {
-      try {
-        return await call();
-      } catch (err) {
-        if (err instanceof BillingError) throw err;
-        failure = this.classify(err);
-        throw this.toError(failure);
-      }
-    };
-    try {
-      if (!this.prepared.has(core)) {
-        await guard(() => this.prepareSession(conn));
+    return {
+      prepare: async () => {
+        if (this.prepared.has(core)) return;
+        await this.prepareSession(conn);
         this.prepared.add(core);
-      }
-      await guard(() => this.exec(conn, 'START TRANSACTION READ ONLY'));
-      const value = await work((sql) => guard(() => this.query(conn, sql)));
-      await guard(() => this.exec(conn, 'COMMIT'));
-      conn.release();
-      return { ok: true, value };
-    } catch (err) {
-      const error = err instanceof BillingError ? err : this.toError(this.classify(err));
-      if (failure?.lost) conn.destroy();
-      else await this.rollback(conn);
-      return { ok: false, error, retry: failure !== undefined && failure.lost && failure.reason === 'connect' };
-    }
+      },
+      exec: (sql) => this.exec(conn, sql),
+      query: (sql) => this.query(conn, sql),
+      release: () => conn.release(),
+      destroy: () => conn.destroy(),
+    };
   }
 
   private ensurePool(): Pool {
@@ -124,20 +107,13 @@ export class MysqlConnector implements Connector {
     return { columns: fields.map((f) => f.name), rows: rows as Record<string, unknown>[] };
   }
 
-  private async rollback(conn: PoolConnection): Promise<void> {
-    try {
-      await conn.query({ sql: 'ROLLBACK', timeout: this.config.timeoutMs });
-      conn.release();
-    } catch {
-      conn.destroy();
-    }
-  }
-
-  private toError(c: Classified): BillingError {
+  /** Maps a classified failure to the billing error callers see (URL scrubbed). */
+  toError(c: Classified): BillingError {
     return new BillingError(c.reason, this.target, urlScrubber(this.config.url)(c.detail), c.code);
   }
 
-  private classify(err: unknown): Classified {
+  /** Classifies a mysql2 error. */
+  classify(err: unknown): Classified {
     return classifyMysqlError(err, this.config.timeoutMs);
   }
 }

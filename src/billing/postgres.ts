@@ -3,8 +3,8 @@
 import pg from 'pg';
 import type { BillingConfig } from '../config/schema.js';
 import type { Logger } from '../util/logger.js';
-import { withOneRetry, type Attempt, type Connector, type ResultSet, type RunQuery } from './connector.js';
-import { BillingError, classifyNetworkError, errorParts, whileConnecting, type Classified } from './errors.js';
+import { readOnlyAttempt, withOneRetry, type Attempt, type Connector, type ResultSet, type RunQuery, type Session } from './connector.js';
+import { BillingError, classifyNetworkError, errorParts, type Classified } from './errors.js';
 import { driverTls } from './tls.js';
 import { parseNetworkUrl, urlScrubber } from './url.js';
 
@@ -34,44 +34,28 @@ export class PostgresConnector implements Connector {
     await pool?.end().catch(() => undefined);
   }
 
-  private async attempt<T>(work: (run: RunQuery) => Promise<T>): Promise<Attempt<T>> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.ensurePool().connect();
-    } catch (err) {
-      return { ok: false, error: err instanceof BillingError ? err : this.toError(whileConnecting(this.classify(err))), retry: false };
-    }
-    let failure: Classified | undefined;
+  private attempt<T>(work: (run: RunQuery) => Promise<T>): Promise<Attempt<T>> {
+    return readOnlyAttempt(() => this.open(), 'BEGIN READ ONLY', work, this);
+  }
+
+  private async open(): Promise<Session> {
+    const client = await this.ensurePool().connect();
     // While checked out, a server-side kill arrives on the client, not the pool: without a listener
     // it would be an uncaught exception. The query in progress fails on its own and is retried.
     const onError = (): void => undefined;
     client.on('error', onError);
-    const checkedOut = client;
-    const release = (destroy?: boolean): void => {
-      checkedOut.off('error', onError);
-      checkedOut.release(destroy);
+    const giveBack = (destroy: boolean): void => {
+      client.off('error', onError);
+      client.release(destroy);
     };
-    const guard = async <R>(call: () => Promise<R>): Promise<R> => {
-      try {
-        return await call();
-      } catch (err) {
-        if (err instanceof BillingError) throw err;
-        failure = this.classify(err);
-        throw this.toError(failure);
-      }
+    return {
+      exec: async (sql) => {
+        await client.query(sql);
+      },
+      query: (sql) => this.query(client, sql),
+      release: () => giveBack(false),
+      destroy: () => giveBack(true),
     };
-    try {
-      await guard(() => client.query('BEGIN READ ONLY'));
-      const value = await work((sql) => guard(() => this.query(client, sql)));
-      await guard(() => client.query('COMMIT'));
-      release();
-      return { ok: true, value };
-    } catch (err) {
-      const error = err instanceof BillingError ? err : this.toError(this.classify(err));
-      if (failure?.lost) release(true);
-      else await this.rollback(client, release);
-      return { ok: false, error, retry: failure !== undefined && failure.lost && failure.reason === 'connect' };
-    }
   }
 
   private ensurePool(): pg.Pool {
@@ -111,20 +95,13 @@ export class PostgresConnector implements Connector {
     return { columns: result.fields.map((f) => f.name), rows: result.rows as Record<string, unknown>[] };
   }
 
-  private async rollback(client: pg.PoolClient, release: (destroy?: boolean) => void): Promise<void> {
-    try {
-      await client.query('ROLLBACK');
-      release();
-    } catch {
-      release(true);
-    }
-  }
-
-  private toError(c: Classified): BillingError {
+  /** Maps a classified failure to the billing error callers see (URL scrubbed). */
+  toError(c: Classified): BillingError {
     return new BillingError(c.reason, this.target, urlScrubber(this.config.url)(c.detail), c.code);
   }
 
-  private classify(err: unknown): Classified {
+  /** Classifies a pg error. */
+  classify(err: unknown): Classified {
     return classifyPostgresError(err, this.config.timeoutMs);
   }
 }
