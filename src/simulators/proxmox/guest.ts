@@ -49,16 +49,7 @@ export const guestInputSchema = z.strictObject({
 export type GuestInput = z.infer<typeof guestInputSchema>;
 
 /** A change to an existing guest; `null` removes an optional field (e.g. clears a lock). */
-export const guestPatchSchema = z.strictObject({
-  type: z.enum(['qemu', 'lxc']).optional(),
-  node: z.string().min(1).optional(),
-  name: z.string().optional(),
-  status: z.enum(['running', 'stopped', 'paused']).optional(),
-  template: z.union([z.literal(0), z.literal(1)]).optional(),
-  maxcpu: z.number().optional(),
-  maxmem: z.number().optional(),
-  maxdisk: z.number().optional(),
-  uptime: z.number().optional(),
+export const guestPatchSchema = guestInputSchema.omit({ vmid: true }).extend({
   lock: z.string().nullable().optional(),
   tags: z.string().nullable().optional(),
   pool: z.string().nullable().optional(),
