@@ -3,10 +3,10 @@ import type { Logger } from '../util/logger.js';
 import { BillingError, whileConnecting, type Classified } from './errors.js';
 import type { Dialect } from './queries.js';
 
-/** Column names (in result order) and rows (keyed by column name) of one query. */
+/** Column names and rows of one query; each row holds its values in column order (arrays: no object per row at 100,000 rows). */
 export interface ResultSet {
   readonly columns: readonly string[];
-  readonly rows: readonly Record<string, unknown>[];
+  readonly rows: readonly (readonly unknown[])[];
 }
 
 /** Runs one statement inside the current read-only transaction. */

@@ -100,11 +100,11 @@ export class MysqlConnector implements Connector {
   }
 
   private async query(conn: PoolConnection, sql: string): Promise<ResultSet> {
-    const [rows, fields] = (await conn.query({ sql, timeout: this.config.timeoutMs + CLIENT_GRACE_MS })) as [unknown, FieldPacket[] | undefined];
+    const [rows, fields] = (await conn.query({ sql, timeout: this.config.timeoutMs + CLIENT_GRACE_MS, rowsAsArray: true })) as [unknown, FieldPacket[] | undefined];
     if (!Array.isArray(rows) || fields === undefined) {
       throw new BillingError('query', this.target, 'the query returned no result set (it must be a single SELECT)');
     }
-    return { columns: fields.map((f) => f.name), rows: rows as Record<string, unknown>[] };
+    return { columns: fields.map((f) => f.name), rows: rows as unknown[][] };
   }
 
   /** Maps a classified failure to the billing error callers see (URL scrubbed). */

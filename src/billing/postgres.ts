@@ -88,11 +88,11 @@ export class PostgresConnector implements Connector {
 
   private async query(client: pg.PoolClient, sql: string): Promise<ResultSet> {
     // The extended protocol refuses several statements in one string, so nothing can follow a COMMIT.
-    const result = await client.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig);
+    const result = await client.query({ text: sql, queryMode: 'extended', rowMode: 'array' } as pg.QueryArrayConfig);
     if (result.fields.length === 0 && result.command !== 'SELECT') {
       throw new BillingError('query', this.target, 'the query returned no result set (it must be a single SELECT)');
     }
-    return { columns: result.fields.map((f) => f.name), rows: result.rows as Record<string, unknown>[] };
+    return { columns: result.fields.map((f) => f.name), rows: result.rows as unknown[][] };
   }
 
   /** Maps a classified failure to the billing error callers see (URL scrubbed). */

@@ -13,13 +13,20 @@ const CONTRACT_COLUMNS: readonly ContractColumn[] = [...REQUIRED_COLUMNS, ...OPT
 /** `status` values (compared case-insensitively, trimmed) that mean the service is suspended. */
 export const SUSPENDED_STATUSES: readonly string[] = ['suspended', 'blocked', 'frozen', 'unpaid'];
 
+/** One result row: its values in result-column order (every driver is asked for arrays: no object per row). */
+export type ResultRow = readonly unknown[];
+
+/** Which result column (by position) carries each contract column. */
+export type ColumnIndex = ReadonlyMap<ContractColumn, number>;
+
 /** Which result column carries each contract column (matched case-insensitively), and which required ones are absent. */
-export function resolveColumns(columns: readonly string[]): { map: Map<ContractColumn, string>; missing: string[] } {
-  const map = new Map<ContractColumn, string>();
+export function resolveColumns(columns: readonly string[]): { map: Map<ContractColumn, number>; missing: string[] } {
+  const map = new Map<ContractColumn, number>();
   for (const wanted of CONTRACT_COLUMNS) {
     // An exact match wins over a case-insensitive one (MySQL keeps alias case, PostgreSQL folds it).
-    const found = columns.find((c) => c === wanted) ?? columns.find((c) => c.toLowerCase() === wanted);
-    if (found !== undefined) map.set(wanted, found);
+    let found = columns.indexOf(wanted);
+    if (found < 0) found = columns.findIndex((c) => c.toLowerCase() === wanted);
+    if (found >= 0) map.set(wanted, found);
   }
   return { map, missing: REQUIRED_COLUMNS.filter((c) => !map.has(c)) };
 }
@@ -126,136 +133,186 @@ function quickText(v: unknown): string | null | undefined {
   return undefined;
 }
 
+/** Column positions of one result, -1 for a contract column the query does not return. */
+interface Positions {
+  readonly vmId: number;
+  readonly userId: number;
+  readonly source: number;
+  readonly billingId: number;
+  readonly status: number;
+  readonly os: number;
+  readonly name: number;
+}
+
+function positionsOf(columns: ColumnIndex): Positions {
+  const at = (c: ContractColumn): number => columns.get(c) ?? -1;
+  return { vmId: at('vm_id'), userId: at('user_id'), source: at('source'), billingId: at('billing_id'), status: at('status'), os: at('os'), name: at('name') };
+}
+
 /**
  * The same rules as `billingRowSchema` for the values drivers usually return (numbers, bigints,
  * plain text), hand-written: zod costs ~3 µs a row, which is most of a 100,000-row pass. Returns
  * undefined for anything else; the schema then decides and words the problem.
  */
-function quickRecord(row: Record<string, unknown>, columns: Map<ContractColumn, string>): BillingRecord | undefined {
-  const get = (c: ContractColumn): unknown => {
-    const actual = columns.get(c);
-    return actual === undefined ? null : row[actual];
-  };
-  const rawVm = get('vm_id');
+function quickRecord(row: ResultRow, at: Positions): BillingRecord | undefined {
+  const rawVm = row[at.vmId];
   let vmId: string;
   if (typeof rawVm === 'bigint' && rawVm > 0n) vmId = rawVm.toString();
   else if (typeof rawVm === 'number' && Number.isSafeInteger(rawVm) && rawVm > 0) vmId = String(rawVm);
   else if (typeof rawVm === 'string' && VSPHERE_ID.test(rawVm)) vmId = rawVm;
   else return undefined;
-  const rawUser = get('user_id');
+  const rawUser = row[at.userId];
   let userId: number;
-  if (typeof rawUser === 'bigint' && rawUser > 0n && rawUser <= BigInt(Number.MAX_SAFE_INTEGER)) userId = Number(rawUser);
+  if (typeof rawUser === 'bigint' && rawUser > 0n && rawUser <= MAX_SAFE) userId = Number(rawUser);
   else if (typeof rawUser === 'number' && Number.isSafeInteger(rawUser) && rawUser > 0) userId = rawUser;
   else return undefined;
-  const source = quickText(get('source'));
-  const billingId = quickText(get('billing_id'));
-  const os = quickText(get('os'));
-  const name = quickText(get('name'));
+  const source = at.source < 0 ? null : quickText(row[at.source]);
+  const billingId = at.billingId < 0 ? null : quickText(row[at.billingId]);
+  const os = at.os < 0 ? null : quickText(row[at.os]);
+  const name = at.name < 0 ? null : quickText(row[at.name]);
   if (source === undefined || billingId === undefined || os === undefined || name === undefined) return undefined;
-  const status = get('status');
+  const status = at.status < 0 ? null : row[at.status];
   if (status instanceof Uint8Array) return undefined;
   const suspended = typeof status === 'string' && SUSPENDED_STATUSES.includes(status.trim().toLowerCase());
   return { billingId, vmId, source, userId, suspended, os, name };
 }
 
-/** Maps raw driver rows to records; bad and duplicate rows come back in `rejected`, never as an exception. */
-export function mapRows(
-  rows: readonly Record<string, unknown>[],
-  columns: Map<ContractColumn, string>,
-): { records: BillingRecord[]; rejected: RejectedItem[] } {
-  interface Parsed {
-    readonly index: number;
-    /** Row label for a rejection; absent for rows that parsed (built only if one is a duplicate). */
-    readonly where?: string;
-    readonly billingId: string | null;
-    readonly key: string | undefined;
-    /** `(source, vm_id)` for a duplicate message; absent for rows that parsed. */
-    readonly keyText?: string;
-    readonly record?: BillingRecord;
-    readonly problem?: string;
-    /** The VM the row is about, when readable: its owner becomes unknown rather than "nobody". */
-    readonly vmId?: string;
-    readonly source?: string | null;
-  }
-  const parsed: Parsed[] = rows.map((row, i) => {
-    const quick = quickRecord(row, columns);
-    if (quick) {
-      // Messages are only needed if this row turns out to be a duplicate: built then (whereOf, keyTextOf).
-      return { index: i, billingId: quick.billingId, key: `${quick.source ?? ''}\u0000${quick.vmId}`, record: quick, vmId: quick.vmId, source: quick.source };
-    }
-    // Every contract column is present, null when the query does not return it.
-    const contract: Record<string, unknown> = {};
-    for (const wanted of CONTRACT_COLUMNS) {
-      const actual = columns.get(wanted);
-      contract[wanted] = actual === undefined ? null : row[actual];
-    }
-    const billingId = billingIdSchema.safeParse(contract.billing_id);
-    const vmId = vmIdSchema.safeParse(contract.vm_id);
-    const source = optionalText.safeParse(contract.source);
-    const shownId = billingId.success ? billingId.data : null;
-    const where =
-      shownId !== null
-        ? `billing row ${i + 1} (billing_id ${shownId})`
-        : vmId.success
-          ? `billing row ${i + 1} (vm_id ${vmId.data})`
-          : `billing row ${i + 1}`;
-    // The duplicate key is computed even for otherwise bad rows: a bad row still claims the VM.
-    const key = vmId.success && source.success ? `${source.data ?? ''}\u0000${vmId.data}` : undefined;
-    const keyText = vmId.success && source.success ? `(${source.data ?? 'any source'}, ${vmId.data})` : '';
-    const result = billingRowSchema.safeParse(contract);
-    if (!result.success) {
-      const problem = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ');
-      const about = vmId.success ? { vmId: vmId.data, source: source.success ? source.data : null } : {};
-      return { index: i, where, billingId: shownId, key, keyText, problem, ...about };
-    }
-    const d = result.data;
-    const record: BillingRecord = {
-      billingId: d.billing_id,
-      vmId: d.vm_id,
-      source: d.source,
-      userId: d.user_id,
-      suspended: d.status,
-      os: d.os,
-      name: d.name,
-    };
-    return { index: i, where, billingId: shownId, key, keyText, record, vmId: d.vm_id, source: d.source };
-  });
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-  // Rows per (source, vm_id), kept only for keys that more than one row claims.
-  const firstByKey = new Map<string, Parsed>();
-  const duplicates = new Map<string, Parsed[]>();
-  for (const p of parsed) {
-    if (p.key === undefined) continue;
-    const first = firstByKey.get(p.key);
+/** A row the quick path did not take: checked by the schema, with the texts a rejection needs. */
+interface SlowRow {
+  readonly where: string;
+  readonly billingId: string | null;
+  /** `(source, vm_id)` as text for a duplicate message; '' when unreadable. */
+  readonly keyText: string;
+  readonly record?: BillingRecord;
+  readonly problem?: string;
+  /** The VM the row is about, when readable: its owner becomes unknown rather than "nobody". */
+  readonly vmId?: string;
+  readonly source?: string | null;
+}
+
+function slowRow(row: ResultRow, at: Positions, i: number): SlowRow {
+  const value = (p: number): unknown => (p < 0 ? null : row[p]);
+  const contract = {
+    vm_id: value(at.vmId),
+    user_id: value(at.userId),
+    source: value(at.source),
+    billing_id: value(at.billingId),
+    status: value(at.status),
+    os: value(at.os),
+    name: value(at.name),
+  };
+  const billingId = billingIdSchema.safeParse(contract.billing_id);
+  const vmId = vmIdSchema.safeParse(contract.vm_id);
+  const source = optionalText.safeParse(contract.source);
+  const shownId = billingId.success ? billingId.data : null;
+  const where =
+    shownId !== null
+      ? `billing row ${i + 1} (billing_id ${shownId})`
+      : vmId.success
+        ? `billing row ${i + 1} (vm_id ${vmId.data})`
+        : `billing row ${i + 1}`;
+  const keyText = vmId.success && source.success ? `(${source.data ?? 'any source'}, ${vmId.data})` : '';
+  // A bad row still claims its VM (see mapRows): keep what is readable of the key.
+  const about = vmId.success && source.success ? { vmId: vmId.data, source: source.data } : vmId.success ? { vmId: vmId.data, source: null } : {};
+  const result = billingRowSchema.safeParse(contract);
+  if (!result.success) {
+    const problem = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ');
+    return { where, billingId: shownId, keyText, problem, ...about };
+  }
+  const d = result.data;
+  const record: BillingRecord = { billingId: d.billing_id, vmId: d.vm_id, source: d.source, userId: d.user_id, suspended: d.status, os: d.os, name: d.name };
+  return { where, billingId: shownId, keyText, record, vmId: d.vm_id, source: d.source };
+}
+
+/**
+ * Maps raw driver rows to records; bad and duplicate rows come back in `rejected`, never as an
+ * exception. Runs every pass over every billed VM, so the usual row costs one record and one map
+ * entry: no wrapper object and no key string per row.
+ */
+export function mapRows(rows: readonly ResultRow[], columns: ColumnIndex): { records: BillingRecord[]; rejected: RejectedItem[] } {
+  const at = positionsOf(columns);
+  const quick = new Array<BillingRecord | undefined>(rows.length);
+  const slow = new Map<number, SlowRow>();
+  // First row claiming each (source, vm_id): rows without a source in one map, the others per source.
+  const firstWithoutSource = new Map<string, number>();
+  const firstBySource = new Map<string, Map<string, number>>();
+  // For each row of a (source, vm_id) claimed more than once: every row of that claim.
+  const groupOf = new Map<number, number[]>();
+
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const record = quickRecord(row, at);
+    let vmId: string | undefined;
+    let source: string | null | undefined;
+    if (record) {
+      quick[i] = record;
+      vmId = record.vmId;
+      source = record.source;
+    } else {
+      const s = slowRow(row, at, i);
+      slow.set(i, s);
+      // The duplicate key is kept even for otherwise bad rows, when both parts are readable.
+      if (s.keyText === '') continue;
+      vmId = s.vmId;
+      source = s.source;
+    }
+    if (vmId === undefined || source === undefined) continue;
+    let firsts = firstWithoutSource;
+    if (source !== null) {
+      firsts = firstBySource.get(source) ?? new Map<string, number>();
+      if (firsts.size === 0) firstBySource.set(source, firsts);
+    }
+    const first = firsts.get(vmId);
     if (first === undefined) {
-      firstByKey.set(p.key, p);
+      firsts.set(vmId, i);
       continue;
     }
-    const group = duplicates.get(p.key);
-    if (group) group.push(p);
-    else duplicates.set(p.key, [first, p]);
+    let group = groupOf.get(first);
+    if (!group) {
+      group = [first];
+      groupOf.set(first, group);
+    }
+    group.push(i);
+    groupOf.set(i, group);
   }
-  const whereOf = (p: Parsed): string =>
-    p.where ?? (p.billingId !== null ? `billing row ${p.index + 1} (billing_id ${p.billingId})` : `billing row ${p.index + 1} (vm_id ${p.vmId ?? ''})`);
-  const keyTextOf = (p: Parsed): string => p.keyText ?? `(${p.source ?? 'any source'}, ${p.vmId ?? ''})`;
 
   const records: BillingRecord[] = [];
   const rejected: RejectedItem[] = [];
-  for (const p of parsed) {
-    const group = p.key === undefined || duplicates.size === 0 ? undefined : duplicates.get(p.key);
-    if (group === undefined && p.problem === undefined) {
-      if (p.record) records.push(p.record);
+  const billingIdOf = (i: number): string | null => quick[i]?.billingId ?? slow.get(i)?.billingId ?? null;
+  for (let i = 0; i < rows.length; i++) {
+    const record = quick[i];
+    const group = groupOf.size === 0 ? undefined : groupOf.get(i);
+    if (record && group === undefined) {
+      records.push(record);
+      continue;
+    }
+    const s = slow.get(i);
+    if (s && s.problem === undefined && group === undefined) {
+      if (s.record) records.push(s.record);
       continue;
     }
     // Several rows claim the same VM: we cannot know which is right, so none is used.
+    const keyText = record ? `(${record.source ?? 'any source'}, ${record.vmId})` : s!.keyText;
     const duplicate =
       group !== undefined
-        ? `duplicate (source, vm_id) ${keyTextOf(p)}: ${group.length} rows claim it (${group
-            .map((g) => (g.billingId !== null ? `billing_id ${g.billingId}` : `row ${g.index + 1}`))
+        ? `duplicate (source, vm_id) ${keyText}: ${group.length} rows claim it (${group
+            .map((g) => {
+              const id = billingIdOf(g);
+              return id !== null ? `billing_id ${id}` : `row ${g + 1}`;
+            })
             .join(', ')}); none is used`
         : undefined;
-    const problems = [p.problem, duplicate].filter((x): x is string => x !== undefined);
-    rejected.push({ where: whereOf(p), problem: problems.join('; '), ...(p.vmId !== undefined ? { vmId: p.vmId, source: p.source ?? null } : {}) });
+    const where = record
+      ? record.billingId !== null
+        ? `billing row ${i + 1} (billing_id ${record.billingId})`
+        : `billing row ${i + 1} (vm_id ${record.vmId})`
+      : s!.where;
+    const problems = [s?.problem, duplicate].filter((x): x is string => x !== undefined);
+    const vmId = record?.vmId ?? s?.vmId;
+    const source = record ? record.source : (s?.source ?? null);
+    rejected.push({ where, problem: problems.join('; '), ...(vmId !== undefined ? { vmId, source } : {}) });
   }
   return { records, rejected };
 }

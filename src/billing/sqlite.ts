@@ -73,7 +73,7 @@ export class SqliteConnector implements Connector {
     // Integers as BigInt: no silent precision loss above 2^53; rows.ts narrows them.
     stmt.safeIntegers(true);
     const columns = stmt.columns().map((c) => c.name);
-    return { columns, rows: stmt.all() as Record<string, unknown>[] };
+    return { columns, rows: stmt.raw(true).all() as unknown[][] };
   }
 
   private drop(db: Database.Database): void {

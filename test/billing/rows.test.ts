@@ -5,7 +5,8 @@ import type { BillingRecord } from '../../src/domain/types.js';
 
 const map = (rows: Record<string, unknown>[]): ReturnType<typeof mapRows> => {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  return mapRows(rows, resolveColumns(columns).map);
+  // Drivers hand rows over as arrays in column order.
+  return mapRows(rows.map((r) => columns.map((c) => r[c])), resolveColumns(columns).map);
 };
 const base: BillingRecord = { billingId: null, vmId: '100', source: null, userId: 1, suspended: false, os: null, name: null };
 
@@ -112,7 +113,8 @@ describe('resolveColumns', () => {
     expect(resolveColumns(['billing_id', 'USER_ID']).missing).toEqual(['vm_id']);
     expect(resolveColumns([]).missing).toEqual(['vm_id', 'user_id']);
   });
-  it('prefers an exact name over a case-insensitive one', () => {
-    expect(resolveColumns(['VM_ID', 'vm_id', 'user_id']).map.get('vm_id')).toBe('vm_id');
+  it('prefers an exact name over a case-insensitive one (by position in the result)', () => {
+    expect(resolveColumns(['VM_ID', 'vm_id', 'user_id']).map.get('vm_id')).toBe(1);
+    expect(resolveColumns(['user_id', 'VM_ID']).map.get('vm_id')).toBe(1);
   });
 });

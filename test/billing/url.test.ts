@@ -82,8 +82,8 @@ describe('built-in query', () => {
   });
 
   it('prefers ssoId over sso_id', () => {
-    expect(pickSsoColumn([{ column_name: 'sso_id' }, { column_name: 'ssoId' }])).toBe('ssoId');
-    expect(pickSsoColumn([{ COLUMN_NAME: 'sso_id' }])).toBe('sso_id');
+    expect(pickSsoColumn([['sso_id'], ['ssoId']])).toBe('ssoId');
+    expect(pickSsoColumn([['SSO_ID']])).toBe('SSO_ID');
     expect(pickSsoColumn([])).toBeNull();
   });
 });
