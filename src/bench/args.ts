@@ -14,6 +14,8 @@ export interface BenchArgs {
   readonly daemonNodeArgs: readonly string[];
   /** Write one CPU profile per measured pass (node:inspector, inside the daemon process) into this directory. */
   readonly profileDir: string | null;
+  /** With profileDir: also a heap snapshot after each pass (large files; for finding what a pass keeps). */
+  readonly heapSnapshots: boolean;
   /** Idle time before each measured pass after the first, as between scheduled passes (the daemon runs one a minute by default). */
   readonly pauseMs: number;
   /** Skip the panel-ceiling measurement (faster iterations while profiling; the report shows n/a). */
@@ -26,7 +28,7 @@ export interface BenchArgs {
 
 /** The usage text printed on a bad option. */
 export const USAGE = `usage: npm run bench -- [--sizes 1000,10000,100000] [--out bench/RESULTS.md | --no-write]
-                        [--concurrency N] [--no-vsphere] [--repeats 5] [--daemon-node-args=--cpu-prof] [--profile-dir DIR] [--no-ceiling] [--pause-ms 0] [--quiet-load 1.5] [--keep]`;
+                        [--concurrency N] [--no-vsphere] [--repeats 5] [--daemon-node-args=--cpu-prof] [--profile-dir DIR [--heap-snapshots]] [--no-ceiling] [--pause-ms 0] [--quiet-load 1.5] [--keep]`;
 
 /** Parses the options (throws with the usage on a bad one). */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
@@ -43,6 +45,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       keep: { type: 'boolean', default: false },
       'profile-dir': { type: 'string' },
       'no-ceiling': { type: 'boolean', default: false },
+      'heap-snapshots': { type: 'boolean', default: false },
       'pause-ms': { type: 'string', default: '0' },
       'quiet-load': { type: 'string', default: '1.5' },
       help: { type: 'boolean', default: false },
@@ -67,6 +70,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     daemonNodeArgs: values['daemon-node-args'].split(' ').filter((a) => a !== ''),
     keep: values.keep,
     profileDir: values['profile-dir'] ?? null,
+    heapSnapshots: values['heap-snapshots'],
     noCeiling: values['no-ceiling'],
     pauseMs: Number(values['pause-ms']),
     quietLoad: Number(values['quiet-load']),

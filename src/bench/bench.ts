@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       const load = await waitForQuiet(args.quietLoad, 180_000);
       say(`N = ${n} (1-minute load average ${load.toFixed(2)})`);
       const t = performance.now();
-      results.push(await runScenario({ n, dir: join(work, String(n)), dist, concurrency: args.concurrency, vsphere: args.vsphere, repeats: args.repeats, daemonNodeArgs: args.daemonNodeArgs, profileDir: args.profileDir, noCeiling: args.noCeiling, pauseMs: args.pauseMs, loadAverage: load, say }));
+      results.push(await runScenario({ n, dir: join(work, String(n)), dist, concurrency: args.concurrency, vsphere: args.vsphere, repeats: args.repeats, daemonNodeArgs: args.daemonNodeArgs, profileDir: args.profileDir, heapSnapshots: args.heapSnapshots, noCeiling: args.noCeiling, pauseMs: args.pauseMs, loadAverage: load, say }));
       say(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
 /** Waits (up to `maxMs`) for the 1-minute load average to fall below `below`, so other work on a shared machine skews less; returns it. */
 async function waitForQuiet(below: number, maxMs: number): Promise<number> {
   const deadline = Date.now() + maxMs;
-  while (loadavg()[0]! >= below && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
+  while (below > 0 && loadavg()[0]! >= below && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
   return loadavg()[0]!;
 }
 

@@ -5,6 +5,7 @@
 // kernel's high-water mark, reset through /proc/self/clear_refs before the pass).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { loadConfig } from '../config/load.js';
 import { systemClock } from '../domain/ports.js';
 import { Daemon } from '../engine/daemon.js';
@@ -106,6 +107,12 @@ async function main(): Promise<void> {
       writeFileSync(request.profile!, JSON.stringify(profile));
       profiler.disconnect();
     }
+    const heapUsedAfterMiB = process.memoryUsage().heapUsed / 1024 ** 2;
+    // Diagnostics after the measured figures were taken, so they do not distort them.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const liveHeapAfterMiB = gc ? process.memoryUsage().heapUsed / 1024 ** 2 : NaN;
+    if (request.heapSnapshot) writeHeapSnapshot(request.heapSnapshot);
     const summary = runtime.deps.store.recentPasses(1)[0]!;
     return {
       wallMs,
@@ -114,7 +121,8 @@ async function main(): Promise<void> {
       peakRssMiB: peakResettable ? mem.peak : NaN,
       rssAfterMiB: mem.now,
       processPeakRssMiB: process.resourceUsage().maxRSS / 1024,
-      heapUsedAfterMiB: process.memoryUsage().heapUsed / 1024 ** 2,
+      heapUsedAfterMiB,
+      liveHeapAfterMiB,
       observeAndPlanMs: counts.planAt - t0,
       applyMs: counts.endAt - counts.planAt,
       billingQueries: counts.billingQueries - before.billingQueries,

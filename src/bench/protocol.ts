@@ -6,6 +6,8 @@ export interface PassRequest {
   readonly full?: boolean;
   /** Write a CPU profile of this pass alone (node:inspector) to this .cpuprofile file. */
   readonly profile?: string;
+  /** Write a heap snapshot taken right after this pass to this .heapsnapshot file. */
+  readonly heapSnapshot?: string;
 }
 
 /** What the worker measured about one pass, from inside its own process. */
@@ -19,6 +21,8 @@ export interface PassMeasurement {
   readonly rssAfterMiB: number;
   /** V8 heap in use right after the pass (before any idle-time GC). */
   readonly heapUsedAfterMiB: number;
+  /** V8 heap still reachable after the pass (after a full GC); NaN unless the worker runs with --expose-gc. */
+  readonly liveHeapAfterMiB: number;
   /** The process's peak RSS over its whole life (getrusage). */
   readonly processPeakRssMiB: number;
   /** From the request until the plan was made (observe + decide). */

@@ -45,6 +45,8 @@ export interface ScenarioOptions {
   readonly daemonNodeArgs: readonly string[];
   /** Directory for one CPU profile per pass, or null. */
   readonly profileDir: string | null;
+  /** Also write a heap snapshot after each pass into profileDir. */
+  readonly heapSnapshots: boolean;
   readonly noCeiling: boolean;
   readonly pauseMs: number;
   /** 1-minute load average just before this size started. */
@@ -83,7 +85,8 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
       await world.resetSourceCounters();
       const before = await world.counts();
       const profile = o.profileDir ? join(o.profileDir, `${o.n}-${phase}.cpuprofile`) : undefined;
-      const m = await daemon!.pass(profile ? { profile } : {});
+      const heapSnapshot = o.profileDir && o.heapSnapshots ? join(o.profileDir, `${o.n}-${phase}.heapsnapshot`) : undefined;
+      const m = await daemon!.pass({ ...(profile ? { profile } : {}), ...(heapSnapshot ? { heapSnapshot } : {}) });
       const after = await world.counts();
       return { m, requests: diffCounts(before, after), panelRows: await world.panelRows() };
     };
@@ -130,5 +133,5 @@ function fmtPass(r: PassRun): string {
   const s = m.summary;
   const sent = s.actions.planned;
   const apply = sent > 0 ? ` (apply ${(m.applyMs / 1000).toFixed(3)} s = ${Math.round(sent / (m.applyMs / 1000))}/s)` : '';
-  return `${s.result}: ${(m.wallMs / 1000).toFixed(3)} s wall${apply}, ${((m.cpuUserMs + m.cpuSystemMs) / 1000).toFixed(3)} s CPU, peak ${m.peakRssMiB.toFixed(0)} MiB (heap after ${m.heapUsedAfterMiB.toFixed(0)}), ${s.actions.ok}/${s.actions.planned} actions ok, panel ${r.requests.panelTotal} req, sources ${JSON.stringify(r.requests.proxmox)} ${JSON.stringify(r.requests.vsphere)}`;
+  return `${s.result}: ${(m.wallMs / 1000).toFixed(3)} s wall${apply}, ${((m.cpuUserMs + m.cpuSystemMs) / 1000).toFixed(3)} s CPU, peak ${m.peakRssMiB.toFixed(0)} MiB (heap after ${m.heapUsedAfterMiB.toFixed(0)}${Number.isNaN(m.liveHeapAfterMiB) ? '' : `, live ${m.liveHeapAfterMiB.toFixed(0)}`}), ${s.actions.ok}/${s.actions.planned} actions ok, panel ${r.requests.panelTotal} req, sources ${JSON.stringify(r.requests.proxmox)} ${JSON.stringify(r.requests.vsphere)}`;
 }
