@@ -6,7 +6,7 @@ import { gate, mootItems, unconfirmedDeletes, unconfirmedUpdates, type GateResul
 import { guards, type GuardResult, type GuardSettings } from '../domain/guards.js';
 import { plan, type PlanResult } from '../domain/plan.js';
 import type { BillingSource, Clock, PanelClient, VmSource } from '../domain/ports.js';
-import { DRIFT_CLASSES, parseVmKey, type DriftClass, type DriftItem, type OutboxItem, type SnapshotEntry, type VmKey } from '../domain/types.js';
+import { DRIFT_CLASSES, parseVmKey, type Action, type DriftClass, type DriftItem, type OutboxItem, type SnapshotEntry, type VmKey } from '../domain/types.js';
 import type { StateStore } from '../store/state-store.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -60,7 +60,8 @@ export interface PlannedPass {
 
 export interface PassReport {
   readonly summary: PassSummary;
-  readonly planned: PlannedPass | null;
+  /** The pass's drift items (null when it failed before deciding). */
+  readonly planned: { readonly drift: readonly DriftItem[] } | null;
   readonly applied: ApplyReport | null;
 }
 
@@ -107,31 +108,21 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
   const passId = deps.store.startPass(startedAt, full);
   const timeout = AbortSignal.timeout(deps.settings.passTimeoutMs);
   const signal = AbortSignal.any([stop, timeout]);
-  let planned: PlannedPass | null = null;
+  let decided: DecidedPass | null = null;
   let applied: ApplyReport | null = null;
   let result: PassResult;
   const problems: string[] = [];
   try {
-    const observation = await observe(deps, signal);
-    recordObservation(deps, observation);
-    planned = decide(
-      observation,
-      deps.sources.map((s) => ({ name: s.name, kind: s.kind })),
-      deps.store.snapshot(),
-      deps.store.openOutbox(),
-      deps.settings.guards,
-      options,
-      deps.clock.now(),
-    );
-    problems.push(...planned.problems);
-    deps.store.setMissingPasses(planned.plan.missingPasses);
-    deps.observer.drift(planned.driftCounts);
-    for (const s of planned.gated.skipped) deps.logger.debug({ vm: s.action.key, action: s.action.kind }, `not sent: ${s.why}`);
-    applied = await apply({ ...deps, concurrency: deps.settings.concurrency, retry: deps.settings.retry }, planned.gated.send, passId, signal);
-    closeMootItems(deps, planned);
+    decided = await observeAndDecide(deps, options, signal);
+    problems.push(...decided.problems);
+    deps.store.setMissingPasses(decided.missingPasses);
+    deps.observer.drift(decided.driftCounts);
+    for (const s of decided.skipped) deps.logger.debug({ vm: s.action.key, action: s.action.kind }, `not sent: ${s.why}`);
+    applied = await apply({ ...deps, concurrency: deps.settings.concurrency, retry: deps.settings.retry }, decided.send, passId, signal);
+    closeMootItems(deps, decided);
     if (applied.unauthorized) problems.push('the panel refused the API key (401): fix panel.apiKey / VPS_SYNC_API_KEY');
     if (applied.heldByBreaker > 0) problems.push(`${applied.heldByBreaker} action(s) held: the panel keeps failing (circuit breaker open)`);
-    result = passResult(planned, applied);
+    result = passResult(decided, applied);
   } catch (err) {
     // Only our own machinery throws here (the state file, a bug): observe() and apply() report external failures as values.
     const message = deps.scrub(errorMessage(err));
@@ -141,7 +132,7 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
   }
   const finishedAt = deps.clock.now();
   const durationSeconds = (performance.now() - started) / 1000;
-  const summary = summarize(passId, startedAt, finishedAt, durationSeconds, full, result, planned, applied, problems);
+  const summary = summarize(passId, startedAt, finishedAt, durationSeconds, full, result, decided, applied, problems);
   try {
     deps.store.finishPass(passId, finishedAt, summary);
     deps.observer.outboxPending(countPending(deps.store));
@@ -149,20 +140,64 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
     deps.logger.error(`cannot record pass ${passId}: ${deps.scrub(errorMessage(err))}`);
   }
   deps.observer.passFinished(result, durationSeconds, full, finishedAt);
-  return { summary, planned, applied };
+  return { summary, planned: decided === null ? null : { drift: decided.drift }, applied };
+}
+
+/**
+ * What a pass keeps of its decision while it sends. Only this outlives observeAndDecide(): the
+ * listings, billing rows and desired state (100,000 of each at hosting scale) become garbage
+ * before the first call goes out, instead of being held through minutes of sending.
+ */
+interface DecidedPass {
+  readonly send: readonly Action[];
+  readonly skipped: GateResult['skipped'];
+  /** Every action planned before guards and gate (for closing moot outbox items). */
+  readonly plannedActions: readonly Action[];
+  readonly missingPasses: PlanResult['missingPasses'];
+  readonly drift: readonly DriftItem[];
+  readonly driftCounts: Readonly<Record<DriftClass, number>>;
+  readonly problems: readonly string[];
+  /** Whether every source failed to list. */
+  readonly nothingListed: boolean;
+  readonly settled: (key: VmKey) => boolean;
+}
+
+async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: AbortSignal): Promise<DecidedPass> {
+  const observation = await observe(deps, signal);
+  recordObservation(deps, observation);
+  const planned = decide(
+    observation,
+    deps.sources.map((s) => ({ name: s.name, kind: s.kind })),
+    deps.store.snapshot(),
+    deps.store.openOutbox(),
+    deps.settings.guards,
+    options,
+    deps.clock.now(),
+  );
+  const { billingUp, listedSources, unknownSources, unknownVms } = planned.state;
+  return {
+    send: planned.gated.send,
+    skipped: planned.gated.skipped,
+    plannedActions: planned.plan.actions,
+    missingPasses: planned.plan.missingPasses,
+    drift: planned.drift,
+    driftCounts: planned.driftCounts,
+    problems: planned.problems,
+    nothingListed: observation.listings.length > 0 && observation.listings.every((l) => !l.ok),
+    // A pass saw this VM's source and the billing well enough that its plan for the VM is complete.
+    settled: (key) => {
+      const { source } = parseVmKey(key);
+      return billingUp && listedSources.has(source) && !unknownSources.has(source) && !unknownVms.has(key);
+    },
+  };
 }
 
 /** Closes failed outbox items nothing will send again (see `mootItems()`), so they do not show as pending forever. */
-function closeMootItems(deps: EngineDeps, planned: PlannedPass): void {
-  const { state } = planned;
+function closeMootItems(deps: EngineDeps, decided: DecidedPass): void {
   const open = deps.store.openOutbox();
   if (!open.some((i) => i.state === 'failed')) return;
-  const settled = (key: VmKey): boolean => {
-    const { source } = parseVmKey(key);
-    return state.billingUp && state.listedSources.has(source) && !state.unknownSources.has(source) && !state.unknownVms.has(key);
-  };
   const now = deps.clock.now();
-  for (const item of mootItems({ open, snapshot: deps.store.snapshot(), planned: planned.plan.actions, settled })) {
+  for (const item of mootItems({ open, snapshot: deps.store.snapshot(), planned: decided.plannedActions, settled: decided.settled })) {
     // 'vanished' marks it done; its snapshot write matches nothing (no entry has this panel id, or a create has none).
     deps.store.resolve(item.id, { outcome: 'vanished' }, now);
     deps.logger.debug({ vm: item.key, action: item.kind, panelId: item.panelId }, `${item.kind} of ${item.key} is no longer needed; closed`);
@@ -192,12 +227,12 @@ function recordObservation(deps: EngineDeps, observation: Observation): void {
   deps.store.setMeta('billing_error', observation.billing.ok ? null : observation.billing.error);
 }
 
-function passResult(planned: PlannedPass, applied: ApplyReport): PassResult {
+function passResult(decided: DecidedPass, applied: ApplyReport): PassResult {
   if (applied.unauthorized) return 'failed';
-  if (planned.observation.listings.length > 0 && planned.observation.listings.every((l) => !l.ok)) return 'failed';
+  if (decided.nothingListed) return 'failed';
   const incomplete =
-    planned.problems.length > 0 ||
-    planned.gated.skipped.length > 0 ||
+    decided.problems.length > 0 ||
+    decided.skipped.length > 0 ||
     applied.outcomes.some((o) => o.result !== 'ok' && o.result !== 'not_found');
   return incomplete ? 'partial' : 'success';
 }
@@ -209,7 +244,7 @@ function summarize(
   durationSeconds: number,
   full: boolean,
   result: PassResult,
-  planned: PlannedPass | null,
+  decided: DecidedPass | null,
   applied: ApplyReport | null,
   problems: readonly string[],
 ): PassSummary {
@@ -223,12 +258,12 @@ function summarize(
     full,
     durationSeconds: Math.round(durationSeconds * 1000) / 1000,
     actions: {
-      planned: planned?.gated.send.length ?? 0,
+      planned: decided?.send.length ?? 0,
       ok: outcomes.filter((o) => o.result === 'ok' || o.result === 'not_found').length,
       failed: outcomes.filter((o) => o.result !== 'ok' && o.result !== 'not_found' && o.result !== 'ambiguous').length,
       ambiguous: outcomes.filter((o) => o.result === 'ambiguous').length,
     },
-    drift: planned?.driftCounts ?? emptyDrift,
+    drift: decided?.driftCounts ?? emptyDrift,
     // Bounded: /status must stay small even when thousands of rows are rejected.
     problems: problems.length > 50 ? [...problems.slice(0, 50), `… and ${problems.length - 50} more`] : [...problems],
   };
