@@ -3,10 +3,14 @@ import type { Logger } from '../util/logger.js';
 import { BillingError, whileConnecting, type Classified } from './errors.js';
 import type { Dialect } from './queries.js';
 
-/** Column names and rows of one query; each row holds its values in column order (arrays: no object per row at 100,000 rows). */
+/**
+ * Column names and rows of one query; each row holds its values in column order (arrays: no
+ * object per row at 100,000 rows). `rows` can be read once, and only inside the transaction that
+ * ran the query (SQLite hands them over one at a time, so they never all exist at once).
+ */
 export interface ResultSet {
   readonly columns: readonly string[];
-  readonly rows: readonly (readonly unknown[])[];
+  readonly rows: Iterable<readonly unknown[]>;
 }
 
 /** Runs one statement inside the current read-only transaction. */

@@ -20,9 +20,9 @@ export function ssoProbeQuery(dialect: Dialect): string {
 }
 
 /** Picks the preferred SSO column among the probe's rows (the column name first in each); null when the table has none. */
-export function pickSsoColumn(rows: readonly (readonly unknown[])[]): string | null {
+export function pickSsoColumn(rows: Iterable<readonly unknown[]>): string | null {
   // information_schema compares names case-insensitively on MySQL, so compare the same way here.
-  const found = rows.map((r) => String(r[0] ?? ''));
+  const found = Array.from(rows, (r) => String(r[0] ?? ''));
   for (const wanted of SSO_COLUMNS) {
     const hit = found.find((f) => f === wanted) ?? found.find((f) => f.toLowerCase() === wanted.toLowerCase());
     if (hit !== undefined) return hit;

@@ -231,9 +231,10 @@ function slowRow(row: ResultRow, at: Positions, i: number): SlowRow {
  * exception. Runs every pass over every billed VM, so the usual row costs one record and one map
  * entry: no wrapper object and no key string per row.
  */
-export function mapRows(rows: readonly ResultRow[], columns: ColumnIndex): { records: BillingRecord[]; rejected: RejectedItem[] } {
+export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex): { records: BillingRecord[]; rejected: RejectedItem[] } {
   const at = positionsOf(columns);
-  const quick = new Array<BillingRecord | undefined>(rows.length);
+  // Rows are read once, in order (a driver may hand them over one at a time); what pass two needs is kept here.
+  const quick: (BillingRecord | undefined)[] = [];
   const slow = new Map<number, SlowRow>();
   // First row claiming each (source, vm_id): rows without a source in one map, the others per source.
   const firstWithoutSource = new Map<string, number>();
@@ -241,13 +242,14 @@ export function mapRows(rows: readonly ResultRow[], columns: ColumnIndex): { rec
   // For each row of a (source, vm_id) claimed more than once: every row of that claim.
   const groupOf = new Map<number, number[]>();
 
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
+  let i = -1;
+  for (const row of rows) {
+    i++;
     const record = quickRecord(row, at);
+    quick.push(record);
     let vmId: string | undefined;
     let source: string | null | undefined;
     if (record) {
-      quick[i] = record;
       vmId = record.vmId;
       source = record.source;
     } else {
@@ -281,7 +283,7 @@ export function mapRows(rows: readonly ResultRow[], columns: ColumnIndex): { rec
   const records: BillingRecord[] = [];
   const rejected: RejectedItem[] = [];
   const billingIdOf = (i: number): string | null => quick[i]?.billingId ?? slow.get(i)?.billingId ?? null;
-  for (let i = 0; i < rows.length; i++) {
+  for (let i = 0; i < quick.length; i++) {
     const record = quick[i];
     const group = groupOf.size === 0 ? undefined : groupOf.get(i);
     if (record && group === undefined) {

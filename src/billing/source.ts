@@ -27,10 +27,20 @@ export class SqlBillingSource implements BillingSource {
   async listRecords(signal: AbortSignal): Promise<{ records: BillingRecord[]; rejected: RejectedItem[] }> {
     if (signal.aborted) throw this.aborted(signal);
     const started = Date.now();
-    const result = await this.raceAbort(
-      this.connector.readOnly((run) => this.runQuery(run)),
+    // Rows are mapped inside the read transaction: a driver may stream them (see ResultSet).
+    const out = await this.raceAbort(
+      this.connector.readOnly(async (run) => this.mapResult(await this.runQuery(run))),
       signal,
     );
+    this.logger.debug(
+      { rows: out.records.length + out.rejected.length, records: out.records.length, rejected: out.rejected.length, durationMs: Date.now() - started },
+      'billing query done',
+    );
+    return out;
+  }
+
+  /** Checks the result has the required columns and maps its rows (each row ends as a record or a rejection). */
+  private mapResult(result: ResultSet): { records: BillingRecord[]; rejected: RejectedItem[] } {
     const { map, missing } = resolveColumns(result.columns);
     if (missing.length > 0) {
       const got = result.columns.length > 0 ? result.columns.join(', ') : 'none';
@@ -40,12 +50,7 @@ export class SqlBillingSource implements BillingSource {
         `the query result has no ${missing.map((c) => `"${c}"`).join(' and no ')} column (it has: ${got}); alias the right columns, e.g. SELECT s.id AS vm_id, u.id AS user_id`,
       );
     }
-    const out = mapRows(result.rows, map);
-    this.logger.debug(
-      { rows: result.rows.length, records: out.records.length, rejected: out.rejected.length, durationMs: Date.now() - started },
-      'billing query done',
-    );
-    return out;
+    return mapRows(result.rows, map);
   }
 
   /** Closes the driver's connection. */

@@ -73,7 +73,8 @@ export class SqliteConnector implements Connector {
     // Integers as BigInt: no silent precision loss above 2^53; rows.ts narrows them.
     stmt.safeIntegers(true);
     const columns = stmt.columns().map((c) => c.name);
-    return { columns, rows: stmt.raw(true).all() as unknown[][] };
+    // One row at a time: each is mapped and dropped before the next is read (see ResultSet).
+    return { columns, rows: stmt.raw(true).iterate() as IterableIterator<unknown[]> };
   }
 
   private drop(db: Database.Database): void {
