@@ -1,6 +1,6 @@
 // PostgreSQL driver (pg): a pool of one client, opened on first use, dropped and reopened after
 // it breaks; every call runs in `BEGIN READ ONLY`, bounded by `statement_timeout` on the server.
-import pg from 'pg';
+import type pg from 'pg';
 import type { BillingConfig } from '../config/schema.js';
 import type { Logger } from '../util/logger.js';
 import { readOnlyAttempt, withOneRetry, type Attempt, type Connector, type ResultSet, type RunQuery, type Session } from './connector.js';
@@ -39,7 +39,7 @@ export class PostgresConnector implements Connector {
   }
 
   private async open(): Promise<Session> {
-    const client = await this.ensurePool().connect();
+    const client = await (await this.ensurePool()).connect();
     // While checked out, a server-side kill arrives on the client, not the pool: without a listener
     // it would be an uncaught exception. The query in progress fails on its own and is retried.
     const onError = (): void => undefined;
@@ -58,11 +58,14 @@ export class PostgresConnector implements Connector {
     };
   }
 
-  private ensurePool(): pg.Pool {
+  private async ensurePool(): Promise<pg.Pool> {
     if (this.pool) return this.pool;
     const t = parseNetworkUrl(this.config.url, 'postgres');
     const ssl = driverTls(this.config.tls, this.target);
-    const pool = new pg.Pool({
+    // Loaded on first use: a daemon on another driver never pays for pg (~4 MB of memory).
+    const { default: driver } = await import('pg');
+    if (this.pool) return this.pool;
+    const pool = new driver.Pool({
       host: t.host,
       port: t.port,
       user: t.user,
