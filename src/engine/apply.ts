@@ -48,6 +48,8 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
   let unauthorized = false;
   let heldByBreaker = 0;
   const outbox = new OutboxBatch(deps.store, passId);
+  // Decided once: at 100,000 calls, building a debug line per success that is then dropped costs real time.
+  const debug = deps.logger.isLevelEnabled('debug');
 
   const skip = (action: Action, message: string): void => {
     outcomes.push({ key: action.key, kind: action.kind, result: 'skipped', message });
@@ -69,7 +71,7 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     if (result === 'retryable' || result === 'ambiguous') deps.breaker.onFailure();
     else if (result !== 'unauthorized') deps.breaker.onSuccess();
     const message = answer.ok ? undefined : deps.scrub(answer.message);
-    logOutcome(deps.logger, action, result, message, panelId);
+    if (debug || (result !== 'ok' && result !== 'not_found')) logOutcome(deps.logger, action, result, message, panelId);
     return { key: action.key, kind: action.kind, result, ...(panelId !== undefined ? { panelId } : {}), ...(message !== undefined ? { message } : {}) };
   };
 
