@@ -13,6 +13,7 @@ import type { PassObserver } from '../engine/observer.js';
 import { createSyncMetrics } from '../metrics/index.js';
 import { createRuntime } from '../runtime.js';
 import { acquireWriterLock } from '../store/writer-lock.js';
+import { limitHeapGrowth } from '../util/heap.js';
 import { createLogger } from '../util/logger.js';
 import { readVersion } from '../version.js';
 import type { PassRequest, PassMeasurement } from './protocol.js';
@@ -74,6 +75,10 @@ async function main(): Promise<void> {
   const { config } = loadConfig({ path: configPath, env: process.env });
   const logger = createLogger({ level: config.log.level, pretty: false });
   const lock = acquireWriterLock(config.stateFile);
+  // As `run` does; BENCH_HEAP_GROWING_PERCENT overrides it to measure other settings (0 = V8's default).
+  const growth = process.env.BENCH_HEAP_GROWING_PERCENT;
+  if (growth === undefined) limitHeapGrowth();
+  else if (Number(growth) > 0) limitHeapGrowth(Number(growth));
   const version = readVersion();
   const counts: Counts = { billingQueries: 0, listings: 0, planAt: 0, endAt: 0 };
   const metrics = createSyncMetrics({ version, sources: config.sources.map((s) => s.name) });

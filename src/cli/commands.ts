@@ -13,6 +13,7 @@ import { createRuntime } from '../runtime.js';
 import { StateStore } from '../store/state-store.js';
 import { acquireWriterLock } from '../store/writer-lock.js';
 import { errorMessage } from '../util/errors.js';
+import { limitHeapGrowth } from '../util/heap.js';
 import type { Logger } from '../util/logger.js';
 import { readVersion } from '../version.js';
 import { CliExit, type CliIo } from './context.js';
@@ -23,6 +24,7 @@ import { formatStatus, statusFromStore } from './format-status.js';
 /** `once`: one pass, exit 0 when everything was applied. */
 export async function onceCommand(config: Config, logger: Logger, opts: { full: boolean; force: boolean }, io: CliIo): Promise<number> {
   const lock = acquireWriterLock(config.stateFile);
+  limitHeapGrowth();
   const runtime = createRuntime({ config, logger, clock: systemClock, observer: nullObserver });
   try {
     const recovered = runtime.deps.store.recoverInFlight(systemClock.now());

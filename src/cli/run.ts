@@ -6,6 +6,7 @@ import { createHttpServer } from '../http/index.js';
 import { createSyncMetrics } from '../metrics/index.js';
 import { createRuntime } from '../runtime.js';
 import { acquireWriterLock } from '../store/writer-lock.js';
+import { limitHeapGrowth } from '../util/heap.js';
 import type { Logger } from '../util/logger.js';
 import { readVersion } from '../version.js';
 
@@ -13,6 +14,7 @@ import { readVersion } from '../version.js';
 export async function runDaemon(config: Config, logger: Logger): Promise<number> {
   const version = readVersion();
   const lock = acquireWriterLock(config.stateFile);
+  limitHeapGrowth();
   const metrics = createSyncMetrics({ version, sources: config.sources.map((s) => s.name) });
   const runtime = createRuntime({ config, logger, clock: systemClock, observer: metrics });
   const daemon = new Daemon(runtime.deps, { schedule: config.schedule, version, logger });
