@@ -1,12 +1,15 @@
 // Talks to one Proxmox VE cluster through the proxmox-api client: exactly one
 // `GET /cluster/resources?type=vm` per listing, bounded by `timeoutMs` (headers and body) and
-// the caller's signal, with every failure turned into a one-line `SourceError`.
+// the caller's signal, with every failure turned into a one-line `SourceError`. The guest list is
+// validated and mapped while it arrives (see stream.ts), so the raw list is never held whole.
 import { proxmoxApi, type ProxmoxEngineOptions } from 'proxmox-api';
 import { fetch as undiciFetch, type Agent } from 'undici';
 import type { ProxmoxSourceConfig } from '../../config/schema.js';
-import { CapturedCall, type FetchFn } from './capture.js';
+import { CapturedCall, STREAMED_DATA, type AnswerHead, type BodyReader, type FetchFn } from './capture.js';
 import { networkError, SourceError, type SourceErrorReason } from './errors.js';
+import type { ListingBuilder } from './listing.js';
 import { guestListSchema } from './schema.js';
+import { DEFAULT_BATCH_BYTES, GuestListStream } from './stream.js';
 import { createDispatcher } from './tls.js';
 
 export { SourceError, type SourceErrorReason } from './errors.js';
@@ -17,6 +20,11 @@ const TOKEN_ID = /.*@.+!.+/;
 const TOKEN_SECRET = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 type ClientConfig = Pick<ProxmoxSourceConfig, 'name' | 'url' | 'tokenId' | 'tokenSecret' | 'timeoutMs' | 'tls'>;
+
+export interface ClientOptions {
+  /** Bytes of the guest list parsed at a time (the benchmark and the tests vary it). */
+  readonly batchBytes?: number;
+}
 
 /** Removes control characters and caps length, for text that came from the server. */
 function printable(text: string, max = 200): string {
@@ -32,17 +40,31 @@ export class ProxmoxClient {
   constructor(
     private readonly config: ClientConfig,
     private readonly baseFetch: FetchFn = undiciFetch,
+    private readonly options: ClientOptions = {},
   ) {}
 
-  /** The raw guest entries of the cluster (unvalidated items); throws `SourceError` when the listing is unusable. */
-  async listGuestEntries(signal: AbortSignal): Promise<unknown[]> {
+  /**
+   * The guests of the cluster, fed to a builder from `newBuilder` as they arrive (a fresh one
+   * per attempt); throws `SourceError` when the listing is unusable.
+   */
+  async listGuests(signal: AbortSignal, newBuilder: () => ListingBuilder): Promise<ListingBuilder> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new Error(`timed out after ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
     try {
       if (signal.aborted) throw this.fail('aborted', `listing aborted (${this.abortText(signal)})`);
       const url = this.parsedUrl();
       this.dispatcher ??= await createDispatcher(this.config.name, this.config.tls);
-      const call = new CapturedCall(this.baseFetch, this.dispatcher, AbortSignal.any([signal, deadline.signal]), url.pathname.replace(/\/+$/, ''));
+      // The builder fed by the reader of the latest answer (the library may retry once).
+      let streamed: ListingBuilder | undefined;
+      const readerFor = (head: AnswerHead): BodyReader | undefined => {
+        streamed = undefined;
+        // Only a success the library will parse as JSON; anything else is small and kept whole.
+        if (head.status !== 200 || head.contentType !== PVE_CONTENT_TYPE) return undefined;
+        const builder = newBuilder();
+        streamed = builder;
+        return new GuestListStream((entries) => builder.addBatch(entries), this.options.batchBytes ?? DEFAULT_BATCH_BYTES, head.contentLength);
+      };
+      const call = new CapturedCall(this.baseFetch, this.dispatcher, AbortSignal.any([signal, deadline.signal]), url.pathname.replace(/\/+$/, ''), readerFor);
       const px = proxmoxApi({
         host: url.hostname,
         port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
@@ -60,7 +82,10 @@ export class ProxmoxClient {
       } catch (err) {
         throw this.explain(err, call, signal, deadline.signal);
       }
-      return this.checkList(data, call);
+      if (data === STREAMED_DATA && streamed) return streamed;
+      const builder = newBuilder();
+      builder.addBatch(this.checkList(data, call));
+      return builder;
     } catch (err) {
       throw this.scrubbed(err);
     } finally {
@@ -97,7 +122,9 @@ export class ProxmoxClient {
   }
 
   /** Why a request failed, from what the captured call saw (more reliable than the library's message). */
-  private explain(err: unknown, call: CapturedCall, signal: AbortSignal, deadline: AbortSignal): SourceError {
+  private explain(err: unknown, call: CapturedCall, signal: AbortSignal, deadline: AbortSignal): unknown {
+    // Our own reader failed (a bug, not the wire): say that, not "truncated".
+    if (call.readerError !== undefined) return call.readerError;
     if (signal.aborted) return this.fail('aborted', `listing aborted (${this.abortText(signal)})`, err);
     if (deadline.aborted) {
       const phase = call.status === undefined ? 'waiting for an answer' : `reading the answer (${call.bytesReceived} bytes received)`;
@@ -126,12 +153,8 @@ export class ProxmoxClient {
   private checkList(data: unknown, call: CapturedCall): unknown[] {
     if (data === null || data === undefined) {
       if (!call.contentType) throw this.fail('invalid_response', 'answered without a Content-Type');
-      const text = call.body?.toString('utf8') ?? '';
-      try {
-        JSON.parse(text);
-      } catch (err) {
-        throw this.fail('invalid_response', `answer is not JSON (${printable((err as Error).message, 120)}; ${call.body?.length ?? 0} bytes)`);
-      }
+      const notJson = call.notJson();
+      if (notJson) throw this.fail('invalid_response', `answer is not JSON (${printable(notJson.message, 120)}; ${notJson.bytes} bytes)`);
       throw this.fail('invalid_response', 'answer has "data": null instead of a guest list');
     }
     const parsed = guestListSchema.safeParse(data);

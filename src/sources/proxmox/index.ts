@@ -6,7 +6,7 @@ import type { Logger } from '../../util/logger.js';
 import type { FetchFn } from './capture.js';
 import { ProxmoxClient } from './client.js';
 import { createGuestFilter, type FilterFields } from './filter.js';
-import { buildListing } from './listing.js';
+import { ListingBuilder } from './listing.js';
 
 export { SourceError, type SourceErrorReason } from './errors.js';
 
@@ -40,10 +40,9 @@ class ProxmoxSource implements VmSource {
   async listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> {
     const clock = this.deps.clock ?? systemClock;
     const started = clock.now();
-    const entries = await this.client.listGuestEntries(signal);
-    const { vms, rejected, templates, filteredOut } = buildListing(this.config.name, entries, this.keep);
+    const { vms, rejected, templates, filteredOut, entries } = await this.client.listGuests(signal, () => new ListingBuilder(this.config.name, this.keep));
     this.deps.logger.debug(
-      { source: this.config.name, entries: entries.length, vms: vms.length, rejected: rejected.length, templates, filteredOut, ms: clock.now() - started },
+      { source: this.config.name, entries, vms: vms.length, rejected: rejected.length, templates, filteredOut, ms: clock.now() - started },
       'proxmox listing done',
     );
     return { vms, rejected };

@@ -1,5 +1,7 @@
 // Turns the raw guest list into VM records: templates and filtered-out guests are skipped,
 // each malformed or duplicate entry is rejected with a reason, and the rest are mapped.
+// Entries can be added a batch at a time (as the body arrives), so a raw entry is dropped as
+// soon as its record exists: only the compact records and the rejects accumulate.
 import type { RejectedItem, VmRecord } from '../../domain/types.js';
 import { filterFieldsOf, type FilterFields } from './filter.js';
 import { toVmRecord } from './map.js';
@@ -13,18 +15,39 @@ export interface ListingResult {
   filteredOut: number;
 }
 
-/** Validates, filters and maps the entries of one listing of source `source`. */
-export function buildListing(source: string, entries: readonly unknown[], keep?: (g: FilterFields) => boolean): ListingResult {
-  const result: ListingResult = { vms: [], rejected: [], templates: 0, filteredOut: 0 };
-  const seen = new Map<number, GuestEntry>();
-  entries.forEach((raw, index) => {
+/** Validates, filters and maps the entries of one listing, in order, one batch at a time. */
+export class ListingBuilder implements ListingResult {
+  readonly vms: VmRecord[] = [];
+  readonly rejected: RejectedItem[] = [];
+  templates = 0;
+  filteredOut = 0;
+  /** Raw entries seen so far (their position in the list is the index of the next one). */
+  entries = 0;
+  // vmid → the first guest listed with it, as (its index in `vms`) * 2 + (1 for lxc): what a
+  // duplicate's message needs, without keeping the raw entry (or a copy of it) alive.
+  private readonly seen = new Map<number, number>();
+
+  constructor(
+    readonly source: string,
+    private readonly keep?: (g: FilterFields) => boolean,
+  ) {}
+
+  /** Adds the next entries of the list. */
+  addBatch(batch: readonly unknown[]): void {
+    const offset = this.entries;
+    batch.forEach((raw, i) => this.add(raw, offset + i));
+    this.entries = offset + batch.length;
+  }
+
+  private add(raw: unknown, index: number): void {
+    const source = this.source;
     if (typeof raw === 'object' && raw !== null && (raw as { template?: unknown }).template === 1) {
-      result.templates++;
+      this.templates++;
       return;
     }
     // Filtering before validation: garbage on a node we do not manage is not our problem.
-    if (keep && !keep(filterFieldsOf(raw))) {
-      result.filteredOut++;
+    if (this.keep && !this.keep(filterFieldsOf(raw))) {
+      this.filteredOut++;
       return;
     }
     // The usual entry is valid: map it as it is (the fields we read are exactly the validated ones),
@@ -37,22 +60,28 @@ export function buildListing(source: string, entries: readonly unknown[], keep?:
       if (!parsed.ok) {
         // Keep the vmid when it is readable: the VM exists, so the engine must treat it as unknown, not gone.
         const vmid = readableVmid(raw);
-        result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: parsed.problem, ...(vmid !== undefined ? { vmId: vmid, source } : {}) });
+        this.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: parsed.problem, ...(vmid !== undefined ? { vmId: vmid, source } : {}) });
         return;
       }
       entry = parsed.entry;
     }
-    const first = seen.get(entry.vmid);
+    const first = this.seen.get(entry.vmid);
     if (first !== undefined) {
       // QEMU and LXC share the VMID space; two guests with one id would make identity ambiguous.
-      const firstText = `${first.type}/${first.vmid} on ${first.node}`;
-      result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: `duplicate vmid ${entry.vmid} (already listed as ${firstText}); kept the first`, vmId: String(entry.vmid), source });
+      const firstText = `${first & 1 ? 'lxc' : 'qemu'}/${entry.vmid} on ${this.vms[first >> 1]!.location}`;
+      this.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: `duplicate vmid ${entry.vmid} (already listed as ${firstText}); kept the first`, vmId: String(entry.vmid), source });
       return;
     }
-    seen.set(entry.vmid, entry);
-    result.vms.push(toVmRecord(source, entry));
-  });
-  return result;
+    this.seen.set(entry.vmid, this.vms.length * 2 + (entry.type === 'lxc' ? 1 : 0));
+    this.vms.push(toVmRecord(source, entry));
+  }
+}
+
+/** Validates, filters and maps the entries of one listing of source `source`. */
+export function buildListing(source: string, entries: readonly unknown[], keep?: (g: FilterFields) => boolean): ListingResult {
+  const builder = new ListingBuilder(source, keep);
+  builder.addBatch(entries);
+  return { vms: builder.vms, rejected: builder.rejected, templates: builder.templates, filteredOut: builder.filteredOut };
 }
 
 /** The vmid of a raw entry when it is a positive integer (number or decimal string). */
