@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     // Diagnostics after the measured figures were taken, so they do not distort them.
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
-    const liveHeapAfterMiB = gc ? process.memoryUsage().heapUsed / 1024 ** 2 : NaN;
+    const liveHeapAfterMiB = gc ? process.memoryUsage().heapUsed / 1024 ** 2 : null;
     if (request.heapSnapshot) writeHeapSnapshot(request.heapSnapshot);
     const summary = runtime.deps.store.recentPasses(1)[0]!;
     return {

@@ -21,8 +21,8 @@ export interface PassMeasurement {
   readonly rssAfterMiB: number;
   /** V8 heap in use right after the pass (before any idle-time GC). */
   readonly heapUsedAfterMiB: number;
-  /** V8 heap still reachable after the pass (after a full GC); NaN unless the worker runs with --expose-gc. */
-  readonly liveHeapAfterMiB: number;
+  /** V8 heap still reachable after the pass (after a full GC); null unless the worker runs with --expose-gc. */
+  readonly liveHeapAfterMiB: number | null;
   /** The process's peak RSS over its whole life (getrusage). */
   readonly processPeakRssMiB: number;
   /** From the request until the plan was made (observe + decide). */
