@@ -113,6 +113,7 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
   let result: PassResult;
   const problems: string[] = [];
   try {
+    recoverStranded(deps);
     decided = await observeAndDecide(deps, options, signal);
     problems.push(...decided.problems);
     deps.store.setMissingPasses(decided.missingPasses);
@@ -190,6 +191,21 @@ async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: 
       return billingUp && listedSources.has(source) && !unknownSources.has(source) && !unknownVms.has(key);
     },
   };
+}
+
+/**
+ * No call is in flight between two passes (apply waits for every answer), so an in-flight item at
+ * the start of one was stranded: the answer came, but the transaction recording it failed (disk
+ * full, a lock held past the busy timeout). The gate only knows failed and ambiguous items, so left
+ * in flight it would be planned and sent again — for a create, a second VPS. Recovered exactly as
+ * after a crash: a create becomes ambiguous, an update or delete is retried.
+ */
+function recoverStranded(deps: EngineDeps): void {
+  const stranded = deps.store.recoverInFlight(deps.clock.now(), 'unrecorded');
+  if (stranded.ambiguous > 0) {
+    deps.logger.error(`${stranded.ambiguous} create(s) were answered but their outcome could not be recorded; they are ambiguous and will not be re-sent — see "ospab-vps-sync status" and resolve them`);
+  }
+  if (stranded.retried > 0) deps.logger.warn(`${stranded.retried} update/delete call(s) had no recorded outcome; they will be retried`);
 }
 
 /** Closes failed outbox items nothing will send again (see `mootItems()`), so they do not show as pending forever. */

@@ -251,8 +251,8 @@ export class StateStore {
       deleteVps: w('DELETE FROM vps WHERE source = ? AND external_id = ? AND panel_id = ?'),
       deleteVpsByKey: w('DELETE FROM vps WHERE source = ? AND external_id = ?'),
       deleteOutboxOpen: w('DELETE FROM outbox WHERE source = ? AND external_id = ?'),
-      recoverInFlightCreates: w("UPDATE OR REPLACE outbox SET state = 'ambiguous', last_error = 'the daemon stopped while this create was in flight', updated_at = ? WHERE state = 'in_flight' AND kind = 'create'"),
-      recoverInFlightOthers: w("UPDATE OR REPLACE outbox SET state = 'failed', failure = 'retryable', last_error = 'the daemon stopped while this call was in flight', next_attempt_at = NULL, updated_at = ? WHERE state = 'in_flight'"),
+      recoverInFlightCreates: w("UPDATE OR REPLACE outbox SET state = 'ambiguous', last_error = ?, updated_at = ? WHERE state = 'in_flight' AND kind = 'create'"),
+      recoverInFlightOthers: w("UPDATE OR REPLACE outbox SET state = 'failed', failure = 'retryable', last_error = ?, next_attempt_at = NULL, updated_at = ? WHERE state = 'in_flight'"),
       prunePasses: w('DELETE FROM passes WHERE id <= (SELECT MAX(id) FROM passes) - ?'),
       startPass: w('INSERT INTO passes (started_at, full) VALUES (?, ?) RETURNING id'),
       finishPass: w('UPDATE passes SET finished_at = ?, result = ?, summary_json = ? WHERE id = ?'),
@@ -581,16 +581,17 @@ export class StateStore {
   }
 
   /**
-   * After a crash or kill: an in-flight create may have reached the panel, so it becomes
+   * After a crash or kill (or a failed commit of answers, `why: 'unrecorded'`): an in-flight create may have reached the panel, so it becomes
    * ambiguous (never re-sent blindly); in-flight updates and deletes are idempotent and retried.
    * A VM has at most one failed or ambiguous item per kind; should an in-flight call meet one
    * (a call journaled again after its answer could not be recorded), the in-flight call replaces it.
    */
-  recoverInFlight(now: number): { ambiguous: number; retried: number } {
+  recoverInFlight(now: number, why: 'stopped' | 'unrecorded' = 'stopped'): { ambiguous: number; retried: number } {
+    const what = why === 'stopped' ? 'the daemon stopped while this call was in flight' : 'the answer to this call could not be recorded';
     try {
       return this.conn.transaction(() => {
-        const ambiguous = this.s.recoverInFlightCreates.run(now).changes;
-        const retried = this.s.recoverInFlightOthers.run(now).changes;
+        const ambiguous = this.s.recoverInFlightCreates.run(what.replace('this call', 'this create'), now).changes;
+        const retried = this.s.recoverInFlightOthers.run(what, now).changes;
         return { ambiguous, retried };
       }).immediate();
     } finally {
