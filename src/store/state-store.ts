@@ -151,6 +151,22 @@ export class StateStore {
 
   /** Opens (and for writers creates and migrates) the state file. */
   open(): void {
+    try {
+      this.openConnection();
+    } catch (err) {
+      // A failed migration or pragma must not leave the file open (and locked) behind the error.
+      try {
+        this.db?.close();
+      } catch {
+        // already closed
+      }
+      this.db = null;
+      this.statements = null;
+      throw err;
+    }
+  }
+
+  private openConnection(): void {
     if (this.options.readonly) {
       this.db = new DatabaseConstructor(this.options.path, { readonly: true, fileMustExist: true });
     } else {
