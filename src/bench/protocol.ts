@@ -19,6 +19,8 @@ export interface PassMeasurement {
   /** Highest RSS during this pass (VmHWM after a reset); NaN where the kernel cannot reset it. */
   readonly peakRssMiB: number;
   readonly rssAfterMiB: number;
+  /** The largest RSS seen by a 25 ms sampler during the pass, with the V8 heap and off-heap memory at that moment (MiB). */
+  readonly sampledPeak: { readonly rss: number; readonly heapTotal: number; readonly heapUsed: number; readonly external: number };
   /** V8 heap in use right after the pass (before any idle-time GC). */
   readonly heapUsedAfterMiB: number;
   /** V8 heap still reachable after the pass (after a full GC); null unless the worker runs with --expose-gc. */

@@ -133,5 +133,5 @@ function fmtPass(r: PassRun): string {
   const s = m.summary;
   const sent = s.actions.planned;
   const apply = sent > 0 ? ` (apply ${(m.applyMs / 1000).toFixed(3)} s = ${Math.round(sent / (m.applyMs / 1000))}/s)` : '';
-  return `${s.result}: ${(m.wallMs / 1000).toFixed(3)} s wall${apply}, ${((m.cpuUserMs + m.cpuSystemMs) / 1000).toFixed(3)} s CPU, peak ${m.peakRssMiB.toFixed(0)} MiB (heap after ${m.heapUsedAfterMiB.toFixed(0)}${m.liveHeapAfterMiB === null ? '' : `, live ${m.liveHeapAfterMiB.toFixed(0)}`}), ${s.actions.ok}/${s.actions.planned} actions ok, panel ${r.requests.panelTotal} req, sources ${JSON.stringify(r.requests.proxmox)} ${JSON.stringify(r.requests.vsphere)}`;
+  return `${s.result}: ${(m.wallMs / 1000).toFixed(3)} s wall${apply}, ${((m.cpuUserMs + m.cpuSystemMs) / 1000).toFixed(3)} s CPU, peak ${m.peakRssMiB.toFixed(0)} MiB (sampled peak: rss ${m.sampledPeak.rss.toFixed(0)} = heap ${m.sampledPeak.heapTotal.toFixed(0)} [used ${m.sampledPeak.heapUsed.toFixed(0)}] + external ${m.sampledPeak.external.toFixed(0)} + rest; heap after ${m.heapUsedAfterMiB.toFixed(0)}${m.liveHeapAfterMiB === null ? '' : `, live ${m.liveHeapAfterMiB.toFixed(0)}`}), ${s.actions.ok}/${s.actions.planned} actions ok, panel ${r.requests.panelTotal} req, sources ${JSON.stringify(r.requests.proxmox)} ${JSON.stringify(r.requests.vsphere)}`;
 }
