@@ -154,7 +154,7 @@ function positionsOf(columns: ColumnIndex): Positions {
  * plain text), hand-written: zod costs ~3 µs a row, which is most of a 100,000-row pass. Returns
  * undefined for anything else; the schema then decides and words the problem.
  */
-function quickRecord(row: ResultRow, at: Positions): BillingRecord | undefined {
+function quickRecord(row: ResultRow, at: Positions, shared: Map<string, string>): BillingRecord | undefined {
   const rawVm = row[at.vmId];
   let vmId: string;
   if (typeof rawVm === 'bigint' && rawVm > 0n) vmId = rawVm.toString();
@@ -174,7 +174,16 @@ function quickRecord(row: ResultRow, at: Positions): BillingRecord | undefined {
   const status = at.status < 0 ? null : row[at.status];
   if (status instanceof Uint8Array) return undefined;
   const suspended = typeof status === 'string' && SUSPENDED_STATUSES.includes(status.trim().toLowerCase());
-  return { billingId, vmId, source, userId, suspended, os, name };
+  return { billingId, vmId, source: intern(source, shared), userId, suspended, os: intern(os, shared), name };
+}
+
+/** One copy of a value many rows repeat (a handful of OS names and sources over 100,000 rows): the records live through the whole pass. */
+function intern(text: string | null, shared: Map<string, string>): string | null {
+  if (text === null) return null;
+  const known = shared.get(text);
+  if (known !== undefined) return known;
+  shared.set(text, text);
+  return text;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -233,6 +242,7 @@ function slowRow(row: ResultRow, at: Positions, i: number): SlowRow {
  */
 export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex): { records: BillingRecord[]; rejected: RejectedItem[] } {
   const at = positionsOf(columns);
+  const shared = new Map<string, string>();
   // Rows are read once, in order (a driver may hand them over one at a time); what pass two needs is kept here.
   const quick: (BillingRecord | undefined)[] = [];
   const slow = new Map<number, SlowRow>();
@@ -245,7 +255,7 @@ export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex): { reco
   let i = -1;
   for (const row of rows) {
     i++;
-    const record = quickRecord(row, at);
+    const record = quickRecord(row, at, shared);
     quick.push(record);
     let vmId: string | undefined;
     let source: string | null | undefined;
