@@ -55,4 +55,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.VPS_SYNC_HEALTHCHECK_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # The config is read from /etc/ospab-vps-sync/config.yaml (mount it read-only).
-CMD ["node", "dist/cli.js", "run"]
+CMD ["node", "--max-semi-space-size=8", "dist/cli.js", "run"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `ospab-vps-sync` executable.
 import { main } from './cli/main.js';
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/http/index.js';
 import { createSyncMetrics } from '../../src/metrics/index.js';
+import { DAEMON_NODE_FLAGS } from '../../src/util/heap.js';
 import { createLogger } from '../../src/util/logger.js';
 import { FakeControl } from '../http/fake-control.js';
 
@@ -49,7 +50,7 @@ describe('Dockerfile', () => {
     expect(user).not.toMatch(/^(root|0)(:|$)/);
     expect(find(runtime, 'VOLUME')[0]?.args).toContain('/var/lib/ospab-vps-sync');
     expect(JSON.parse(find(runtime, 'ENTRYPOINT')[0]!.args)).toEqual(['/usr/bin/tini', '--']);
-    expect(JSON.parse(find(runtime, 'CMD').at(-1)!.args)).toEqual(['node', 'dist/cli.js', 'run']);
+    expect(JSON.parse(find(runtime, 'CMD').at(-1)!.args)).toEqual(['node', ...DAEMON_NODE_FLAGS, 'dist/cli.js', 'run']);
     expect(find(runtime, 'COPY').map((c) => c.args).join('\n')).not.toMatch(/--from=build \/app\/src/);
   });
 

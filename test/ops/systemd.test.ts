@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DAEMON_NODE_FLAGS } from '../../src/util/heap.js';
 import { findTool, missingToolMessage } from './tools.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -24,7 +25,7 @@ describe('systemd unit (static)', () => {
     ['DynamicUser', 'yes'],
     ['StateDirectory', 'ospab-vps-sync'],
     ['ConfigurationDirectory', 'ospab-vps-sync'],
-    ['ExecStart', '/usr/bin/node /opt/ospab-vps-sync/dist/cli.js run --config /etc/ospab-vps-sync/config.yaml'],
+    ['ExecStart', `/usr/bin/node ${DAEMON_NODE_FLAGS.join(' ')} /opt/ospab-vps-sync/dist/cli.js run --config /etc/ospab-vps-sync/config.yaml`],
     ['ExecReload', '/bin/kill -HUP $MAINPID'],
     ['Restart', 'on-failure'],
     ['RestartPreventExitStatus', '78'],
