@@ -1,6 +1,6 @@
 // Reads a `/cluster/resources` answer as it arrives instead of holding all of it: Proxmox writes
 // compact `{"data":[{...},{...}]}`, so the bytes are cut into batches of whole array elements
-// (~256 KiB), each batch is `JSON.parse`d on its own and handed on at once, and its bytes are
+// (~48 KiB, see DEFAULT_BATCH_BYTES), each batch is `JSON.parse`d on its own and handed on at once, and its bytes are
 // dropped. At 100,000 guests that is the difference between holding ~30 MB of body, ~30 MB of
 // text and ~100 MB of raw objects (promoted to old space, slow to collect) and holding one batch.
 //
