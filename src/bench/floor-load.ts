@@ -2,8 +2,11 @@
 // panel creates with exactly `concurrency` requests in flight (the daemon's setting), so the
 // figure is what the panel simulator itself can serve — the ceiling for the initial sync.
 // undici's Pool is used because it is the cheapest HTTP/1.1 client in Node (the generator
-// must not be the bottleneck). Prints one JSON line.
+// must not be the bottleneck). With WARMUP 0 it is a fresh process's first COUNT creates instead:
+// what any Node client pays from a cold start, for comparison with the daemon's initial sync.
+// Prints one JSON line.
 import { Pool } from 'undici';
+import { GENERATOR_WARMUP_CREATES } from './layout.js';
 
 /** The line this process prints. */
 export interface FloorLoadResult {
@@ -15,10 +18,11 @@ export interface FloorLoadResult {
 }
 
 async function main(): Promise<void> {
-  const [url, apiKey, concurrencyText, countText] = process.argv.slice(2);
-  if (!url || !apiKey) throw new Error('usage: floor-load URL API_KEY CONCURRENCY COUNT');
+  const [url, apiKey, concurrencyText, countText, warmupText] = process.argv.slice(2);
+  if (!url || !apiKey) throw new Error('usage: floor-load URL API_KEY CONCURRENCY COUNT [WARMUP]');
   const concurrency = Number(concurrencyText);
   const count = Number(countText);
+  const warmup = warmupText === undefined ? GENERATOR_WARMUP_CREATES : Number(warmupText);
   const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
   const headers = { 'content-type': 'application/json', accept: 'application/json', 'x-api-key': apiKey };
   const statuses: Record<string, number> = {};
@@ -36,9 +40,10 @@ async function main(): Promise<void> {
       statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
     }
   };
-  // Warm-up first (JIT, connections, the simulator's own warm-up), as the daemon has had its listing pass.
-  end = Math.min(5000, count);
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  // Warm-up first (JIT, connections, the simulator's own warm-up): the ceiling is what the panel
+  // can serve, not what a client manages while its own code is still being compiled.
+  end = Math.min(warmup, count);
+  if (end > 0) await Promise.all(Array.from({ length: concurrency }, worker));
   for (const k of Object.keys(statuses)) delete statuses[k];
   next = 0;
   end = count;

@@ -8,6 +8,13 @@ export const TOKEN_SECRET = '7c1e4b2a-5d3f-4e6a-9b8c-0d1e2f3a4b5c';
 export const VC_USER = 'administrator@vsphere.local';
 export const VC_PASSWORD = 'bench-vc-password';
 
+/**
+ * Creates the panel-ceiling load generator sends before it starts measuring (JIT, connections,
+ * the simulator's own warm-up). The daemon's sending rate is also reported from this many creates
+ * on, so the two are compared past the same warm-up.
+ */
+export const GENERATOR_WARMUP_CREATES = 5000;
+
 /** One Proxmox cluster of the benchmark. */
 export interface ProxmoxPart {
   readonly name: string;

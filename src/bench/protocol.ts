@@ -31,9 +31,26 @@ export interface PassMeasurement {
   readonly observeAndPlanMs: number;
   /** From the plan to the end of the pass: sending the actions (apply) and recording the pass. */
   readonly applyMs: number;
+  /** The sending phase alone (from the plan to the end of the pass). */
+  readonly sending: SendingMeasurement;
   /** Billing queries the engine ran (listRecords calls). */
   readonly billingQueries: number;
   /** Source listings the engine ran. */
   readonly listings: number;
   readonly summary: PassSummary;
+}
+
+/** What the daemon spent while sending a pass's actions. */
+export interface SendingMeasurement {
+  /** CPU time (user+sys, all threads) from the plan to the end of the pass. */
+  readonly cpuMs: number;
+  /** Share of that time the event loop was busy (not waiting for I/O): below 1, the daemon waited on the panel. */
+  readonly eventLoopBusy: number;
+  /** Actions finished in this pass (sent or skipped). */
+  readonly actions: number;
+  /**
+   * From the end of action number GENERATOR_WARMUP_CREATES to the end of the pass: the same
+   * warm-up the ceiling's load generator gets before it measures. Null for smaller passes.
+   */
+  readonly afterWarmup: { readonly actions: number; readonly ms: number; readonly cpuMs: number } | null;
 }

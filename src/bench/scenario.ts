@@ -6,7 +6,7 @@ import { runToResult } from './child.js';
 import { DaemonProcess } from './daemon-client.js';
 import type { FloorFetchResult, FloorFetchSpec } from './floor-fetch.js';
 import type { FloorLoadResult } from './floor-load.js';
-import { API_KEY, layoutFor, type Layout } from './layout.js';
+import { API_KEY, GENERATOR_WARMUP_CREATES, layoutFor, type Layout } from './layout.js';
 import type { PassMeasurement } from './protocol.js';
 import { BenchWorld, type DriftPlan, type RequestCounts } from './world.js';
 import { wrkCreatesPerSecond } from './wrk.js';
@@ -26,8 +26,12 @@ export interface SizeResult {
   readonly setupSeconds: number;
   /** 1-minute load average just before this size started (other work on the machine skews the figures). */
   readonly loadAverage: number;
-  /** Null when skipped (`--no-ceiling`). */
-  readonly ceiling: { readonly node: FloorLoadResult; readonly wrk: number | null } | null;
+  /**
+   * Null when skipped (`--no-ceiling`). `node`: the warmed-up load generator (the ceiling);
+   * `fresh`: a new generator process's first N creates, no warm-up — the cold start any Node
+   * client pays, next to the daemon's initial sync of the same N.
+   */
+  readonly ceiling: { readonly node: FloorLoadResult; readonly wrk: number | null; readonly fresh: FloorLoadResult } | null;
   readonly floorFetch: readonly FloorFetchResult[];
   readonly initial: PassRun;
   readonly steady: readonly PassRun[];
@@ -74,7 +78,10 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
       const node = await runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(loadCount)], { logFile: join(o.dir, 'floor-load.log') });
       const wrk = await wrkCreatesPerSecond(world.panelUrl, API_KEY, concurrency, 5, o.dir);
       o.say(`    Node load generator ${Math.round(node.perSecond)}/s, wrk ${wrk === null ? 'not installed' : `${Math.round(wrk)}/s`}`);
-      ceiling = { node, wrk };
+      await world.resetPanel();
+      const fresh = await runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(o.n), '0'], { logFile: join(o.dir, 'floor-load.log') });
+      o.say(`    a fresh generator's first ${o.n} creates (no warm-up): ${Math.round(fresh.perSecond)}/s`);
+      ceiling = { node, wrk, fresh };
       await world.resetPanel();
     }
 
@@ -132,6 +139,12 @@ function fmtPass(r: PassRun): string {
   const m = r.m;
   const s = m.summary;
   const sent = s.actions.planned;
-  const apply = sent > 0 ? ` (apply ${(m.applyMs / 1000).toFixed(3)} s = ${Math.round(sent / (m.applyMs / 1000))}/s)` : '';
+  const warm = m.sending.afterWarmup;
+  const apply =
+    sent > 0
+      ? ` (apply ${(m.applyMs / 1000).toFixed(3)} s = ${Math.round(sent / (m.applyMs / 1000))}/s` +
+        (warm ? `, ${Math.round(warm.actions / (warm.ms / 1000))}/s past the first ${GENERATOR_WARMUP_CREATES}` : '') +
+        `; event loop busy ${Math.round(m.sending.eventLoopBusy * 100)}%, ${Math.round((m.sending.cpuMs * 1000) / sent)} µs CPU per action)`
+      : '';
   return `${s.result}: ${(m.wallMs / 1000).toFixed(3)} s wall${apply}, ${((m.cpuUserMs + m.cpuSystemMs) / 1000).toFixed(3)} s CPU, peak ${m.peakRssMiB.toFixed(0)} MiB (sampled peak: rss ${m.sampledPeak.rss.toFixed(0)} = heap ${m.sampledPeak.heapTotal.toFixed(0)} [used ${m.sampledPeak.heapUsed.toFixed(0)}] + external ${m.sampledPeak.external.toFixed(0)} + rest; heap after ${m.heapUsedAfterMiB.toFixed(0)}${m.liveHeapAfterMiB === null ? '' : `, live ${m.liveHeapAfterMiB.toFixed(0)}`}), ${s.actions.ok}/${s.actions.planned} actions ok, panel ${r.requests.panelTotal} req, sources ${JSON.stringify(r.requests.proxmox)} ${JSON.stringify(r.requests.vsphere)}`;
 }
