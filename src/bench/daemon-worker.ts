@@ -13,9 +13,11 @@ import type { PassObserver } from '../engine/observer.js';
 import { createSyncMetrics } from '../metrics/index.js';
 import { createRuntime } from '../runtime.js';
 import { acquireWriterLock } from '../store/writer-lock.js';
-import { limitHeapGrowth } from '../util/heap.js';
+import { COLLECT_AFTER_VMS, fullCollector, limitHeapGrowth } from '../util/heap.js';
 import { createLogger } from '../util/logger.js';
 import { readVersion } from '../version.js';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import { GENERATOR_WARMUP_CREATES } from './layout.js';
 import type { PassRequest, PassMeasurement } from './protocol.js';
 
 /** Peak RSS (VmHWM) and current RSS in MiB, from /proc (Linux). */
@@ -35,12 +37,25 @@ function resetPeak(): boolean {
   }
 }
 
+/** Where the process stood at one moment: clock, CPU and event-loop counters. */
+interface Mark {
+  readonly at: number;
+  readonly cpu: NodeJS.CpuUsage;
+  readonly loop: EventLoopUtilization;
+}
+
+const mark = (): Mark => ({ at: performance.now(), cpu: process.cpuUsage(), loop: performance.eventLoopUtilization() });
+const cpuMsBetween = (a: Mark, b: Mark): number => (b.cpu.user - a.cpu.user + b.cpu.system - a.cpu.system) / 1000;
+
 interface Counts {
   billingQueries: number;
   listings: number;
-  /** performance.now() when the engine reported the plan (right before apply) and when the pass ended. */
-  planAt: number;
-  endAt: number;
+  /** Actions reported since the plan of the current pass. */
+  actions: number;
+  /** When the engine reported the plan (right before apply), passed the generator's warm-up, and ended the pass. */
+  plan: Mark | null;
+  warm: Mark | null;
+  end: Mark | null;
 }
 
 /** Counts what the engine reports, on top of the real metrics observer. */
@@ -56,14 +71,19 @@ function counting(inner: PassObserver, counts: Counts): PassObserver {
       inner.billingQueried(...a);
     },
     drift: (c) => {
-      counts.planAt = performance.now();
+      counts.plan = mark();
+      counts.actions = 0;
+      counts.warm = null;
       inner.drift(c);
     },
-    action: (...a) => inner.action(...a),
+    action: (...a) => {
+      if (++counts.actions === GENERATOR_WARMUP_CREATES) counts.warm = mark();
+      inner.action(...a);
+    },
     outboxPending: (n) => inner.outboxPending(n),
     restored: (...a) => inner.restored(...a),
     passFinished: (...a) => {
-      counts.endAt = performance.now();
+      counts.end = mark();
       inner.passFinished(...a);
     },
   };
@@ -80,10 +100,12 @@ async function main(): Promise<void> {
   if (growth === undefined) limitHeapGrowth();
   else if (Number(growth) > 0) limitHeapGrowth(Number(growth));
   const version = readVersion();
-  const counts: Counts = { billingQueries: 0, listings: 0, planAt: 0, endAt: 0 };
+  const counts: Counts = { billingQueries: 0, listings: 0, actions: 0, plan: null, warm: null, end: null };
   const metrics = createSyncMetrics({ version, sources: config.sources.map((s) => s.name) });
   const runtime = createRuntime({ config, logger, clock: systemClock, observer: counting(metrics, counts) });
-  const daemon = new Daemon(runtime.deps, { schedule: config.schedule, version, logger });
+  // As `run` does; BENCH_COLLECT_AFTER_PASS=0 leaves collections to V8 alone, to measure the difference.
+  const collect = process.env.BENCH_COLLECT_AFTER_PASS === '0' ? null : fullCollector();
+  const daemon = new Daemon(runtime.deps, { schedule: config.schedule, version, logger, ...(collect ? { collectGarbage: { minVms: COLLECT_AFTER_VMS, collect } } : {}) });
   let started = false;
 
   const onePass = async (request: PassRequest): Promise<PassMeasurement> => {
@@ -104,8 +126,10 @@ async function main(): Promise<void> {
       sampledPeak = { rss: mib(u.rss), heapTotal: mib(u.heapTotal), heapUsed: mib(u.heapUsed), external: mib(u.external) };
     }, 25);
     const before = { ...counts };
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
+    counts.plan = counts.warm = counts.end = null;
+    const start = mark();
+    const cpu0 = start.cpu;
+    const t0 = start.at;
     if (!started) {
       started = true;
       daemon.start(); // recovers the outbox and runs the first pass, like `run`
@@ -113,7 +137,8 @@ async function main(): Promise<void> {
       daemon.requestPass({ full: request.full ?? false, reason: 'bench' });
     }
     await daemon.whenIdle();
-    const wallMs = performance.now() - t0;
+    const finish = mark();
+    const wallMs = finish.at - t0;
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     const mem = memoryMiB();
@@ -129,6 +154,12 @@ async function main(): Promise<void> {
     const liveHeapAfterMiB = gc ? process.memoryUsage().heapUsed / 1024 ** 2 : null;
     if (request.heapSnapshot) writeHeapSnapshot(request.heapSnapshot);
     const summary = runtime.deps.store.recentPasses(1)[0]!;
+    // A pass that failed before planning reports no plan: all of it then counts as observe+plan.
+    // (The observer set these while the pass ran: re-read them through the interface type.)
+    const reported: Counts = counts;
+    const end = reported.end ?? finish;
+    const plan = reported.plan ?? end;
+    const warm = reported.warm;
     return {
       wallMs,
       cpuUserMs: cpu.user / 1000,
@@ -139,8 +170,14 @@ async function main(): Promise<void> {
       processPeakRssMiB: process.resourceUsage().maxRSS / 1024,
       heapUsedAfterMiB,
       liveHeapAfterMiB,
-      observeAndPlanMs: counts.planAt - t0,
-      applyMs: counts.endAt - counts.planAt,
+      observeAndPlanMs: plan.at - t0,
+      applyMs: end.at - plan.at,
+      sending: {
+        cpuMs: cpuMsBetween(plan, end),
+        eventLoopBusy: performance.eventLoopUtilization(end.loop, plan.loop).utilization,
+        actions: counts.actions,
+        afterWarmup: warm ? { actions: counts.actions - GENERATOR_WARMUP_CREATES, ms: end.at - warm.at, cpuMs: cpuMsBetween(warm, end) } : null,
+      },
       billingQueries: counts.billingQueries - before.billingQueries,
       listings: counts.listings - before.listings,
       summary,

@@ -6,7 +6,7 @@ import { createHttpServer } from '../http/index.js';
 import { createSyncMetrics } from '../metrics/index.js';
 import { createRuntime } from '../runtime.js';
 import { acquireWriterLock } from '../store/writer-lock.js';
-import { limitHeapGrowth } from '../util/heap.js';
+import { COLLECT_AFTER_VMS, fullCollector, limitHeapGrowth } from '../util/heap.js';
 import type { Logger } from '../util/logger.js';
 import { readVersion } from '../version.js';
 
@@ -17,7 +17,8 @@ export async function runDaemon(config: Config, logger: Logger): Promise<number>
   limitHeapGrowth();
   const metrics = createSyncMetrics({ version, sources: config.sources.map((s) => s.name) });
   const runtime = createRuntime({ config, logger, clock: systemClock, observer: metrics });
-  const daemon = new Daemon(runtime.deps, { schedule: config.schedule, version, logger });
+  const collect = fullCollector();
+  const daemon = new Daemon(runtime.deps, { schedule: config.schedule, version, logger, ...(collect ? { collectGarbage: { minVms: COLLECT_AFTER_VMS, collect } } : {}) });
   const http = config.http.listen
     ? createHttpServer({ listen: config.http.listen, adminToken: config.http.adminToken, control: daemon, metrics, logger, readyMaxAgeSeconds: config.http.readyMaxAgeSeconds })
     : null;

@@ -11,6 +11,11 @@ export interface DaemonOptions {
   readonly schedule: string;
   readonly version: string;
   readonly logger: Logger;
+  /**
+   * A full garbage collection, run after each pass whose sources listed at least `minVms` VMs,
+   * so the next pass does not build its data on top of this one's garbage (util/heap.ts).
+   */
+  readonly collectGarbage?: { readonly minVms: number; readonly collect: () => void };
 }
 
 interface Request {
@@ -162,6 +167,17 @@ export class Daemon implements DaemonControl {
     const ctx = { pass: s.id, result: s.result, full: s.full, reasons: request.reasons, actions: s.actions, drift: nonZero(s.drift), durationSeconds: s.durationSeconds };
     if (s.result === 'success') logger.info(ctx, line);
     else logger.warn({ ...ctx, problems: s.problems.slice(0, 10) }, line);
+    this.collectGarbageAfterLargePass();
+  }
+
+  private collectGarbageAfterLargePass(): void {
+    const gc = this.options.collectGarbage;
+    if (!gc) return;
+    const listed = this.deps.store.sourceStatuses().reduce((n, s) => n + (s.vms ?? 0), 0);
+    if (listed < gc.minVms) return;
+    const started = performance.now();
+    gc.collect();
+    this.deps.logger.debug({ vms: listed, ms: Math.round(performance.now() - started) }, 'full garbage collection after the pass');
   }
 
   private logNewDrift(drift: readonly DriftItem[]): void {
