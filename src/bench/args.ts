@@ -10,6 +10,11 @@ export interface BenchArgs {
   readonly vsphere: boolean;
   /** Steady passes measured per size (the median is reported). */
   readonly repeats: number;
+  /**
+   * (panel ceiling, initial sync) pairs per size: each initial sync runs on a fresh state file in a
+   * new daemon process right after its own ceiling measurement; the median pair ratio is reported.
+   */
+  readonly initialRepeats: number;
   /** Extra Node flags for the daemon worker, e.g. `--cpu-prof --cpu-prof-dir=prof`. */
   readonly daemonNodeArgs: readonly string[];
   /** Write one CPU profile per measured pass (node:inspector, inside the daemon process) into this directory. */
@@ -28,7 +33,7 @@ export interface BenchArgs {
 
 /** The usage text printed on a bad option. */
 export const USAGE = `usage: npm run bench -- [--sizes 1000,10000,100000] [--out bench/RESULTS.md | --no-write]
-                        [--concurrency N] [--no-vsphere] [--repeats 5] [--daemon-node-args=--cpu-prof] [--profile-dir DIR [--heap-snapshots]] [--no-ceiling] [--pause-ms 0] [--quiet-load 1.5] [--keep]`;
+                        [--concurrency N] [--no-vsphere] [--repeats 5] [--initial-repeats 3] [--daemon-node-args=--cpu-prof] [--profile-dir DIR [--heap-snapshots]] [--no-ceiling] [--pause-ms 0] [--quiet-load 1.5] [--keep]`;
 
 /** Parses the options (throws with the usage on a bad one). */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
@@ -41,6 +46,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       concurrency: { type: 'string' },
       'no-vsphere': { type: 'boolean', default: false },
       repeats: { type: 'string', default: '5' },
+      'initial-repeats': { type: 'string', default: '3' },
       'daemon-node-args': { type: 'string', default: '' },
       keep: { type: 'boolean', default: false },
       'profile-dir': { type: 'string' },
@@ -61,12 +67,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (!/^\d+$/.test(values['pause-ms'])) throw new Error(`--pause-ms must be a number of milliseconds\n${USAGE}`);
   const repeats = Number(values.repeats);
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error(`--repeats must be 1..20\n${USAGE}`);
+  const initialRepeats = Number(values['initial-repeats']);
+  if (!Number.isInteger(initialRepeats) || initialRepeats < 1 || initialRepeats > 10) throw new Error(`--initial-repeats must be 1..10\n${USAGE}`);
   return {
     sizes,
     out: values['no-write'] ? null : values.out,
     concurrency,
     vsphere: !values['no-vsphere'],
     repeats,
+    initialRepeats,
     daemonNodeArgs: values['daemon-node-args'].split(' ').filter((a) => a !== ''),
     keep: values.keep,
     profileDir: values['profile-dir'] ?? null,

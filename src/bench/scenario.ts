@@ -19,6 +19,12 @@ export interface PassRun {
   readonly panelRows: number;
 }
 
+/** A panel-ceiling measurement and the initial sync that ran right after it (fresh state file, new daemon process). */
+export interface InitialPair {
+  readonly generator: FloorLoadResult;
+  readonly initial: PassRun;
+}
+
 /** Everything measured for one N. */
 export interface SizeResult {
   readonly layout: Layout;
@@ -34,6 +40,12 @@ export interface SizeResult {
   readonly ceiling: { readonly node: FloorLoadResult; readonly wrk: number | null; readonly fresh: FloorLoadResult } | null;
   readonly floorFetch: readonly FloorFetchResult[];
   readonly initial: PassRun;
+  /**
+   * (ceiling, initial sync) measured back to back, the first being `ceiling.node` and `initial`:
+   * the machine's speed moves within minutes, so each ratio compares two runs made under the same
+   * load. Empty without a ceiling.
+   */
+  readonly initialPairs: readonly InitialPair[];
   readonly steady: readonly PassRun[];
   readonly drift: PassRun & { readonly plan: DriftPlan };
   readonly afterDrift: PassRun;
@@ -46,6 +58,7 @@ export interface ScenarioOptions {
   readonly concurrency: number | undefined;
   readonly vsphere: boolean;
   readonly repeats: number;
+  readonly initialRepeats: number;
   readonly daemonNodeArgs: readonly string[];
   /** Directory for one CPU profile per pass, or null. */
   readonly profileDir: string | null;
@@ -71,11 +84,15 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
     const setupSeconds = (performance.now() - t0) / 1000;
 
     // Floor (b) first, on an empty panel; then the panel is emptied again for the daemon.
-    let ceiling: SizeResult['ceiling'] = null;
-    if (!o.noCeiling) {
+    const warmGenerator = async (): Promise<FloorLoadResult> => {
       const loadCount = Math.max(o.n, 30_000);
       o.say(`  panel ceiling: ${loadCount} creates at concurrency ${concurrency}…`);
-      const node = await runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(loadCount)], { logFile: join(o.dir, 'floor-load.log') });
+      const result = await runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(loadCount)], { logFile: join(o.dir, 'floor-load.log') });
+      return result;
+    };
+    let ceiling: SizeResult['ceiling'] = null;
+    if (!o.noCeiling) {
+      const node = await warmGenerator();
       const wrk = await wrkCreatesPerSecond(world.panelUrl, API_KEY, concurrency, 5, o.dir);
       o.say(`    Node load generator ${Math.round(node.perSecond)}/s, wrk ${wrk === null ? 'not installed' : `${Math.round(wrk)}/s`}`);
       await world.resetPanel();
@@ -85,10 +102,11 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
       await world.resetPanel();
     }
 
-    daemon = await DaemonProcess.start(join(o.dist, 'bench/daemon-worker.js'), world.configPath, join(o.dir, 'daemon.log'), o.daemonNodeArgs);
+    const startDaemon = (log: string) => DaemonProcess.start(join(o.dist, 'bench/daemon-worker.js'), world.configPath, join(o.dir, log), o.daemonNodeArgs);
+    daemon = await startDaemon('daemon.log');
     const measure = async (phase: string): Promise<PassRun> => {
       // Scheduled passes have idle time between them (V8 uses it to shrink the heap); back to back they would not.
-      if (phase !== 'initial' && o.pauseMs > 0) await new Promise((r) => setTimeout(r, o.pauseMs));
+      if (!phase.startsWith('initial') && o.pauseMs > 0) await new Promise((r) => setTimeout(r, o.pauseMs));
       await world.resetSourceCounters();
       const before = await world.counts();
       const profile = o.profileDir ? join(o.profileDir, `${o.n}-${phase}.cpuprofile`) : undefined;
@@ -118,7 +136,25 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
     o.say(`    ${fmtPass(drift)}`);
     const afterDrift = await measure('after-drift');
     o.say(`  steady after drift: ${fmtPass(afterDrift)}`);
-    return { layout, concurrency, setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, steady, drift, afterDrift };
+
+    // More (ceiling, initial sync) pairs: each initial sync from an empty panel and a fresh state
+    // file in a new daemon process, right after its own ceiling measurement.
+    const initialPairs: InitialPair[] = ceiling ? [{ generator: ceiling.node, initial }] : [];
+    for (let i = 2; ceiling && i <= o.initialRepeats; i++) {
+      await daemon.stop();
+      daemon = null;
+      await world.resetPanel();
+      const generator = await warmGenerator();
+      o.say(`    Node load generator ${Math.round(generator.perSecond)}/s`);
+      await world.resetPanel();
+      world.removeState();
+      daemon = await startDaemon(`daemon-${i}.log`);
+      o.say(`  initial sync ${i} of ${o.initialRepeats} (fresh state file, new daemon process)…`);
+      const again = await measure(`initial-${i}`);
+      o.say(`    ${fmtPass(again)}`);
+      initialPairs.push({ generator, initial: again });
+    }
+    return { layout, concurrency, setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, initialPairs, steady, drift, afterDrift };
   } finally {
     await daemon?.stop();
     await world.stop();

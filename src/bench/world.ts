@@ -1,7 +1,7 @@
 // The benchmark's world for one size: the Proxmox, vSphere and panel simulators each in its own
 // process, a SQLite billing database in the main site's layout owning every VM, and the daemon's
 // config file. Also drives the drift and reads the simulators' request counters.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
@@ -200,6 +200,11 @@ export class BenchWorld {
   /** Empties the panel simulator (after the load generator filled it). */
   async resetPanel(): Promise<void> {
     await this.panelControl!.json('POST', '/_sim/reset', {});
+  }
+
+  /** Deletes the daemon's state file (with its WAL and shared-memory files); only while no daemon runs. */
+  removeState(): void {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${this.statePath}${suffix}`, { force: true });
   }
 
   /** Rows in the panel simulator's table. */
