@@ -74,7 +74,7 @@ export function derive(r: SizeResult): Derived {
     ceilingNode,
     ceilingWrk,
     // Every generator run shows a rate the panel can serve; the highest is the strictest ceiling.
-    ceiling: Math.max(...[ceilingNode, ceilingWrk, freshRate].map((x) => (Number.isFinite(x) ? x : 0))) || NaN,
+    ceiling: Math.max(...[ceilingNode, ceilingWrk, freshRate, ...r.initialPairs.map((p) => p.generator.perSecond)].map((x) => (Number.isFinite(x) ? x : 0))) || NaN,
     generatorCpuUs: r.ceiling ? (r.ceiling.node.cpuMs * 1000) / r.ceiling.node.requests : NaN,
     maxPeakRss: Math.max(...runs.map((x) => x.m.peakRssMiB)),
     warmRate: warm ? warm.actions / (warm.ms / 1000) : NaN,
