@@ -69,7 +69,7 @@ export function derive(r: SizeResult): Derived {
     floorMs: median(r.floorFetch.map((f) => f.wallMs)),
     steadyVsFloor: median(pairs),
     creates,
-    applyRate: creates / (r.initial.m.applyMs / 1000),
+    applyRate: sendingRate(r.initial),
     passRate: creates / (r.initial.m.wallMs / 1000),
     ceilingNode,
     ceilingWrk,

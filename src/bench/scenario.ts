@@ -87,8 +87,7 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
     const warmGenerator = async (): Promise<FloorLoadResult> => {
       const loadCount = Math.max(o.n, 30_000);
       o.say(`  panel ceiling: ${loadCount} creates at concurrency ${concurrency}…`);
-      const result = await runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(loadCount)], { logFile: join(o.dir, 'floor-load.log') });
-      return result;
+      return runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(loadCount)], { logFile: join(o.dir, 'floor-load.log') });
     };
     let ceiling: SizeResult['ceiling'] = null;
     if (!o.noCeiling) {
