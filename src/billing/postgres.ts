@@ -40,14 +40,7 @@ export class PostgresConnector implements Connector {
 
   private async open(): Promise<Session> {
     const client = await (await this.ensurePool()).connect();
-    // While checked out, a server-side kill arrives on the client, not the pool: without a listener
-    // it would be an uncaught exception. The query in progress fails on its own and is retried.
-    const onError = (): void => undefined;
-    client.on('error', onError);
-    const giveBack = (destroy: boolean): void => {
-      client.off('error', onError);
-      client.release(destroy);
-    };
+    const giveBack = (destroy: boolean): void => client.release(destroy);
     return {
       exec: async (sql) => {
         await client.query(sql);
@@ -85,6 +78,12 @@ export class PostgresConnector implements Connector {
     // without a listener the error would crash the process.
     const scrub = urlScrubber(this.config.url);
     pool.on('error', (err) => this.logger.info({ reason: scrub(err.message) }, 'billing: idle connection closed by the server'));
+    // A server-side kill (restart, pg_terminate_backend) is an 'error' event on the client; without
+    // a listener at that moment it is an uncaught exception that ends the daemon. The pool listens
+    // only while a client is idle, so every client gets a listener of its own for its whole life
+    // (a checked-out client's query fails on its own and is retried). Listening only while a
+    // session held the client let one such error through, once, in the kill-race test under load.
+    pool.on('connect', (client) => client.on('error', ignoreClientError));
     this.pool = pool;
     return pool;
   }
@@ -108,6 +107,9 @@ export class PostgresConnector implements Connector {
     return classifyPostgresError(err, this.config.timeoutMs);
   }
 }
+
+/** See ensurePool(): the failure itself reaches the caller through the query or the pool. */
+function ignoreClientError(): void {}
 
 /** Maps a pg error to a reason; exported for tests of the mapping itself. */
 export function classifyPostgresError(err: unknown, timeoutMs: number): Classified {
