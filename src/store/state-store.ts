@@ -15,29 +15,13 @@ import type { Action, ActionKind, OutboxItem, Ownership, PanelFields, SnapshotEn
 import { vmKey, parseVmKey } from '../domain/types.js';
 import type { PassSummary } from '../engine/control.js';
 import { migrate } from './migrations.js';
+import { SnapshotCache, type VpsTuple } from './snapshot-cache.js';
 
 export interface StoreOptions {
   readonly path: string;
   /** Read-only views (`plan`, `status`) never migrate or write. */
   readonly readonly?: boolean;
 }
-
-/** A `vps` row as `allVps` returns it (raw mode), in its column order. */
-type VpsTuple = [
-  source: string,
-  externalId: string,
-  panelId: number,
-  userId: number,
-  billingId: string | null,
-  name: string,
-  cpu: number,
-  ram: number,
-  disk: number,
-  os: string,
-  status: PanelFields['status'],
-  hypervisor: PanelFields['hypervisor'],
-  missingPasses: number,
-];
 
 interface OutboxRow {
   id: number;
@@ -140,12 +124,8 @@ export class StateStore {
   private settledCache: Set<string> | null = null;
   /** Multi-row statements by row count (see groupCommitFn). */
   private multiRowStatements = { upsertVps: new Map<number, Statement>(), journalCreates: new Map<number, Statement>() };
-  /**
-   * The snapshot as last read, reused while nothing changed it: reading 100,000 rows costs a
-   * steady pass more than planning does. Dropped on every write of ours to `vps`; a write by
-   * another process (`resolve` while the daemon runs) shows up as a new `PRAGMA data_version`.
-   */
-  private snapshotCache: { readonly dataVersion: number; readonly entries: readonly SnapshotEntry[] } | null = null;
+  /** The snapshot, kept in memory and updated with our own writes (see SnapshotCache). */
+  private readonly snapshotCache = new SnapshotCache();
 
   constructor(private readonly options: StoreOptions) {}
 
@@ -208,7 +188,7 @@ export class StateStore {
     this.groupCommitTx = null;
     this.multiRowStatements = { upsertVps: new Map(), journalCreates: new Map() };
     this.settledCache = null;
-    this.snapshotCache = null;
+    this.snapshotCache.drop();
   }
 
   private get s(): NonNullable<StateStore['statements']> {
@@ -241,7 +221,7 @@ export class StateStore {
       recentPasses: db.prepare('SELECT * FROM passes ORDER BY id DESC LIMIT ?'),
       sourceStatus: db.prepare('SELECT * FROM source_status ORDER BY name'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-      // Every method running a statement that writes `vps` must drop snapshotCache.
+      // Every statement that writes `vps` is mirrored on snapshotCache, inside a transaction run by writeTransaction().
       setMissing: w('UPDATE vps SET missing_passes = ? WHERE source = ? AND external_id = ?'),
       // A new in_flight row; a call sent again after a failure reuses its item instead (journalRetry).
       journalInsert: w(`
@@ -280,25 +260,10 @@ export class StateStore {
     };
   }
 
-  /** Every VPS the panel was told about. */
+  /** Every VPS the panel was told about (a new array each call; the order is not significant). */
   snapshot(): SnapshotEntry[] {
     const dataVersion = this.conn.pragma('data_version', { simple: true }) as number;
-    if (this.snapshotCache?.dataVersion !== dataVersion) {
-      const entries: SnapshotEntry[] = [];
-      // The cache lives as long as the daemon: one copy of each repeated value (source, os, status,
-      // hypervisor) instead of one string per row saves ~12 MB at 100,000 VPSes.
-      const shared = new Map<string, string>();
-      const intern = <T extends string>(text: T): T => {
-        const known = shared.get(text);
-        if (known !== undefined) return known as T;
-        shared.set(text, text);
-        return text;
-      };
-      for (const row of this.s.allVps.iterate() as IterableIterator<VpsTuple>) entries.push(toSnapshotEntry(row, intern));
-      this.snapshotCache = { dataVersion, entries };
-    }
-    // A copy of the list (the entries themselves are immutable), so no caller can change the cache.
-    return this.snapshotCache.entries.slice();
+    return this.snapshotCache.list(dataVersion, () => this.s.allVps.iterate() as IterableIterator<VpsTuple>);
   }
 
   /** Number of VPSes in the snapshot. */
@@ -309,23 +274,25 @@ export class StateStore {
   /** Stores the consecutive-missing counters planned for this pass, in one transaction. */
   setMissingPasses(counts: ReadonlyMap<VmKey, number>): void {
     if (counts.size === 0) return;
-    this.snapshotCache = null;
-    this.conn.transaction(() => {
-      for (const [key, n] of counts) {
-        const { source, externalId } = parseVmKey(key);
-        this.s.setMissing.run(n, source, externalId);
-      }
-    }).immediate();
+    this.writeTransaction(() =>
+      this.conn.transaction(() => {
+        for (const [key, n] of counts) {
+          const { source, externalId } = parseVmKey(key);
+          this.s.setMissing.run(n, source, externalId);
+          this.snapshotCache.missing(key, n);
+        }
+      }).immediate(),
+    );
   }
 
   /** Journals a call before it is sent (state in_flight); returns the outbox id to resolve it with and the attempt number. */
   journal(action: Action, passId: number | null, now: number): { id: number; attempts: number } {
-    return this.writeOutbox(() => this.conn.transaction(() => this.insertJournal(action, passId, now)).immediate());
+    return this.writeTransaction(() => this.conn.transaction(() => this.insertJournal(action, passId, now)).immediate());
   }
 
   /** Records the answer to a journaled call, and the snapshot change it implies, in one transaction. */
   resolve(outboxId: number, resolution: Resolution, now: number): void {
-    this.writeOutbox(() => this.conn.transaction(() => this.applyResolution(outboxId, resolution, now)).immediate());
+    this.writeTransaction(() => this.conn.transaction(() => this.applyResolution(outboxId, resolution, now)).immediate());
   }
 
   /**
@@ -335,7 +302,7 @@ export class StateStore {
    * `action`, which saves reading its row back. Returns the journal entries in order.
    */
   resolveAndJournal(resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): { id: number; attempts: number }[] {
-    return this.writeOutbox(() => this.groupCommit.immediate(resolutions, calls));
+    return this.writeTransaction(() => this.groupCommit.immediate(resolutions, calls));
   }
 
   /**
@@ -374,16 +341,21 @@ export class StateStore {
   }
 
   /**
-   * Runs an outbox write transaction. If it fails, SQLite rolled it back, but `settled` may have
-   * followed changes that did not happen: it is read again from the file when next needed.
+   * Runs a write transaction. Committed, its snapshot changes are applied to the cache. If it
+   * fails, SQLite rolled it back: its snapshot changes are dropped, and `settled`, which may have
+   * followed changes that did not happen, is read again from the file when next needed.
    */
-  private writeOutbox<T>(transaction: () => T): T {
+  private writeTransaction<T>(transaction: () => T): T {
+    let result: T;
     try {
-      return transaction();
+      result = transaction();
     } catch (err) {
       this.settledCache = null;
+      this.snapshotCache.rollback();
       throw err;
     }
+    this.snapshotCache.commit();
+    return result;
   }
 
   /** Keys (`kind:source/external id`) that may have a failed or ambiguous item: read from the file on first use, then kept up to date. */
@@ -471,7 +443,6 @@ export class StateStore {
 
   /** `resolutions[from..to)`, all `created` with their action: the snapshot rows in one statement, then each outbox row closed. */
   private recordCreated(resolutions: readonly ResolutionEntry[], from: number, to: number): void {
-    this.snapshotCache = null;
     const values: unknown[] = new Array((to - from) * VPS_COLUMNS);
     let v = 0;
     for (let i = from; i < to; i++) {
@@ -497,6 +468,9 @@ export class StateStore {
     const settled = this.settled;
     for (let i = from; i < to; i++) {
       const r = resolutions[i]!;
+      const action = r.action as CreateAction;
+      const { source, externalId } = parseVmKey(action.key);
+      this.snapshotCache.put(source, externalId, (r.resolution as Extract<Resolution, { outcome: 'created' }>).panelId, action.desired.owner.billingId, action.desired.fields);
       this.s.outboxDone.run(r.outboxId);
       if (settled.size > 0) settled.delete(settledKey('create', r.action!.key));
     }
@@ -539,27 +513,27 @@ export class StateStore {
     const key = settledKey(item.kind, vmKey(source, externalId));
     switch (resolution.outcome) {
       case 'created': {
-        this.snapshotCache = null;
         const f = item.fields;
         if (!f) throw new Error(`outbox item ${outboxId}: a create without fields`);
         this.s.upsertVps.run(source, externalId, resolution.panelId, f.user_id, item.billing_id, f.name, f.cpu, f.ram, f.disk, f.os, f.status, f.hypervisor, now);
+        this.snapshotCache.put(source, externalId, resolution.panelId, item.billing_id, f);
         this.s.outboxDone.run(outboxId);
         this.settled.delete(key);
         break;
       }
       case 'updated': {
-        this.snapshotCache = null;
         const f = item.fields;
         if (!f) throw new Error(`outbox item ${outboxId}: an update without fields`);
         this.s.updateVpsFields.run(f.user_id, item.billing_id, f.name, f.cpu, f.ram, f.disk, f.os, f.status, f.hypervisor, now, source, externalId, item.panel_id);
+        this.snapshotCache.update(source, externalId, item.panel_id, item.billing_id, f);
         this.s.outboxDone.run(outboxId);
         this.settled.delete(key);
         break;
       }
       case 'deleted':
       case 'vanished':
-        this.snapshotCache = null;
         this.s.deleteVps.run(source, externalId, item.panel_id);
+        this.snapshotCache.delete(source, externalId, item.panel_id);
         this.s.outboxDone.run(outboxId);
         this.settled.delete(key);
         break;
@@ -628,11 +602,11 @@ export class StateStore {
   /** Operator: drop everything known locally about a VM (open outbox items and snapshot entry); the panel is not touched. */
   forget(key: VmKey): boolean {
     const { source, externalId } = parseVmKey(key);
-    this.snapshotCache = null;
-    return this.writeOutbox(() =>
+    return this.writeTransaction(() =>
       this.conn.transaction(() => {
         const a = this.s.deleteOutboxOpen.run(source, externalId).changes;
         const b = this.s.deleteVpsByKey.run(source, externalId).changes;
+        this.snapshotCache.delete(source, externalId, 'any');
         for (const kind of ['create', 'update', 'delete'] as const) this.settled.delete(settledKey(kind, key));
         return a + b > 0;
       }).immediate(),
@@ -642,7 +616,7 @@ export class StateStore {
   /** Finds and resolves the ambiguous create of `key` in one transaction, so no other writer changes it in between. */
   private settleAmbiguousCreate(key: VmKey, resolution: Resolution, now: number): boolean {
     const { source, externalId } = parseVmKey(key);
-    return this.writeOutbox(() =>
+    return this.writeTransaction(() =>
       this.conn.transaction(() => {
         const row = this.s.ambiguousCreateId.get(source, externalId) as { id: number } | undefined;
         if (!row) return false;
@@ -736,23 +710,6 @@ export class StateStore {
   setMeta(key: string, value: string | null): void {
     this.s.setMeta.run(key, value);
   }
-}
-
-function toSnapshotEntry(r: VpsTuple, intern: <T extends string>(text: T) => T): SnapshotEntry {
-  const [rawSource, externalId, panelId, userId, billingId, name, cpu, ram, disk, rawOs, rawStatus, rawHypervisor, missingPasses] = r;
-  const source = intern(rawSource);
-  const os = intern(rawOs);
-  const status = intern(rawStatus);
-  const hypervisor = intern(rawHypervisor);
-  return {
-    key: vmKey(source, externalId),
-    source,
-    externalId,
-    panelId,
-    owner: { userId, billingId },
-    sent: { user_id: userId, name, cpu, ram, disk, os, status, hypervisor },
-    missingPasses,
-  };
 }
 
 function toOutboxItem(r: OutboxRow): OutboxItem {
