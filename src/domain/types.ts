@@ -143,6 +143,9 @@ export const DRIFT_CLASSES: readonly DriftClass[] = [
   'billed_but_missing', 'suspended_but_running', 'ambiguous_billing', 'held_delete', 'ambiguous',
 ];
 
+/** Drift the daemon removes by itself (the calls of this pass): logged at debug level only; the rest needs a person. */
+export const PANEL_SIDE_DRIFT: ReadonlySet<DriftClass> = new Set<DriftClass>(['missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor']);
+
 /** One difference an operator may want to know about. */
 export interface DriftItem {
   readonly class: DriftClass;

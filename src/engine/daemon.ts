@@ -1,7 +1,7 @@
 // The long-running daemon: schedules passes with croner, never lets two overlap, coalesces
 // resync requests, and stops cleanly (no new pass, in-flight calls finish and are recorded).
 import { Cron } from 'croner';
-import type { DriftItem } from '../domain/types.js';
+import { PANEL_SIDE_DRIFT, type DriftItem } from '../domain/types.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { DaemonControl, DaemonStatus } from './control.js';
@@ -187,9 +187,6 @@ export class Daemon implements DaemonControl {
   }
 }
 
-/** Drift the daemon is fixing by itself this pass: logged at debug level only. */
-const PANEL_SIDE_DRIFT: ReadonlySet<DriftItem['class']> = new Set(['missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor']);
-
 /**
  * Logs each drift item that is not in `previous` (one line, with its VM and billing ids) and
  * returns the set to pass next time, so a lasting problem is logged when it appears. Panel-side
@@ -201,7 +198,6 @@ export function logDrift(logger: Logger, drift: readonly DriftItem[], previous: 
   const current = new Set<string>();
   const debug = logger.isLevelEnabled('debug');
   for (const d of drift) {
-    // Panel-side drift is what the daemon is fixing right now; the rest needs a person.
     const needsOperator = !PANEL_SIDE_DRIFT.has(d.class);
     if (!needsOperator && !debug) continue;
     const id = `${d.class}|${d.key ?? ''}|${d.billingId ?? ''}|${d.panelId ?? ''}`;

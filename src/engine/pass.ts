@@ -6,7 +6,7 @@ import { gate, mootItems, unconfirmedDeletes, unconfirmedUpdates, type GateResul
 import { guards, type GuardResult, type GuardSettings } from '../domain/guards.js';
 import { plan, type PlanResult } from '../domain/plan.js';
 import type { BillingSource, Clock, PanelClient, VmSource } from '../domain/ports.js';
-import { DRIFT_CLASSES, parseVmKey, type Action, type DriftClass, type DriftItem, type OutboxItem, type SnapshotEntry, type VmKey } from '../domain/types.js';
+import { DRIFT_CLASSES, PANEL_SIDE_DRIFT, parseVmKey, type Action, type DriftClass, type DriftItem, type OutboxItem, type SnapshotEntry, type VmKey } from '../domain/types.js';
 import type { StateStore } from '../store/state-store.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -60,7 +60,10 @@ export interface PlannedPass {
 
 export interface PassReport {
   readonly summary: PassSummary;
-  /** The pass's drift items (null when it failed before deciding). */
+  /**
+   * The pass's drift items to log (null when it failed before deciding): panel-side drift only
+   * when debug lines are written (see logDrift()); `summary.drift` counts them all.
+   */
   readonly planned: { readonly drift: readonly DriftItem[] } | null;
   readonly applied: ApplyReport | null;
 }
@@ -155,6 +158,7 @@ interface DecidedPass {
   /** Every action planned before guards and gate (for closing moot outbox items). */
   readonly plannedActions: readonly Action[];
   readonly missingPasses: PlanResult['missingPasses'];
+  /** The drift items to log (see PassReport.planned); driftCounts counts them all. */
   readonly drift: readonly DriftItem[];
   readonly driftCounts: Readonly<Record<DriftClass, number>>;
   readonly problems: readonly string[];
@@ -181,7 +185,9 @@ async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: 
     skipped: planned.gated.skipped,
     plannedActions: planned.plan.actions,
     missingPasses: planned.plan.missingPasses,
-    drift: planned.drift,
+    // Kept while sending, so only what will be logged: at an initial sync the panel-side drift is
+    // one item per VM (~25 MiB of them at 100,000 VMs), and logDrift() writes those at debug level only.
+    drift: deps.logger.isLevelEnabled('debug') ? planned.drift : planned.drift.filter((d) => !PANEL_SIDE_DRIFT.has(d.class)),
     driftCounts: planned.driftCounts,
     problems: planned.problems,
     nothingListed: observation.listings.length > 0 && observation.listings.every((l) => !l.ok),

@@ -87,17 +87,30 @@ export class SnapshotCache {
     this.shared = new Map();
   }
 
-  /** An upsert of a VPS the panel now has (missing_passes 0). */
-  put(source: string, externalId: string, panelId: number, billingId: string | null, fields: PanelFields): void {
+  /**
+   * An upsert of a VPS the panel now has (missing_passes 0). `owner`, when given, is the journaled
+   * call's: the entry shares it and `fields` when they hold what the row does (an initial sync
+   * then adds no objects of its own per VPS beyond the entry), else it gets copies.
+   */
+  put(source: string, externalId: string, panelId: number, billingId: string | null, fields: PanelFields, owner?: Ownership): void {
     if (this.entries === null) return; // nothing cached: the next read sees the row
-    const entry = this.entry(source, externalId, panelId, fields.user_id, billingId, fields, 0);
+    const shared = this.intern(source);
+    const entry: SnapshotEntry = {
+      key: vmKey(shared, externalId),
+      source: shared,
+      externalId,
+      panelId,
+      owner: owner !== undefined && owner.userId === fields.user_id && owner.billingId === billingId ? owner : { userId: fields.user_id, billingId },
+      sent: this.isShareable(fields) ? fields : this.copy(fields),
+      missingPasses: 0,
+    };
     this.stage(entry.key, { op: 'put', entry });
   }
 
   /** An update of the fields of the VPS with `panelId`. */
   update(source: string, externalId: string, panelId: number | null, billingId: string | null, fields: PanelFields): void {
     if (this.entries === null) return;
-    const sent = this.fields(fields.user_id, fields.name, fields.cpu, fields.ram, fields.disk, fields.os, fields.status, fields.hypervisor);
+    const sent = this.isShareable(fields) ? fields : this.copy(fields);
     this.stage(vmKey(source, externalId), { op: 'update', panelId, owner: { userId: fields.user_id, billingId }, sent });
   }
 
@@ -167,35 +180,30 @@ export class SnapshotCache {
   }
 
   private fromRow(r: VpsTuple): SnapshotEntry {
-    const [source, externalId, panelId, userId, billingId, name, cpu, ram, disk, os, status, hypervisor, missingPasses] = r;
-    return this.entry(source, externalId, panelId, userId, billingId, { user_id: userId, name, cpu, ram, disk, os, status, hypervisor }, missingPasses);
-  }
-
-  private entry(source: string, externalId: string, panelId: number, userId: number, billingId: string | null, f: PanelFields, missingPasses: number): SnapshotEntry {
-    const shared = this.intern(source);
+    const [rawSource, externalId, panelId, userId, billingId, name, cpu, ram, disk, os, status, hypervisor, missingPasses] = r;
+    const source = this.intern(rawSource);
     return {
-      key: vmKey(shared, externalId),
-      source: shared,
+      key: vmKey(source, externalId),
+      source,
       externalId,
       panelId,
       owner: { userId, billingId },
-      sent: this.fields(userId, f.name, f.cpu, f.ram, f.disk, f.os, f.status, f.hypervisor),
+      sent: { user_id: userId, name, cpu, ram, disk, os: this.intern(os), status: this.intern(status), hypervisor: this.intern(hypervisor) },
       missingPasses,
     };
   }
 
-  /** A fields object of exactly the columns the table keeps, in their order (a read gives the same shape). */
-  private fields(
-    userId: number,
-    name: string,
-    cpu: number,
-    ram: number,
-    disk: number,
-    os: string,
-    status: PanelFields['status'],
-    hypervisor: PanelFields['hypervisor'],
-  ): PanelFields {
-    return { user_id: userId, name, cpu, ram, disk, os: this.intern(os), status: this.intern(status), hypervisor: this.intern(hypervisor) };
+  /**
+   * Whether a call's fields object can be the entry's own: it is immutable and has exactly the
+   * table's columns (PanelFields), so only its repeated values must be the shared copies.
+   */
+  private isShareable(f: PanelFields): boolean {
+    return this.intern(f.os) === f.os && this.intern(f.status) === f.status && this.intern(f.hypervisor) === f.hypervisor;
+  }
+
+  /** The fields with the shared copies of their repeated values, in the table's column order. */
+  private copy(f: PanelFields): PanelFields {
+    return { user_id: f.user_id, name: f.name, cpu: f.cpu, ram: f.ram, disk: f.disk, os: this.intern(f.os), status: this.intern(f.status), hypervisor: this.intern(f.hypervisor) };
   }
 
   private intern<T extends string>(text: T): T {

@@ -470,7 +470,7 @@ export class StateStore {
       const r = resolutions[i]!;
       const action = r.action as CreateAction;
       const { source, externalId } = parseVmKey(action.key);
-      this.snapshotCache.put(source, externalId, (r.resolution as Extract<Resolution, { outcome: 'created' }>).panelId, action.desired.owner.billingId, action.desired.fields);
+      this.snapshotCache.put(source, externalId, (r.resolution as Extract<Resolution, { outcome: 'created' }>).panelId, action.desired.owner.billingId, action.desired.fields, action.desired.owner);
       this.s.outboxDone.run(r.outboxId);
       if (settled.size > 0) settled.delete(settledKey('create', r.action!.key));
     }
