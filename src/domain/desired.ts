@@ -33,8 +33,8 @@ export interface ObservedVm {
 export interface DesiredState {
   /** Every VM of every source that listed successfully. */
   readonly observed: readonly ObservedVm[];
-  /** Position of each key in `observed` (built by desired(); plan() builds it when absent). */
-  readonly indexOf?: ReadonlyMap<VmKey, number>;
+  /** Position in `observed` of a source's VM (built by desired(); plan() builds one when absent). */
+  readonly find?: (source: string, externalId: string) => number | undefined;
   /** Sources whose listing failed: unknown this pass, never empty. */
   readonly unknownSources: ReadonlySet<string>;
   /** Sources that listed successfully; only their VMs can be missing. */
@@ -70,9 +70,18 @@ export function desired(input: DesiredInput): DesiredState {
   const unknownVms = new Set<VmKey>();
   const keys: VmKey[] = [];
   const vms: VmRecord[] = [];
-  const indexOf = new Map<VmKey, number>();
   // external id → the VM listing it, or every such VM when several sources did (rare: no array per VM).
+  // The only index: a VM is found by its id, then its source checked, so no map keyed by VmKey is
+  // built (two map operations on a new key string per VM were a quarter of this function's time).
   const byId = new Map<string, number | number[]>();
+  const among = (held: number | number[], source: string): number | undefined => {
+    if (typeof held === 'number') return vms[held]!.source === source ? held : undefined;
+    return held.find((i) => vms[i]!.source === source);
+  };
+  const find = (source: string, externalId: string): number | undefined => {
+    const held = byId.get(externalId);
+    return held === undefined ? undefined : among(held, source);
+  };
   for (const listing of input.listings) {
     if (!listing.ok) {
       unknownSources.add(listing.source);
@@ -80,17 +89,15 @@ export function desired(input: DesiredInput): DesiredState {
     }
     for (const bad of listing.rejected) if (bad.vmId !== undefined) unknownVms.add(vmKey(listing.source, bad.vmId));
     for (const vm of listing.vms) {
-      const key = vmKey(vm.source, vm.externalId);
-      const seen = indexOf.get(key);
+      const held = byId.get(vm.externalId);
+      const seen = held === undefined ? undefined : among(held, vm.source);
       const i = seen ?? vms.length;
       if (seen === undefined) {
-        keys.push(key);
+        keys.push(vmKey(vm.source, vm.externalId));
         vms.push(vm);
-        indexOf.set(key, i);
       } else {
         vms[seen] = vm; // a later entry for the same key replaces the earlier one, in its place
       }
-      const held = byId.get(vm.externalId);
       if (held === undefined) byId.set(vm.externalId, i);
       else if (typeof held === 'number') byId.set(vm.externalId, [held, i]);
       else held.push(i);
@@ -132,7 +139,7 @@ export function desired(input: DesiredInput): DesiredState {
 
   const matchRecord = (record: BillingRecord): void => {
     if (record.source !== null) {
-      const i = indexOf.get(vmKey(record.source, record.vmId));
+      const i = find(record.source, record.vmId);
       if (i !== undefined) {
         claim(i, record);
       } else if (!unknownSources.has(record.source)) {
@@ -169,7 +176,7 @@ export function desired(input: DesiredInput): DesiredState {
     for (const bad of input.billing.rejected) {
       if (bad.vmId === undefined) continue;
       const source = bad.source ?? null;
-      const about = source !== null ? [indexOf.get(vmKey(source, bad.vmId))].filter((i): i is number => i !== undefined) : holdersOf(bad.vmId);
+      const about = source !== null ? [find(source, bad.vmId)].filter((i): i is number => i !== undefined) : holdersOf(bad.vmId);
       for (const i of about) owners[i] = { kind: 'unknown', why: `billing row rejected: ${bad.problem}` };
     }
     for (const record of input.billing.records) matchRecord(record);
@@ -209,7 +216,7 @@ export function desired(input: DesiredInput): DesiredState {
     observed[i] = { key, vm, ownership, desired: want };
   }
 
-  return { observed, indexOf, unknownSources, listedSources, unknownVms, billingUp: input.billing.ok, drift };
+  return { observed, find, unknownSources, listedSources, unknownVms, billingUp: input.billing.ok, drift };
 }
 
 function label(record: BillingRecord): string {

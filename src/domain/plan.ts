@@ -3,6 +3,7 @@
 import type { DesiredState, ObservedVm } from './desired.js';
 import { changedFields, refreshFromHypervisor } from './mapping.js';
 import type { Action, DesiredVps, DriftItem, Ownership, PanelFields, SnapshotEntry, VmKey } from './types.js';
+import { vmKey } from './types.js';
 
 export interface PlanInput {
   readonly state: DesiredState;
@@ -33,7 +34,7 @@ export function sameOwner(a: Ownership, b: Ownership): boolean {
 /** Plans the panel calls of one pass. */
 export function plan(input: PlanInput): PlanResult {
   const { state, full = false } = input;
-  const indexOf = state.indexOf ?? new Map(state.observed.map((o, i) => [o.key, i]));
+  const find = state.find ?? findByKey(state.observed);
   // Observed VMs the snapshot knows (by position in state.observed): the others are new.
   const known = new Uint8Array(state.observed.length);
 
@@ -42,7 +43,7 @@ export function plan(input: PlanInput): PlanResult {
   const missingPasses = new Map<VmKey, number>();
 
   for (const entry of input.snapshot) {
-    const at = indexOf.get(entry.key);
+    const at = find(entry.source, entry.externalId);
     if (at !== undefined) known[at] = 1;
     if (state.unknownSources.has(entry.source) || !sourceListed(state, entry.source)) continue;
     // Its entry was there but unusable (bad values, node offline): unknown, so neither missing nor changed.
@@ -146,4 +147,10 @@ export function plan(input: PlanInput): PlanResult {
 function sourceListed(state: DesiredState, source: string): boolean {
   // A snapshot entry of a source that is no longer configured is never "listed": it is left alone.
   return state.listedSources.has(source);
+}
+
+/** The lookup desired() provides, for a state built without it (tests). */
+function findByKey(observed: readonly ObservedVm[]): (source: string, externalId: string) => number | undefined {
+  const at = new Map(observed.map((o, i) => [o.key, i]));
+  return (source, externalId) => at.get(vmKey(source, externalId));
 }
