@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action, SnapshotEntry } from '../../src/domain/types.js';
 import { vmKey } from '../../src/domain/types.js';
+import { seededRandom } from '../../src/simulators/rng.js';
 import type { Resolution, ResolutionEntry, StateStore } from '../../src/store/state-store.js';
 import { create, openStore, panelFields, raw, remove, tempState, update } from './helpers.js';
 
@@ -12,18 +13,6 @@ const NOW = 1_700_000_000_000;
 
 function byKey(entries: readonly SnapshotEntry[]): SnapshotEntry[] {
   return [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('snapshot cache', () => {
@@ -126,7 +115,7 @@ describe('snapshot cache', () => {
 
   it('equals the state file after any sequence of writes (seeded random runs)', () => {
     const seed = Number(process.env['CHAOS_SEED'] ?? 20261126);
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const ids = Array.from({ length: 40 }, (_, i) => String(100 + i));
     const sources = ['pve1', 'pve2'];
