@@ -1,7 +1,7 @@
 // The daemon's in-memory copy of the snapshot (the `vps` table). Reading 100,000 rows back costs a
-// pass ~0.5 s and, at the start of a pass, holds a second copy of the data beside the new
-// listings: that made the pass after every pass with writes (the first after an initial sync,
-// the one after each drift pass — in production, most passes) the slowest and the biggest.
+// pass 0.2-0.5 s and builds all of that data anew while the pass holds its listings: that made the
+// pass after every pass with writes (the first after an initial sync, the one after each drift
+// pass — in production, most passes) the slowest one.
 // So the store tells the cache what each of its own committed writes did to `vps`, and the cache
 // replays that on its entries; it re-reads the table only when another process wrote the file
 // (`resolve` beside the running daemon, seen as a new `PRAGMA data_version`).

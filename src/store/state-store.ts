@@ -341,7 +341,7 @@ export class StateStore {
   }
 
   /**
-   * Runs a write transaction. Committed, its snapshot changes are applied to the cache. If it
+   * Runs a write transaction. Committed, its snapshot changes are handed to the cache. If it
    * fails, SQLite rolled it back: its snapshot changes are dropped, and `settled`, which may have
    * followed changes that did not happen, is read again from the file when next needed.
    */
