@@ -450,9 +450,12 @@ export class StateStore {
       const action = r.action as CreateAction;
       const { source, externalId } = parseVmKey(action.key);
       const f = action.desired.fields;
+      const panelId = (r.resolution as Extract<Resolution, { outcome: 'created' }>).panelId;
+      // Staged only: it reaches the cache if the transaction commits (writeTransaction).
+      this.snapshotCache.put(source, externalId, panelId, action.desired.owner.billingId, f, action.desired.owner);
       values[v++] = source;
       values[v++] = externalId;
-      values[v++] = (r.resolution as Extract<Resolution, { outcome: 'created' }>).panelId;
+      values[v++] = panelId;
       values[v++] = f.user_id;
       values[v++] = action.desired.owner.billingId;
       values[v++] = f.name;
@@ -468,9 +471,6 @@ export class StateStore {
     const settled = this.settled;
     for (let i = from; i < to; i++) {
       const r = resolutions[i]!;
-      const action = r.action as CreateAction;
-      const { source, externalId } = parseVmKey(action.key);
-      this.snapshotCache.put(source, externalId, (r.resolution as Extract<Resolution, { outcome: 'created' }>).panelId, action.desired.owner.billingId, action.desired.fields, action.desired.owner);
       this.s.outboxDone.run(r.outboxId);
       if (settled.size > 0) settled.delete(settledKey('create', r.action!.key));
     }
