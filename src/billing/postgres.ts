@@ -40,14 +40,13 @@ export class PostgresConnector implements Connector {
 
   private async open(): Promise<Session> {
     const client = await (await this.ensurePool()).connect();
-    const giveBack = (destroy: boolean): void => client.release(destroy);
     return {
       exec: async (sql) => {
         await client.query(sql);
       },
       query: (sql) => this.query(client, sql),
-      release: () => giveBack(false),
-      destroy: () => giveBack(true),
+      release: () => client.release(),
+      destroy: () => client.release(true),
     };
   }
 
