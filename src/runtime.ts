@@ -10,14 +10,22 @@ import type { PassObserver } from './engine/observer.js';
 import type { EngineDeps, EngineSettings } from './engine/pass.js';
 import { createPanelClient } from './panel/index.js';
 import { createProxmoxSource } from './sources/proxmox/index.js';
-import { createVmwareSource } from './sources/vmware/index.js';
+import { createVmwareSource, type DetailPersistence } from './sources/vmware/index.js';
 import { StateStore } from './store/state-store.js';
 import type { Logger } from './util/logger.js';
 
-/** Builds the source for one configured hypervisor. */
-export function createSource(config: SourceConfig, logger: Logger, clock: Clock): VmSource {
+/** Builds the source for one configured hypervisor; a vSphere source keeps its VM details in `store`. */
+export function createSource(config: SourceConfig, logger: Logger, clock: Clock, store: StateStore, readonly: boolean): VmSource {
   const child = logger.child({ source: config.name });
-  return config.type === 'proxmox' ? createProxmoxSource(config, { logger: child, clock }) : createVmwareSource(config, { logger: child, clock });
+  return config.type === 'proxmox'
+    ? createProxmoxSource(config, { logger: child, clock })
+    : createVmwareSource(config, { logger: child, clock, detailPersistence: savedDetails(store, config.name, readonly) });
+}
+
+/** The state file's detail cache of one vSphere source; read-only views use it without writing. */
+function savedDetails(store: StateStore, source: string, readonly: boolean): DetailPersistence {
+  const load = (): ReturnType<DetailPersistence['load']> => store.vsphereDetails.load(source);
+  return readonly ? { load } : { load, save: (changes) => store.vsphereDetails.save(source, changes) };
 }
 
 function panelCa(config: Config): { ca?: string } {
@@ -26,6 +34,16 @@ function panelCa(config: Config): { ca?: string } {
     return { ca: readFileSync(config.panel.caFile, 'utf8') };
   } catch (err) {
     throw new Error(`panel.caFile: cannot read ${config.panel.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+/** Drops the saved VM details of vSphere sources no longer configured: nothing would read them again. */
+function forgetUnconfiguredDetails(store: StateStore, config: Config, logger: Logger): void {
+  try {
+    store.vsphereDetails.retainSources(config.sources.filter((s) => s.type === 'vmware').map((s) => s.name));
+  } catch (err) {
+    // A cache: leaving stale rows behind costs disk, not correctness.
+    logger.warn({ err: (err as Error).message }, 'could not drop the saved VM details of removed vSphere sources');
   }
 }
 
@@ -61,9 +79,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const { config, logger, clock } = options;
   const secrets = secretValues(config);
   const panelTls = options.panel ? {} : panelCa(config); // before anything is opened: it may throw
-  const store = new StateStore({ path: config.stateFile, readonly: options.readonly ?? false });
+  const readonly = options.readonly ?? false;
+  const store = new StateStore({ path: config.stateFile, readonly });
   store.open();
-  const sources = config.sources.map((s) => createSource(s, logger, clock));
+  if (!readonly) forgetUnconfiguredDetails(store, config, logger);
+  const sources = config.sources.map((s) => createSource(s, logger, clock, store, readonly));
   const billing: BillingSource = createBillingSource(config.billing, { logger });
   const panelClient = options.panel
     ? null

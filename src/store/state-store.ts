@@ -14,6 +14,7 @@ import DatabaseConstructor, { type Database, type Statement } from 'better-sqlit
 import type { Action, ActionKind, OutboxItem, Ownership, PanelFields, SnapshotEntry, VmKey } from '../domain/types.js';
 import { vmKey, parseVmKey } from '../domain/types.js';
 import type { PassSummary } from '../engine/control.js';
+import { DetailTable } from './detail-table.js';
 import { migrate } from './migrations.js';
 import { SnapshotCache, type VpsTuple } from './snapshot-cache.js';
 
@@ -126,6 +127,7 @@ export class StateStore {
   private multiRowStatements = { upsertVps: new Map<number, Statement>(), journalCreates: new Map<number, Statement>() };
   /** The snapshot, kept in memory and updated with our own writes (see SnapshotCache). */
   private readonly snapshotCache = new SnapshotCache();
+  private detailTable: DetailTable | null = null;
 
   constructor(private readonly options: StoreOptions) {}
 
@@ -142,6 +144,7 @@ export class StateStore {
       }
       this.db = null;
       this.statements = null;
+      this.detailTable = null;
       throw err;
     }
   }
@@ -166,6 +169,7 @@ export class StateStore {
       migrate(this.db);
     }
     this.statements = this.prepare(this.db);
+    this.detailTable = DetailTable.open(this.db, this.options.readonly === true);
     if (!this.options.readonly) {
       this.groupCommitTx = this.groupCommitFn(this.db);
       this.nextOutboxId = (this.s.maxOutboxId.get() as { id: number }).id + 1;
@@ -185,6 +189,7 @@ export class StateStore {
     this.db.close();
     this.db = null;
     this.statements = null;
+    this.detailTable = null;
     this.groupCommitTx = null;
     this.multiRowStatements = { upsertVps: new Map(), journalCreates: new Map() };
     this.settledCache = null;
@@ -194,6 +199,12 @@ export class StateStore {
   private get s(): NonNullable<StateStore['statements']> {
     if (!this.statements) throw new Error('state store is not open');
     return this.statements;
+  }
+
+  /** The vSphere sources' cached VM details (a cache kept in the state file, see DetailTable). */
+  get vsphereDetails(): DetailTable {
+    if (!this.detailTable) throw new Error('state store is not open');
+    return this.detailTable;
   }
 
   private get groupCommit(): NonNullable<StateStore['groupCommitTx']> {

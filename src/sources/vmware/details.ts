@@ -1,5 +1,9 @@
 // Per-VM details (disks, guest OS) cost one or two calls per VM, so they are fetched only for
-// VMs that are new, whose list entry changed, or whose cached detail is old, and kept in memory.
+// VMs that are new, whose list entry changed, or whose cached detail is old. They are kept in
+// memory and, through DetailPersistence, in the state file: a restarted daemon would otherwise
+// fetch every VM's detail again (10,000 VMs: ~18,000 calls, 45-110 s against a real vCenter).
+// The persisted copy is only a cache: when it cannot be read or written the source logs it and
+// fetches, it never fails a listing for it.
 import type { Clock } from '../../domain/ports.js';
 import type { Logger } from '../../util/logger.js';
 import type { VsphereClient } from './client.js';
@@ -24,6 +28,22 @@ export interface CachedDetail {
   readonly guestFullName: string | null;
 }
 
+/** Details changed by one listing, for DetailPersistence.save. */
+export interface DetailChanges {
+  readonly upserts: ReadonlyMap<string, CachedDetail>;
+  readonly removed: Iterable<string>;
+  /** Replace everything saved for the source with `upserts` (a previous save failed). */
+  readonly replaceAll: boolean;
+}
+
+/** Where a source's details outlive its process (the state file's detail cache). */
+export interface DetailPersistence {
+  /** The saved details; `unreadable` rows were skipped (those VMs are fetched again). */
+  load(): { details: Map<string, CachedDetail>; unreadable: number };
+  /** Absent in read-only views (`plan`): they use the saved details but leave them as they are. */
+  save?(changes: DetailChanges): void;
+}
+
 export interface DetailSettings {
   readonly concurrency: number;
   /** Average age after which a detail is refreshed even if the list entry did not change. */
@@ -39,19 +59,28 @@ export interface DetailOutcome {
   readonly fetched: number;
 }
 
-/** The in-memory detail cache of one source. */
+/** The detail cache of one source: in memory, saved through an optional DetailPersistence. */
 export class DetailCache {
-  private readonly entries = new Map<string, CachedDetail>();
+  private entries = new Map<string, CachedDetail>();
+  private loaded = false;
+  /** Fetched since the last save. */
+  private readonly unsaved = new Map<string, CachedDetail>();
+  /** Forgotten since the last save. */
+  private readonly forgotten = new Set<string>();
+  /** A save failed: what is saved is unknown, so the next save rewrites the source's whole cache. */
+  private rewrite = false;
 
   constructor(
     private readonly client: VsphereClient,
     private readonly settings: DetailSettings,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly persistence: DetailPersistence | null = null,
   ) {}
 
   /** Details for the listed VMs, fetching only what is missing, changed or due. */
   async resolve(summaries: readonly VmSummary[], signal: AbortSignal): Promise<DetailOutcome> {
+    this.loadOnce();
     const now = this.clock.now();
     const details = new Map<string, CachedDetail>();
     const due: VmSummary[] = [];
@@ -66,6 +95,7 @@ export class DetailCache {
       try {
         const fresh = await this.fetch(s, cached, signal);
         this.entries.set(s.id, fresh);
+        this.unsaved.set(s.id, fresh);
         details.set(s.id, fresh);
       } catch (error) {
         // Cancelled pass, lost vCenter, or lost session: nothing per-VM about it, the listing fails.
@@ -82,7 +112,43 @@ export class DetailCache {
 
   /** Forgets VMs that are no longer listed (call only after a complete listing). */
   retainOnly(ids: ReadonlySet<string>): void {
-    for (const id of this.entries.keys()) if (!ids.has(id)) this.entries.delete(id);
+    for (const id of this.entries.keys()) {
+      if (ids.has(id)) continue;
+      this.entries.delete(id);
+      this.unsaved.delete(id);
+      this.forgotten.add(id);
+    }
+  }
+
+  /** Saves what changed since the last save; a failure is logged, never thrown (it only costs calls after a restart). */
+  persist(): void {
+    const save = this.persistence?.save;
+    if (!save || (!this.rewrite && this.unsaved.size === 0 && this.forgotten.size === 0)) return;
+    try {
+      save.call(this.persistence, { upserts: this.rewrite ? this.entries : this.unsaved, removed: this.forgotten, replaceAll: this.rewrite });
+      this.rewrite = false;
+    } catch (error) {
+      this.rewrite = true;
+      this.logger.warn({ err: (error as Error).message }, 'could not save VM details to the state file; they stay cached in memory (a restart would fetch them again)');
+    }
+    this.unsaved.clear();
+    this.forgotten.clear();
+  }
+
+  /** Takes over the saved details on first use (constructors do no I/O). */
+  private loadOnce(): void {
+    if (this.loaded || !this.persistence) return;
+    this.loaded = true;
+    try {
+      const { details, unreadable } = this.persistence.load();
+      this.entries = details;
+      if (unreadable > 0) this.logger.warn({ unreadable }, `${unreadable} saved VM detail(s) in the state file were unreadable; those VMs' details are fetched again`);
+      this.logger.info({ cached: details.size }, 'loaded saved VM details from the state file');
+    } catch (error) {
+      // Also: nothing saved can be trusted to match, so the first save rewrites it all.
+      this.rewrite = true;
+      this.logger.warn({ err: (error as Error).message }, 'could not read saved VM details from the state file; fetching every VM detail');
+    }
   }
 
   private async fetch(s: VmSummary, cached: CachedDetail | undefined, signal: AbortSignal): Promise<CachedDetail> {
@@ -92,7 +158,7 @@ export class DetailCache {
     if (s.power === 'POWERED_ON' && fullName === null) this.logger.debug({ vm: s.id }, 'VMware Tools not running; guest OS from config or guest id');
     return {
       listKey: listKey(s),
-      refreshAt: this.clock.now() + this.settings.maxAgeMs * (0.5 + spread(s.id)),
+      refreshAt: Math.round(this.clock.now() + this.settings.maxAgeMs * (0.5 + spread(s.id))),
       cpu: detail.cpu,
       memoryMiB: detail.memoryMiB,
       diskBytes: detail.diskBytes,

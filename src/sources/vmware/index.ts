@@ -2,3 +2,4 @@
 export { createVmwareSource, type VmwareSource, type VmwareSourceDeps, type VmwarePassStats } from './source.js';
 export { VsphereError, type VsphereReason } from './errors.js';
 export type { FetchLike } from './http.js';
+export type { DetailPersistence } from './details.js';

@@ -5,7 +5,7 @@ import { systemClock, type Clock, type VmSource } from '../../domain/ports.js';
 import type { RejectedItem, VmRecord } from '../../domain/types.js';
 import type { Logger } from '../../util/logger.js';
 import { VsphereClient } from './client.js';
-import { DetailCache } from './details.js';
+import { DetailCache, type DetailPersistence } from './details.js';
 import { vsphereError } from './errors.js';
 import { VsphereHttp, type FetchLike } from './http.js';
 import { listVmEntries, type ListingStats } from './listing.js';
@@ -22,6 +22,8 @@ export interface VmwareSourceDeps {
   readonly detailMaxAgeMs?: number;
   /** Parallel VM-listing calls while sharding (default 4). */
   readonly listConcurrency?: number;
+  /** Keeps the VM detail cache across restarts (the state file); without it the cache lives in memory only. */
+  readonly detailPersistence?: DetailPersistence;
 }
 
 /** Figures of the last listing, for logs, tests and the benchmark. */
@@ -58,7 +60,13 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
     logger,
   );
   const client = new VsphereClient(config.name, session);
-  const cache = new DetailCache(client, { concurrency: config.detailConcurrency, maxAgeMs: deps.detailMaxAgeMs ?? 3_600_000 }, clock, logger);
+  const cache = new DetailCache(
+    client,
+    { concurrency: config.detailConcurrency, maxAgeMs: deps.detailMaxAgeMs ?? 3_600_000 },
+    clock,
+    logger,
+    deps.detailPersistence ?? null,
+  );
   // Last valid record per VM: a VM whose entry turns invalid keeps it, so it is not taken for deleted.
   const lastGood = new Map<string, VmRecord>();
   const tooBigShards = new Set<string>();
@@ -134,6 +142,7 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
 
     // Only a complete listing may forget VMs.
     cache.retainOnly(listed);
+    cache.persist();
     for (const id of lastGood.keys()) if (!listed.has(id)) lastGood.delete(id);
     lastPass = {
       ...stats,
