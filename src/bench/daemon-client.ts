@@ -7,7 +7,14 @@ import type { PassMeasurement, PassRequest } from './protocol.js';
 
 /** The daemon under test, in its own process. */
 export class DaemonProcess {
+  private passes = 0;
+
   private constructor(private readonly proc: ChildProcess) {}
+
+  /** Passes asked of this process so far (the first one starts its daemon). */
+  get passesRun(): number {
+    return this.passes;
+  }
 
   /** Forks the worker with the config and the Node flags the daemon ships with (plus `nodeArgs`); its JSON log lines go to `logFile`. */
   static async start(script: string, configPath: string, logFile: string, nodeArgs: readonly string[] = []): Promise<DaemonProcess> {
@@ -30,6 +37,7 @@ export class DaemonProcess {
         if ('error' in m) reject(new Error(`daemon worker: ${m.error}`));
         else resolve(m);
       });
+      this.passes++;
       this.proc.send(request);
     });
   }

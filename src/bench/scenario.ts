@@ -1,5 +1,5 @@
 // One size of the benchmark, start to finish: world up, panel ceiling, daemon passes (initial
-// sync, steady state, 1% drift), inventory floor, world down. Returns the raw figures.
+// sync, steady state, 1% drift, restart), inventory floor, world down. Returns the raw figures.
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { runToResult } from './child.js';
@@ -49,6 +49,12 @@ export interface SizeResult {
   readonly steady: readonly PassRun[];
   readonly drift: PassRun & { readonly plan: DriftPlan };
   readonly afterDrift: PassRun;
+  /**
+   * The first pass of a new daemon process on the same state file, after the previous process
+   * was stopped cleanly (a deploy). The inventory did not change since `afterDrift`, so this is
+   * what a restart itself costs: whatever the daemon kept only in memory is fetched again.
+   */
+  readonly restart: PassRun;
 }
 
 export interface ScenarioOptions {
@@ -103,9 +109,22 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
 
     const startDaemon = (log: string) => DaemonProcess.start(join(o.dist, 'bench/daemon-worker.js'), world.configPath, join(o.dir, log), o.daemonNodeArgs);
     daemon = await startDaemon('daemon.log');
+    /**
+     * Stops the daemon process cleanly (as `run` does on SIGTERM: no new pass, state file closed,
+     * writer lock released), runs `meanwhile` while no daemon runs, and starts a new process on
+     * the same config. Its first measured pass is its `daemon.start()`, as in `run`.
+     */
+    const replaceDaemon = async <T>(log: string, meanwhile: () => Promise<T> | T): Promise<T> => {
+      await daemon?.stop();
+      daemon = null;
+      const value = await meanwhile();
+      daemon = await startDaemon(log);
+      return value;
+    };
     const measure = async (phase: string): Promise<PassRun> => {
-      // Scheduled passes have idle time between them (V8 uses it to shrink the heap); back to back they would not.
-      if (!phase.startsWith('initial') && o.pauseMs > 0) await new Promise((r) => setTimeout(r, o.pauseMs));
+      // Scheduled passes have idle time between them (V8 uses it to shrink the heap); back to back
+      // they would not. A new process runs its first pass at once, as `run` does.
+      if (daemon!.passesRun > 0 && o.pauseMs > 0) await new Promise((r) => setTimeout(r, o.pauseMs));
       await world.resetSourceCounters();
       const before = await world.counts();
       const profile = o.profileDir ? join(o.profileDir, `${o.n}-${phase}.cpuprofile`) : undefined;
@@ -136,24 +155,30 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
     const afterDrift = await measure('after-drift');
     o.say(`  steady after drift: ${fmtPass(afterDrift)}`);
 
+    // A deploy: nothing changes in the inventory, the state file stays, only the process is new.
+    await replaceDaemon('daemon-restart.log', () => undefined);
+    o.say('  restart (daemon stopped cleanly, new process on the same state file)…');
+    const restart = await measure('restart');
+    o.say(`    ${fmtPass(restart)}`);
+
     // More (ceiling, initial sync) pairs: each initial sync from an empty panel and a fresh state
     // file in a new daemon process, right after its own ceiling measurement.
     const initialPairs: InitialPair[] = ceiling ? [{ generator: ceiling.node, initial }] : [];
     for (let i = 2; ceiling && i <= o.initialRepeats; i++) {
-      await daemon.stop();
-      daemon = null;
-      await world.resetPanel();
-      const generator = await warmGenerator();
-      o.say(`    Node load generator ${Math.round(generator.perSecond)}/s`);
-      await world.resetPanel();
-      world.removeState();
-      daemon = await startDaemon(`daemon-${i}.log`);
+      const generator = await replaceDaemon(`daemon-${i}.log`, async () => {
+        await world.resetPanel();
+        const g = await warmGenerator();
+        o.say(`    Node load generator ${Math.round(g.perSecond)}/s`);
+        await world.resetPanel();
+        world.removeState();
+        return g;
+      });
       o.say(`  initial sync ${i} of ${o.initialRepeats} (fresh state file, new daemon process)…`);
       const again = await measure(`initial-${i}`);
       o.say(`    ${fmtPass(again)}`);
       initialPairs.push({ generator, initial: again });
     }
-    return { layout, concurrency, setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, initialPairs, steady, drift, afterDrift };
+    return { layout, concurrency, setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, initialPairs, steady, drift, afterDrift, restart };
   } finally {
     await daemon?.stop();
     await world.stop();
