@@ -2,12 +2,18 @@
 // Each external system lives behind exactly one of these; the engine knows nothing else.
 import type { BillingRecord, HypervisorKind, PanelFields, RejectedItem, VmRecord } from './types.js';
 
+/** How a pass wants a source listed. */
+export interface ListOptions {
+  /** A full resync: re-read what the source would otherwise take from its cache (vSphere VM details). */
+  readonly fresh?: boolean;
+}
+
 /** A hypervisor inventory. Throws when the listing as a whole is unusable (the source is then *unknown*). */
 export interface VmSource {
   readonly name: string;
   readonly kind: HypervisorKind;
   /** Lists every guest; items that fail validation come back in `rejected`, never silently dropped. */
-  listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }>;
+  listVms(signal: AbortSignal, options?: ListOptions): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }>;
   /** Releases sessions and sockets (vSphere logout). */
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 // Observation: every source and the billing query, in parallel, each failing on its own.
 // Like node_exporter's collectors, one failure never stops the others; it only makes that
 // part of the world *unknown* for this pass.
-import type { BillingSource, Clock, VmSource } from '../domain/ports.js';
+import type { BillingSource, Clock, ListOptions, VmSource } from '../domain/ports.js';
 import type { BillingListing, SourceListing, VmPower } from '../domain/types.js';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
@@ -25,12 +25,12 @@ export interface ObserveDeps {
 }
 
 /** Lists every source and queries billing concurrently. Never throws. */
-export async function observe(deps: ObserveDeps, signal: AbortSignal): Promise<Observation> {
+export async function observe(deps: ObserveDeps, signal: AbortSignal, options: ListOptions = {}): Promise<Observation> {
   const durations = new Map<string, number>();
   const listOne = async (source: VmSource): Promise<SourceListing> => {
     const started = performance.now();
     try {
-      const { vms, rejected } = await source.listVms(signal);
+      const { vms, rejected } = await source.listVms(signal, options);
       const seconds = (performance.now() - started) / 1000;
       durations.set(source.name, seconds);
       deps.observer.sourceListed(source.name, true, seconds, countByPower(vms));

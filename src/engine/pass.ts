@@ -5,7 +5,7 @@ import { desired, type DesiredState } from '../domain/desired.js';
 import { gate, mootItems, unconfirmedDeletes, unconfirmedUpdates, type GateResult } from '../domain/gate.js';
 import { guards, type GuardResult, type GuardSettings } from '../domain/guards.js';
 import { plan, type PlanResult } from '../domain/plan.js';
-import type { BillingSource, Clock, PanelClient, VmSource } from '../domain/ports.js';
+import type { BillingSource, Clock, ListOptions, PanelClient, VmSource } from '../domain/ports.js';
 import { DRIFT_CLASSES, PANEL_SIDE_DRIFT, parseVmKey, type Action, type DriftClass, type DriftItem, type OutboxItem, type SnapshotEntry, type VmKey } from '../domain/types.js';
 import type { StateStore } from '../store/state-store.js';
 import { errorMessage } from '../util/errors.js';
@@ -97,9 +97,14 @@ export function decide(
   return { observation, state, plan: planned, guarded, gated, drift, driftCounts, problems };
 }
 
+/** A full resync trusts no cache: the sources re-read what they keep between passes. */
+function listOptions(options: PassOptions): ListOptions {
+  return { fresh: options.full ?? false };
+}
+
 /** Observes and decides without writing anything (the `plan` command). */
 export async function dryRun(deps: Omit<EngineDeps, 'panel' | 'breaker'>, options: PassOptions, signal: AbortSignal): Promise<PlannedPass> {
-  const observation = await observe(deps, signal);
+  const observation = await observe(deps, signal, listOptions(options));
   return decide(observation, deps.sources.map((s) => ({ name: s.name, kind: s.kind })), deps.store.snapshot(), deps.store.openOutbox(), deps.settings.guards, options, deps.clock.now());
 }
 
@@ -168,7 +173,7 @@ interface DecidedPass {
 }
 
 async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: AbortSignal): Promise<DecidedPass> {
-  const observation = await observe(deps, signal);
+  const observation = await observe(deps, signal, listOptions(options));
   recordObservation(deps, observation);
   const planned = decide(
     observation,

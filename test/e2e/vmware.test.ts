@@ -78,6 +78,27 @@ describe.each(['api', 'rest'] as const)('vSphere source over /%s', (flavor) => {
     expect(world.panel.table()).toHaveLength(2);
   });
 
+  it('each run reuses the VM details saved in the state file; a disk resize they hide reaches the panel with once --full', async () => {
+    const web = vc.upsertVm({ name: 'vmw-web', cpu: 2, memoryMiB: 2048, disks: [20 * GIB] });
+    billVm(web, 7);
+    expect((await world.cli('once')).code).toBe(0);
+    const fetched = vc.counters.get('vm.get');
+    expect(fetched).toBe(1);
+
+    // A disk resize does not show in the VM list entry: a new process trusts the saved detail
+    // (refreshed within 0.5-1.5 h, as one running daemon would) and makes no per-VM call.
+    vc.setDisks(web, [20 * GIB, 30 * GIB]);
+    expect((await world.cli('once')).code).toBe(0);
+    expect(vc.counters.get('vm.get')).toBe(fetched);
+    expect(row('vmw-web')?.disk).toBe(20);
+
+    // The operator's lever: a full resync fetches every detail again.
+    const full = await world.cli('once', '--full');
+    expect(full.code, full.stdout).toBe(0);
+    expect(vc.counters.get('vm.get')).toBe(fetched + 1);
+    expect(row('vmw-web')?.disk).toBe(50);
+  });
+
   it('a vCenter that is down changes and deletes nothing of it, while Proxmox still syncs in the same pass', async () => {
     const web = vc.upsertVm({ name: 'vmw-web' });
     billVm(web, 7);

@@ -78,15 +78,15 @@ export class DetailCache {
     private readonly persistence: DetailPersistence | null = null,
   ) {}
 
-  /** Details for the listed VMs, fetching only what is missing, changed or due. */
-  async resolve(summaries: readonly VmSummary[], signal: AbortSignal): Promise<DetailOutcome> {
+  /** Details for the listed VMs, fetching only what is missing, changed or due (or all of them when `fresh`). */
+  async resolve(summaries: readonly VmSummary[], signal: AbortSignal, fresh = false): Promise<DetailOutcome> {
     this.loadOnce();
     const now = this.clock.now();
     const details = new Map<string, CachedDetail>();
     const due: VmSummary[] = [];
     for (const s of summaries) {
       const cached = this.entries.get(s.id);
-      if (cached && cached.listKey === listKey(s) && cached.refreshAt > now) details.set(s.id, cached);
+      if (!fresh && cached && cached.listKey === listKey(s) && cached.refreshAt > now) details.set(s.id, cached);
       else due.push(s);
     }
     const failures: DetailOutcome['failures'] = [];

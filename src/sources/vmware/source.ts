@@ -1,7 +1,7 @@
 // The `vmware` VmSource: one vCenter, listed completely each pass or not at all.
 import { setMaxListeners } from 'node:events';
 import type { VmwareSourceConfig } from '../../config/schema.js';
-import { systemClock, type Clock, type VmSource } from '../../domain/ports.js';
+import { systemClock, type Clock, type ListOptions, type VmSource } from '../../domain/ports.js';
 import type { RejectedItem, VmRecord } from '../../domain/types.js';
 import type { Logger } from '../../util/logger.js';
 import { VsphereClient } from './client.js';
@@ -73,7 +73,7 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
   let closed = false;
   let lastPass: VmwarePassStats | null = null;
 
-  const listVms = async (outer: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
+  const listVms = async (outer: AbortSignal, options: ListOptions = {}): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
     if (closed) throw vsphereError(config.name, 'config', 'listing VMs', 'the source was closed');
     // A pass-local signal: every in-flight call listens to it, more than Node's default of 10,
     // and the caller's signal should not carry our listeners or our limit.
@@ -83,13 +83,13 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
     if (outer.aborted) forward();
     else outer.addEventListener('abort', forward, { once: true });
     try {
-      return await listOnce(pass.signal);
+      return await listOnce(pass.signal, options.fresh ?? false);
     } finally {
       outer.removeEventListener('abort', forward);
     }
   };
 
-  const listOnce = async (signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
+  const listOnce = async (signal: AbortSignal, fresh: boolean): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
     const started = clock.now();
     const scope = await resolveScope(config.name, config.filters, client, signal);
     const { entries, stats } = await listVmEntries(
@@ -123,7 +123,7 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
       });
     });
 
-    const outcome = await cache.resolve(summaries, signal);
+    const outcome = await cache.resolve(summaries, signal, fresh);
     const failed = new Map(outcome.failures.map((f) => [f.id, f]));
     for (const s of summaries) {
       const detail = outcome.details.get(s.id);

@@ -121,6 +121,25 @@ describe('vSphere VM details saved in the state file', () => {
     expect(detailCalls(w)).toBe(20);
   });
 
+  test('a full resync (fresh listing) fetches every detail again and saves what it got', async () => {
+    const w = await world(8);
+    const clock = testClock();
+    const first = startProcess(w, clock);
+    await first.source.listVms(noAbort());
+    const resized = savedIds(w.path)[0]!;
+    w.sim.setDisks(resized, [400 * 1024 ** 3]);
+    // Hidden from a normal listing: the list entry did not change and the detail is not due.
+    expect(byId((await first.source.listVms(noAbort())).vms).get(resized)?.diskGb).not.toBe(400);
+    expect(detailCalls(w)).toBe(8);
+
+    expect(byId((await first.source.listVms(noAbort(), { fresh: true })).vms).get(resized)?.diskGb).toBe(400);
+    expect(detailCalls(w)).toBe(16);
+    await first.stop();
+    const second = startProcess(w, clock);
+    expect(byId((await second.source.listVms(noAbort())).vms).get(resized)?.diskGb).toBe(400);
+    expect(detailCalls(w)).toBe(16);
+  });
+
   test('plan (a read-only view) uses the saved details, fetches what is missing, and writes nothing', async () => {
     const w = await world(10);
     const clock = testClock();
