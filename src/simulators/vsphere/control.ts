@@ -19,6 +19,7 @@ const faultsBody = z.strictObject({
   failShards: z.array(z.string()).optional(),
   failDetails: z.array(z.string()).optional(),
   slowMs: z.number().int().min(0).optional(),
+  stallBodyMs: z.number().int().min(0).optional(),
   down: z.boolean().optional(),
 });
 const seedBody = z.strictObject({
@@ -59,6 +60,7 @@ export function handleControl(state: ControlState, method: string, path: string,
       if (f.failShards !== undefined) state.faults.failShards = new Set(f.failShards);
       if (f.failDetails !== undefined) state.faults.failDetails = new Set(f.failDetails);
       if (f.slowMs !== undefined) state.faults.slowMs = f.slowMs;
+      if (f.stallBodyMs !== undefined) state.faults.stallBodyMs = f.stallBodyMs;
       if (f.down !== undefined) state.faults.down = f.down;
       return ok({ ...state.faults, failShards: [...state.faults.failShards], failDetails: [...state.faults.failDetails] });
     }

@@ -128,6 +128,11 @@ export class VsphereSimulator {
     this.faults.slowMs = ms;
   }
 
+  /** Makes every vCenter answer stall after its headers and half its body (a trickling answer). */
+  setStallBodyMs(ms: number): void {
+    this.faults.stallBodyMs = ms;
+  }
+
   /** Drops every vCenter connection without an answer while on. */
   setDown(on: boolean): void {
     this.faults.down = on;
@@ -171,12 +176,25 @@ export class VsphereSimulator {
         authorization: req.headers.authorization,
         sessionId: headerValue(req.headers['vmware-api-session-id']),
       });
-      if (answer === null) return send(res, 404, errorBody(new SimError(404, 'NOT_FOUND', 'vapi.method.not_found', 'Operation not found.'), flavor));
-      send(res, answer.status, answer.body);
+      if (answer === null) return this.answer(res, 404, errorBody(new SimError(404, 'NOT_FOUND', 'vapi.method.not_found', 'Operation not found.'), flavor));
+      this.answer(res, answer.status, answer.body);
     } catch (error) {
       if (!(error instanceof SimError)) throw error;
-      send(res, error.status, errorBody(error, flavor));
+      this.answer(res, error.status, errorBody(error, flavor));
     }
+  }
+
+  /** Sends a vCenter answer, stalled half-way when that fault is on. */
+  private answer(res: ServerResponse, status: number, body: unknown): void {
+    const stall = this.faults.stallBodyMs;
+    if (stall <= 0 || body === undefined || res.destroyed) return send(res, status, body);
+    const text = Buffer.from(JSON.stringify(body));
+    const half = Math.floor(text.length / 2);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': text.length });
+    res.write(text.subarray(0, half));
+    void this.delay(stall).then(() => {
+      if (!res.destroyed) res.end(text.subarray(half));
+    });
   }
 
   private vcenterState(): VcenterState {

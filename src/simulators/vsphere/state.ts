@@ -10,13 +10,15 @@ export interface SimFaults {
   failDetails: Set<string>;
   /** Delay before every vCenter answer. */
   slowMs: number;
+  /** Every vCenter answer sends its headers and half its body, then waits this long for the rest. */
+  stallBodyMs: number;
   /** Connections are dropped without an answer (the control API keeps working). */
   down: boolean;
 }
 
 /** Fresh, fault-free settings. */
 export function noFaults(): SimFaults {
-  return { guestUnavailable: false, failShards: new Set(), failDetails: new Set(), slowMs: 0, down: false };
+  return { guestUnavailable: false, failShards: new Set(), failDetails: new Set(), slowMs: 0, stallBodyMs: 0, down: false };
 }
 
 /** Requests per operation (`vm.list`, `vm.get`, `session.create`, …), for tests and the benchmark. */

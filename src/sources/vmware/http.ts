@@ -1,12 +1,17 @@
 // HTTPS transport to one vCenter: TLS trust from the config, a deadline over each whole call
 // (headers and body), and failures classified into connect / tls / timeout / aborted.
+// undici's request() rather than fetch(): a first listing fetches one or two details per VM
+// (10,000 VMs: ~18,000 calls), and fetch's WHATWG machinery (Headers, Response, web streams)
+// cost ~2.5× the CPU per call (10,000 VMs against the simulator: 5.0-6.7 s → 1.8-2.8 s of CPU).
 import { readFile } from 'node:fs/promises';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { TlsConfig } from '../../config/schema.js';
 import { oneLine, vsphereError, VsphereError } from './errors.js';
 
-/** The `fetch` the transport uses; undici's by default, injectable for tests and instrumentation. */
-export type FetchLike = typeof undiciFetch;
+/** Sends one request on the pool; `dispatcher.request(options)` by default, injectable for tests and instrumentation. */
+export type RequestLike = (dispatcher: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+
+const undiciRequest: RequestLike = (dispatcher, options) => dispatcher.request(options);
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -42,10 +47,11 @@ const TLS_CODES = new Set([
 /** Sends requests to one vCenter; `close()` releases the connection pool. */
 export class VsphereHttp {
   private agent: Promise<Agent> | null = null;
+  private base: { readonly origin: string; readonly path: string } | null = null;
 
   constructor(
     private readonly settings: HttpSettings,
-    private readonly fetchFn: FetchLike = undiciFetch,
+    private readonly requestFn: RequestLike = undiciRequest,
   ) {}
 
   /** Sends one request; answers with any HTTP status, throws only when there is no complete answer. */
@@ -64,15 +70,17 @@ export class VsphereHttp {
     if (req.signal.aborted) controller.abort();
     else req.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = await this.fetchFn(this.urlFor(req), {
+      const { origin, path } = this.target(req);
+      const res = await this.requestFn(dispatcher, {
+        origin,
+        path,
         method: req.method,
         headers: { accept: 'application/json', ...req.headers },
         signal: controller.signal,
-        dispatcher,
       });
       // The body is read under the same signal, so the deadline covers a trickling answer too.
-      const text = await res.text();
-      return { status: res.status, body: parseJson(text), text };
+      const text = await res.body.text();
+      return { status: res.statusCode, body: parseJson(text), text };
     } catch (error) {
       if (req.signal.aborted) throw vsphereError(source, 'aborted', what, 'the pass was cancelled', { cause: error });
       if (timedOut) throw vsphereError(source, 'timeout', what, `no complete answer within ${timeoutMs} ms (timeoutMs)`, { cause: error });
@@ -90,11 +98,15 @@ export class VsphereHttp {
     if (agent) await (await agent.catch(() => null))?.close();
   }
 
-  private urlFor(req: HttpRequest): string {
-    const base = new URL(this.settings.url);
-    const url = new URL(base.origin + base.pathname.replace(/\/+$/, '') + req.path);
-    for (const [k, v] of req.query ?? []) url.searchParams.append(k, v);
-    return url.toString();
+  /** The origin and the path (with its query) of a request, under the configured URL's path. */
+  private target(req: HttpRequest): { origin: string; path: string } {
+    if (!this.base) {
+      const base = new URL(this.settings.url);
+      this.base = { origin: base.origin, path: base.pathname.replace(/\/+$/, '') };
+    }
+    const path = new URL(this.base.path + req.path, 'http://x').pathname;
+    const query = req.query && req.query.length > 0 ? `?${new URLSearchParams(req.query as [string, string][]).toString()}` : '';
+    return { origin: this.base.origin, path: path + query };
   }
 
   /** Built on first use, since it reads the CA file. */

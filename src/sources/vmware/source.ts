@@ -7,7 +7,7 @@ import type { Logger } from '../../util/logger.js';
 import { VsphereClient } from './client.js';
 import { DetailCache, type DetailPersistence } from './details.js';
 import { vsphereError } from './errors.js';
-import { VsphereHttp, type FetchLike } from './http.js';
+import { VsphereHttp, type RequestLike } from './http.js';
 import { listVmEntries, type ListingStats } from './listing.js';
 import { toVmRecord } from './mapping.js';
 import { describeIssues, toSummary, vmSummarySchema, type VmSummary } from './schema.js';
@@ -16,7 +16,8 @@ import { VsphereSession } from './session.js';
 
 export interface VmwareSourceDeps {
   readonly logger: Logger;
-  readonly fetch?: FetchLike;
+  /** Replaces how each HTTP request is sent (tests, instrumentation). */
+  readonly request?: RequestLike;
   readonly clock?: Clock;
   /** Average age after which a cached VM detail is fetched again (default 1 h). */
   readonly detailMaxAgeMs?: number;
@@ -53,7 +54,7 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
   });
   const logger = deps.logger.child({ source: config.name, kind: 'vmware' });
   const clock = deps.clock ?? systemClock;
-  const http = new VsphereHttp({ source: config.name, url: config.url, tls: config.tls, timeoutMs: config.timeoutMs }, deps.fetch);
+  const http = new VsphereHttp({ source: config.name, url: config.url, tls: config.tls, timeoutMs: config.timeoutMs }, deps.request);
   const session = new VsphereSession(
     { source: config.name, username: config.username, password: config.password, apiFlavor: config.apiFlavor, timeoutMs: config.timeoutMs },
     http,

@@ -102,6 +102,17 @@ describe('failures', () => {
     expect(error.message).toMatch(/within 100 ms/);
   });
 
+  test('a vCenter whose answer stalls after its headers: timeout error after timeoutMs', async () => {
+    handle = await startSim();
+    handle.sim.setStallBodyMs(2_000);
+    make({ timeoutMs: 150 });
+    const started = performance.now();
+    const error = await failure(source!.listVms(noAbort()));
+    expect(error.reason).toBe('timeout');
+    expect(error.message).toMatch(/within 150 ms/);
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
   test('a vCenter that drops connections: connect error', async () => {
     handle = await startSim();
     handle.sim.setDown(true);

@@ -1,6 +1,6 @@
 // End-to-end listing against the simulator over HTTPS, on both API flavours.
 import { afterEach, describe, expect, test } from 'vitest';
-import { createVmwareSource, VsphereError, type VmwareSource } from '../../../src/sources/vmware/index.js';
+import { createVmwareSource, VsphereError, type RequestLike, type VmwareSource } from '../../../src/sources/vmware/index.js';
 import { captureLogger, noAbort, PASSWORD, sourceConfig, startSim, type SimHandle } from './helpers.js';
 
 const GIB = 1024 ** 3;
@@ -71,12 +71,12 @@ describe.each(['api', 'rest'] as const)('vmware source over /%s', (flavor) => {
     sim.seed(200, { clusters: 2, hostsPerCluster: 2 });
     let details = 0;
     // Expire every session once, while the detail fetches are in flight (8 in parallel).
-    const fetchThatExpires: typeof fetch = async (input, init) => {
-      if (/\/vcenter\/vm\/vm-\d+$/.test(String(input)) && ++details === 50) sim.expireSessions();
-      return fetch(input, init);
+    const requestThatExpires: RequestLike = (dispatcher, options) => {
+      if (/\/vcenter\/vm\/vm-\d+$/.test(options.path) && ++details === 50) sim.expireSessions();
+      return dispatcher.request(options);
     };
     const { logger } = captureLogger();
-    source = createVmwareSource(sourceConfig(handle, { apiFlavor: flavor }), { logger, fetch: fetchThatExpires as never });
+    source = createVmwareSource(sourceConfig(handle, { apiFlavor: flavor }), { logger, request: requestThatExpires });
     const { vms, rejected } = await source.listVms(noAbort());
     expect(rejected).toEqual([]);
     expect(vms).toHaveLength(200);
