@@ -177,6 +177,13 @@ export function billingScenarios(backend: TestBackend): void {
       ]);
     });
 
+    it('integers beyond 2^53 are read exactly, never rounded: a big vm_id and billing_id are kept, a big user_id is rejected as too large', async () => {
+      const query = 'SELECT 9007199254740993 AS vm_id, 7 AS user_id, 9007199254740995 AS billing_id UNION ALL SELECT 100, 9007199254740993, 2';
+      const { records, rejected } = await list(open({ query }));
+      expect(records.map((r) => [r.vmId, r.userId, r.billingId])).toEqual([['9007199254740993', 7, '9007199254740995']]);
+      expect(rejected.map((r) => [r.where, r.problem])).toEqual([['billing row 2 (billing_id 2)', 'user_id is too large: 9007199254740993']]);
+    });
+
     it('bad rows are rejected with their billing_id while the good rows still come back', async () => {
       const { records, rejected } = await list(open({ query: `${SVC_QUERY} WHERE id >= 10 ORDER BY id` }));
       expect(records).toEqual([rec('15', '300', 5, { source: 'pve2' }), rec('16', '202', 5, { source: 'pve1' })]);
