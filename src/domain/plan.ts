@@ -1,7 +1,7 @@
 // plan(): compares the desired state with the snapshot (what the panel was told) and lists
 // the panel calls that remove each difference. Pure; guards() decides which deletes may go.
 import type { DesiredState, ObservedVm } from './desired.js';
-import { changedFields, refreshFromHypervisor } from './mapping.js';
+import { changedFields, refreshFromHypervisor, showsSame } from './mapping.js';
 import type { Action, DesiredVps, DriftItem, Ownership, PanelFields, SnapshotEntry, VmKey } from './types.js';
 import { vmKey } from './types.js';
 
@@ -65,6 +65,20 @@ export function plan(input: PlanInput): PlanResult {
       continue;
     }
     if (entry.missingPasses !== 0) missingPasses.set(entry.key, 0);
+
+    // Most VMs of a steady pass: the same customer, nothing changed, no unconfirmed call to finish
+    // or repeat. Decided from the VM and its billing row, without building the desired VPS (what
+    // follows would come to the same: no drift, no action).
+    if (
+      !full &&
+      seen.record !== null &&
+      sameOwner(entry.owner, seen.record) &&
+      showsSame(entry.sent, seen.vm, seen.record) &&
+      !(state.billingUp && input.unconfirmedDeletes?.get(entry.key) === entry.panelId) &&
+      input.unconfirmedUpdates?.get(entry.key)?.panelId !== entry.panelId
+    ) {
+      continue;
+    }
 
     if (seen.desired && !sameOwner(entry.owner, seen.desired.owner)) {
       drift.push({

@@ -128,7 +128,7 @@ describe('desired()', () => {
   it.each(cases)('$name', (c) => {
     const state = desired(c.input);
     const owners = Object.fromEntries(
-      state.observed.map((o) => [o.key, o.ownership.kind === 'owned' ? `owned:${o.ownership.record.userId}` : o.ownership.kind]),
+      state.observed.map((o) => [o.key, o.ownership.kind === 'owned' ? `owned:${o.desired!.owner.userId}` : o.ownership.kind]),
     );
     expect(owners).toEqual(c.owners);
     expect(state.drift.map((d) => d.class).sort()).toEqual([...c.drift].sort());
