@@ -113,16 +113,28 @@ export class SqliteConnector implements Connector {
 class RoundedInteger extends Error {}
 
 /** The rows as they come, until one holds an integer number beyond 2^53 (throws RoundedInteger). */
-function* refusingRounded(rows: IterableIterator<unknown[]>): Generator<unknown[]> {
-  for (const row of rows) {
-    for (const value of row) {
-      if (typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value)) {
-        rows.return?.();
-        throw new RoundedInteger();
+function refusingRounded(rows: IterableIterator<unknown[]>): IterableIterator<unknown[]> {
+  // A plain iterator rather than a generator: this runs once per billing row (a generator's
+  // resume per row cost ~0.5 µs, a quarter of reading the row).
+  const iterator: IterableIterator<unknown[]> = {
+    next(): IteratorResult<unknown[]> {
+      const step = rows.next();
+      if (step.done) return step;
+      const row = step.value;
+      for (let i = 0; i < row.length; i++) {
+        const value = row[i];
+        if (typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value)) {
+          rows.return?.();
+          throw new RoundedInteger();
+        }
       }
-    }
-    yield row;
-  }
+      return step;
+    },
+    [Symbol.iterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }
 
 /** Maps a better-sqlite3 error to a reason; exported for tests of the mapping itself. */
