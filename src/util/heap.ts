@@ -11,12 +11,14 @@
 // DAEMON_NODE_FLAGS (a test keeps them in step). What both cost and save at 100,000 VMs is measured
 // by `npm run bench` (bench/README.md): steady-pass peak RSS ~470-720 → ~250-280 MiB.
 //
-// Even capped, V8 starts a full collection only when the old generation reaches its limit, and
-// back-to-back passes leave the previous pass's data (promoted during the pass, garbage after it)
-// in the old generation while the next pass builds its own: at 100,000 VMs every other pass then
-// peaked ~30-50 MiB higher (up to 300 MiB). The daemon therefore collects once after each large
-// pass (fullCollector), while it has nothing else to do; the next pass starts from the ~60 MiB
-// that is really live.
+// Even capped, V8 starts a full collection only when the old generation reaches its limit, so a
+// pass's garbage (promoted during the pass) can stay resident until the next pass runs. The daemon
+// therefore collects once after a large pass (fullCollector) when it has stayed idle for a moment
+// (Daemon, IDLE_BEFORE_COLLECT_MS): between scheduled passes the next one starts from the ~60 MiB
+// that is really live. Passes asked for back to back skip it: once a steady pass stopped building
+// a desired VPS per VM, V8's own collections kept 12 back-to-back passes at 100,000 VMs at
+// 228-258 MiB (the collection used to cost ~0.1 s per pass there; before that change such passes
+// peaked at up to 300 MiB without it).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -31,7 +33,7 @@ export function limitHeapGrowth(percent: number = HEAP_GROWING_PERCENT): void {
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
-/** Passes that read at least this many VMs are followed by a full collection (~40 ms at 100,000 VMs, ~5 ms at 10,000). */
+/** Passes that read at least this many VMs are followed by a full collection once the daemon is idle (~50-100 ms at 100,000 VMs, ~5 ms at 10,000). */
 export const COLLECT_AFTER_VMS = 10_000;
 
 /**
