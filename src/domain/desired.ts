@@ -33,20 +33,24 @@ export interface ObservedVm {
 }
 
 /**
- * An observed VM whose desired VPS is built when first read. In a steady pass plan() finds most
- * VMs unchanged by comparing the snapshot with the VM and its billing row directly (showsSame), so
- * at 100,000 VMs this saves building 100,000 VPS views (~20 MiB) only to find each equal to what
- * the panel already has.
+ * An observed VM whose key and desired VPS are built when first read. In a steady pass plan()
+ * finds most VMs unchanged by comparing the snapshot with the VM and its billing row directly
+ * (showsSame) and never reads either, so at 100,000 VMs this saves building 100,000 key strings
+ * and VPS views (~25 MiB) only to find each VPS equal to what the panel already has.
  */
 class LazyObservedVm implements ObservedVm {
+  private keyText: VmKey | undefined = undefined;
   private built: DesiredVps | null | undefined = undefined;
 
   constructor(
-    readonly key: VmKey,
     readonly vm: VmRecord,
     readonly ownership: Ownership,
     readonly record: BillingRecord | null,
   ) {}
+
+  get key(): VmKey {
+    return (this.keyText ??= vmKey(this.vm.source, this.vm.externalId));
+  }
 
   get desired(): DesiredVps | null {
     if (this.built === undefined) this.built = this.record === null ? null : desiredVps(this.key, this.vm, this.record);
@@ -101,7 +105,6 @@ export function desired(input: DesiredInput): DesiredState {
   // Sized once for every listed VM (duplicates make it shorter): no copies while they are added.
   let listed = 0;
   for (const listing of input.listings) if (listing.ok) listed += listing.vms.length;
-  const keys = new Array<VmKey>(listed);
   const vms = new Array<VmRecord>(listed);
   let count = 0;
   // external id → the VM listing it, or every such VM when several sources did (rare: no array per VM).
@@ -127,7 +130,6 @@ export function desired(input: DesiredInput): DesiredState {
       const seen = held === undefined ? undefined : among(held, vm.source);
       const i = seen ?? count;
       if (seen === undefined) {
-        keys[count] = vmKey(vm.source, vm.externalId);
         vms[count++] = vm;
       } else {
         vms[seen] = vm; // a later entry for the same key replaces the earlier one, in its place
@@ -137,8 +139,9 @@ export function desired(input: DesiredInput): DesiredState {
       else held.push(i);
     }
   }
-  keys.length = count;
   vms.length = count;
+  // A VM's key is built only where it is shown (drift); ObservedVm builds its own when read.
+  const keyOf = (i: number): VmKey => vmKey(vms[i]!.source, vms[i]!.externalId);
   const listedSources = new Set(input.listings.filter((l) => l.ok).map((l) => l.source));
   for (const s of input.sources) if (!listedSources.has(s.name)) unknownSources.add(s.name);
   // Whether a source that is down could hold an id of this kind; decided once per kind, not per row.
@@ -166,10 +169,10 @@ export function desired(input: DesiredInput): DesiredState {
       undecided[i] = 'several billing rows claim this VM';
       drift.push({
         class: 'ambiguous_billing',
-        key: keys[i]!,
+        key: keyOf(i),
         billingId: record.billingId,
         userId: record.userId,
-        detail: `${keys[i]!} is claimed by billing rows ${label(current)} and ${label(record)} — not pushed`,
+        detail: `${keyOf(i)} is claimed by billing rows ${label(current)} and ${label(record)} — not pushed`,
       });
       return;
     }
@@ -223,13 +226,13 @@ export function desired(input: DesiredInput): DesiredState {
 
   const observed = new Array<ObservedVm>(vms.length);
   for (let i = 0; i < vms.length; i++) {
-    const key = keys[i]!;
     const vm = vms[i]!;
     const why = undecided[i];
     const record = why === undefined ? owners[i] : undefined;
     const ownership: Ownership = why !== undefined ? { kind: 'unknown', why } : record !== undefined ? OWNED : UNBILLED;
     if (record !== undefined) {
       if (record.suspended && vm.power === 'running') {
+        const key = keyOf(i);
         drift.push({
           class: 'suspended_but_running',
           key,
@@ -239,13 +242,14 @@ export function desired(input: DesiredInput): DesiredState {
         });
       }
     } else if (ownership.kind === 'unbilled') {
+      const key = keyOf(i);
       drift.push({
         class: 'unbilled',
         key,
         detail: `${key} (${vm.name}, ${vm.power}) runs on ${vm.source} but no billing row owns it — not pushed`,
       });
     }
-    observed[i] = new LazyObservedVm(key, vm, ownership, record ?? null);
+    observed[i] = new LazyObservedVm(vm, ownership, record ?? null);
   }
 
   return { observed, find, unknownSources, listedSources, unknownVms, billingUp: input.billing.ok, drift };
