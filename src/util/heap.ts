@@ -22,14 +22,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/**
- * The old generation may grow by this percentage of the live set between full collections. 20
- * until a steady pass stopped building a desired VPS per VM; with that leaner pass, 100,000 VMs,
- * runs interleaved (noisy): 20% peaked at 227-248 MiB with 1.2-1.6 s of CPU per steady pass, 30%
- * at 229-257 MiB with 0.9-1.5 s, 40% at 237-269 MiB with 0.9-1.5 s. 30% buys most of the CPU and
- * leaves the 300 MB (286 MiB) target ~30 MiB of room.
- */
-export const HEAP_GROWING_PERCENT = 30;
+/** The old generation may grow by this percentage of the live set between full collections. */
+export const HEAP_GROWING_PERCENT = 20;
 
 /** Node flags the daemon is started with wherever we start it (shebang, systemd unit, Dockerfile, benchmark). */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
