@@ -93,10 +93,10 @@ export class DetailCache {
     await mapLimit(due, this.settings.concurrency, async (s) => {
       const cached = this.entries.get(s.id);
       try {
-        const fresh = await this.fetch(s, cached, signal);
-        this.entries.set(s.id, fresh);
-        this.unsaved.set(s.id, fresh);
-        details.set(s.id, fresh);
+        const detail = await this.fetch(s, cached, signal);
+        this.entries.set(s.id, detail);
+        this.unsaved.set(s.id, detail);
+        details.set(s.id, detail);
       } catch (error) {
         // Cancelled pass, lost vCenter, or lost session: nothing per-VM about it, the listing fails.
         if (signal.aborted || (error instanceof VsphereError && PASS_WIDE.has(error.reason))) throw error;
@@ -122,10 +122,10 @@ export class DetailCache {
 
   /** Saves what changed since the last save; a failure is logged, never thrown (it only costs calls after a restart). */
   persist(): void {
-    const save = this.persistence?.save;
-    if (!save || (!this.rewrite && this.unsaved.size === 0 && this.forgotten.size === 0)) return;
+    const persistence = this.persistence;
+    if (!persistence?.save || (!this.rewrite && this.unsaved.size === 0 && this.forgotten.size === 0)) return;
     try {
-      save.call(this.persistence, { upserts: this.rewrite ? this.entries : this.unsaved, removed: this.forgotten, replaceAll: this.rewrite });
+      persistence.save({ upserts: this.rewrite ? this.entries : this.unsaved, removed: this.forgotten, replaceAll: this.rewrite });
       this.rewrite = false;
     } catch (error) {
       this.rewrite = true;
