@@ -121,8 +121,9 @@ export interface RejectedItem {
   /** Where it came from: `pve1: qemu/104`, `billing row 17 (billing_id 42)`. */
   readonly where: string;
   readonly problem: string;
-  /** For a billing row: the VM it was about, when that much could be read, so the VM counts as
-   *  "owner unknown" rather than "unbilled". */
+  /** The VM it was about, when that much could be read. For a listing entry (with `source`) the VM
+   *  counts as unknown this pass, never missing; for a billing row, as "owner unknown" rather
+   *  than "unbilled". */
   readonly vmId?: string;
   readonly source?: string | null;
 }

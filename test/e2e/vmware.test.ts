@@ -2,6 +2,7 @@
 // real CLI to the panel simulator. A misbehaving vCenter must never disturb the Proxmox side.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VsphereSimulator } from '../../src/simulators/vsphere/server.js';
 import { World } from '../support/world.js';
@@ -97,6 +98,35 @@ describe.each(['api', 'rest'] as const)('vSphere source over /%s', (flavor) => {
     expect(full.code, full.stdout).toBe(0);
     expect(vc.counters.get('vm.get')).toBe(fetched + 1);
     expect(row('vmw-web')?.disk).toBe(50);
+  });
+
+  // Each `once` is a new process: it has no memory of the VM but the state file. A VM whose list
+  // entry turns invalid, or whose detail cannot be fetched with none saved (first run after an
+  // upgrade), is unknown to that process: it must never be taken for gone.
+  it.each([
+    ['its list entry turns invalid', (id: string) => vc.upsertVm({ id, name: 'vmw-web', listOverride: { cpu_count: 0 } })],
+    ['its detail fails with none saved', (id: string) => {
+      vc.failDetail(id);
+      vc.setPower(id, 'POWERED_OFF'); // a changed list entry: the detail must be fetched again
+      const db = new Database(world.statePath);
+      db.exec('DELETE FROM vsphere_detail_cache_v1');
+      db.close();
+    }],
+  ])('a known VM is never deleted when %s in a new process', async (_what, breakIt) => {
+    const web = vc.upsertVm({ name: 'vmw-web' });
+    const other = vc.upsertVm({ name: 'vmw-other' });
+    billVm(web, 7);
+    billVm(other, 8);
+    expect((await world.cli('once')).code).toBe(0);
+    expect(row('vmw-web')).toBeDefined();
+
+    breakIt(web);
+    for (let i = 0; i < 3; i++) {
+      const r = await world.cli('once');
+      expect(r.stdout).toMatch(new RegExp(`rejected vc1: ${web}`));
+    }
+    expect(row('vmw-web')).toBeDefined();
+    expect(world.panel.stats().byAction.delete ?? 0).toBe(0);
   });
 
   it('a vCenter that is down changes and deletes nothing of it, while Proxmox still syncs in the same pass', async () => {

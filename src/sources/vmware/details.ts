@@ -101,8 +101,9 @@ export class DetailCache {
         // Cancelled pass, lost vCenter, or lost session: nothing per-VM about it, the listing fails.
         if (signal.aborted || (error instanceof VsphereError && PASS_WIDE.has(error.reason))) throw error;
         const problem = (error as Error).message;
-        // A known VM keeps its cached detail (the entry is not updated, so it is retried next pass);
-        // a new one is rejected: it was never sent, so leaving it out deletes nothing.
+        // A VM with a cached detail keeps it (the entry is not updated, so it is retried next pass);
+        // one without is left out of the listing and reported as unknown (the source marks it, so
+        // the engine neither creates nor deletes it: it may be on the panel already).
         if (cached) details.set(s.id, cached);
         failures.push({ id: s.id, problem, stale: cached !== undefined });
       }

@@ -121,6 +121,9 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
       rejected.push({
         where: `${config.name}: ${id ?? `VM list entry #${index}`}`,
         problem: `invalid list entry: ${describeIssues(parsed.error)}${kept ? ' (kept its last valid values, so it is not taken for deleted)' : ''}`,
+        // The VM exists: unknown this pass, never missing — also in a process that has no last
+        // valid values for it (after a restart).
+        ...(id !== null ? { vmId: id, source: config.name } : {}),
       });
     });
 
@@ -133,6 +136,8 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
         rejected.push({
           where: `${config.name}: ${s.id}`,
           problem: failure.stale ? `detail fetch failed, used the cached detail: ${failure.problem}` : `detail fetch failed (retried next pass): ${failure.problem}`,
+          // Without a detail the VM is left out of this listing; it exists, so it is unknown, never missing.
+          ...(failure.stale ? {} : { vmId: s.id, source: config.name }),
         });
       }
       if (!detail) continue;
