@@ -102,6 +102,8 @@ export function desired(input: DesiredInput): DesiredState {
   // later step works with those numbers: no key string is built or hashed per billing row.
   const unknownSources = new Set<string>();
   const unknownVms = new Set<VmKey>();
+  // external id → the sources whose listing had an entry with that id that could not be read (rare).
+  const rejectedOn = new Map<string, string[]>();
   // Sized once for every listed VM (duplicates make it shorter): no copies while they are added.
   let listed = 0;
   for (const listing of input.listings) if (listing.ok) listed += listing.vms.length;
@@ -124,7 +126,13 @@ export function desired(input: DesiredInput): DesiredState {
       unknownSources.add(listing.source);
       continue;
     }
-    for (const bad of listing.rejected) if (bad.vmId !== undefined) unknownVms.add(vmKey(listing.source, bad.vmId));
+    for (const bad of listing.rejected) {
+      if (bad.vmId === undefined) continue;
+      unknownVms.add(vmKey(listing.source, bad.vmId));
+      const on = rejectedOn.get(bad.vmId);
+      if (on) on.push(listing.source);
+      else rejectedOn.set(bad.vmId, [listing.source]);
+    }
     for (const vm of listing.vms) {
       const held = byId.get(vm.externalId);
       const seen = held === undefined ? undefined : among(held, vm.source);
@@ -184,7 +192,7 @@ export function desired(input: DesiredInput): DesiredState {
       const i = find(record.source, record.vmId);
       if (i !== undefined) {
         claim(i, record);
-      } else if (!unknownSources.has(record.source)) {
+      } else if (!unknownSources.has(record.source) && !unknownVms.has(vmKey(record.source, record.vmId))) {
         drift.push(billedButMissing(record, `source ${record.source} does not list it`));
       }
       return;
@@ -202,11 +210,14 @@ export function desired(input: DesiredInput): DesiredState {
     }
     // A source that could hold this id is down: it may be there, or on that source too.
     const undecidable = unknownSources.size > 0 && isUndecidable(kindOfId(record.vmId));
-    if (held !== undefined && !undecidable) {
-      claim(held, record);
-    } else if (held !== undefined) {
-      undecided[held] = 'another source that may hold this id is unavailable';
-    } else if (!undecidable) {
+    // An entry with this id that could not be read: that VM exists, and the row may mean it.
+    const unreadable = rejectedOn.get(record.vmId);
+    if (held !== undefined) {
+      const unreadableElsewhere = unreadable !== undefined && unreadable.some((source) => source !== vms[held]!.source);
+      if (undecidable) undecided[held] = 'another source that may hold this id is unavailable';
+      else if (unreadableElsewhere) undecided[held] = 'another source lists an entry with this id that could not be read';
+      else claim(held, record);
+    } else if (!undecidable && unreadable === undefined) {
       drift.push(billedButMissing(record, 'no source lists it'));
     }
   };

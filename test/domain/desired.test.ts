@@ -43,6 +43,36 @@ const cases: Case[] = [
     drift: ['billed_but_missing'],
   },
   {
+    name: 'billing row (with source) for a VM whose listing entry was rejected: the VM is unknown, not missing',
+    input: {
+      sources: PVE,
+      listings: [listed('pve1', [], [{ where: 'pve1: qemu/100', problem: 'maxmem: must be a number', vmId: '100', source: 'pve1' }])],
+      billing: billing([row({ vmId: '100', userId: 5, source: 'pve1' })]),
+    },
+    owners: {},
+    drift: [],
+  },
+  {
+    name: 'billing row (without source) for a VM whose listing entry was rejected: no verdict either',
+    input: {
+      sources: TWO_PVE,
+      listings: [listed('pve1', [], [{ where: 'pve1: qemu/100', problem: 'maxmem: must be a number', vmId: '100', source: 'pve1' }]), listed('pve2', [])],
+      billing: billing([row({ vmId: '100', userId: 5 })]),
+    },
+    owners: {},
+    drift: [],
+  },
+  {
+    name: 'billing row without source: a readable VM on one source, an unreadable entry with its id on another: owner unknown',
+    input: {
+      sources: TWO_PVE,
+      listings: [listed('pve1', [], [{ where: 'pve1: qemu/100', problem: 'maxmem: must be a number', vmId: '100', source: 'pve1' }]), listed('pve2', [vm({ source: 'pve2', externalId: '100' })])],
+      billing: billing([row({ vmId: '100', userId: 5 })]),
+    },
+    owners: { 'pve2/100': 'unknown' },
+    drift: [],
+  },
+  {
     name: 'billing row without VM while its only possible source is down: no verdict',
     input: { sources: PVE, listings: [failed('pve1')], billing: billing([row({ vmId: '100', userId: 5 })]) },
     owners: {},

@@ -36,8 +36,8 @@ export function entry(over: Partial<SnapshotEntry> & { externalId: string; panel
   };
 }
 
-export function listed(source: string, vms: VmRecord[]): SourceListing {
-  return { source, ok: true, vms, rejected: [] };
+export function listed(source: string, vms: VmRecord[], rejected: RejectedItem[] = []): SourceListing {
+  return { source, ok: true, vms, rejected };
 }
 
 export function failed(source: string): SourceListing {
