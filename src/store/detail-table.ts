@@ -1,6 +1,6 @@
 // The vSphere sources' per-VM detail cache, kept in the state file so that a restarted daemon (a
 // deploy, a reboot) or a `plan` does not fetch every VM's details again: at 10,000 VMware VMs that
-// is ~18,000 calls, 45-110 s against a real vCenter.
+// is ~18,000 calls (at 20-50 ms a call, 8 at a time, 45-110 s against a real vCenter).
 //
 // A cache, not state: losing it costs calls, never correctness. So it stays out of the versioned
 // schema (migrations.ts): a writer creates the table if it is missing and does not touch
