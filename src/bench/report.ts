@@ -165,7 +165,6 @@ const TARGET_HEADER = ['N', 'target', 'measured', 'verdict'];
 /** One line per target: what was asked, what was measured, met or not. */
 export function targetRows(results: readonly SizeResult[]): string[][] {
   const rows: string[][] = [];
-  const mark = (ok: boolean) => (ok ? 'met' : '**not met**');
   for (const r of results) {
     const d = derive(r);
     const steadyRuns = [...r.steady, r.afterDrift];
@@ -203,6 +202,11 @@ export function targetRows(results: readonly SizeResult[]): string[][] {
   return rows;
 }
 
+/** A target's verdict cell. */
+function mark(ok: boolean): string {
+  return ok ? 'met' : '**not met**';
+}
+
 const VSPHERE_LISTINGS = ['cluster.list', 'host.list', 'vm.list'];
 const VSPHERE_PER_VM = ['vm.get', 'vm.guest.identity'];
 const VSPHERE_LOGIN = 'session.create';
@@ -230,8 +234,7 @@ function restartTarget(r: SizeResult): string[] {
         `${int(listings)} listing calls (steady passes: ${steadyListings}), ` +
         `${int(perVm)} per-VM calls (${VSPHERE_PER_VM.map((op) => `${op} ${int(vs[op] ?? 0)}`).join(', ')})` +
         (other > 0 ? `, ${int(other)} other calls` : '');
-  const met = panel === 0 && perVm === 0 && other === 0;
-  return [int(r.layout.total), 'restart: 0 panel requests; vSphere calls = the shard listings only (no per-VM calls)', `panel ${int(panel)}; ${vsphere}`, met ? 'met' : '**not met**'];
+  return [int(r.layout.total), 'restart: 0 panel requests; vSphere calls = the shard listings only (no per-VM calls)', `panel ${int(panel)}; ${vsphere}`, mark(panel === 0 && perVm === 0 && other === 0)];
 }
 
 const LINEAR_HEADER = ['N', 'steady wall µs/VM', 'steady CPU µs/VM', 'initial CPU µs/create', 'initial sending µs/create', 'sending CPU µs/create', 'steady peak RSS MiB', 'max peak RSS MiB'];
