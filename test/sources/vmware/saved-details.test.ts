@@ -67,12 +67,18 @@ function savedIds(path: string): string[] {
   return raw(path, (db) => db.prepare("SELECT vm_id FROM vsphere_detail_cache_v1 WHERE source = 'vc1' ORDER BY vm_id").pluck().all() as string[]);
 }
 
-/** A world whose first daemon process listed every VM (saving their details) and then stopped. */
-async function listedByAStoppedProcess(vms: number) {
+/** A world whose first daemon process has listed every VM once (saving their details) and still runs. */
+async function listedByAProcess(vms: number) {
   const w = await world(vms);
   const clock = testClock();
   const first = startProcess(w, clock);
   const listing = await first.source.listVms(noAbort());
+  return { w, clock, first, listing };
+}
+
+/** The same, with that process stopped. */
+async function listedByAStoppedProcess(vms: number) {
+  const { w, clock, first, listing } = await listedByAProcess(vms);
   await first.stop();
   return { w, clock, listing };
 }
@@ -122,10 +128,7 @@ describe('vSphere VM details saved in the state file', () => {
   });
 
   test('a full resync (fresh listing) fetches every detail again and saves what it got', async () => {
-    const w = await world(8);
-    const clock = testClock();
-    const first = startProcess(w, clock);
-    await first.source.listVms(noAbort());
+    const { w, clock, first } = await listedByAProcess(8);
     const resized = savedIds(w.path)[0]!;
     w.sim.setDisks(resized, [400 * 1024 ** 3]);
     // Hidden from a normal listing: the list entry did not change and the detail is not due.
@@ -141,10 +144,7 @@ describe('vSphere VM details saved in the state file', () => {
   });
 
   test('plan (a read-only view) uses the saved details, fetches what is missing, and writes nothing', async () => {
-    const w = await world(10);
-    const clock = testClock();
-    const writer = startProcess(w, clock);
-    await writer.source.listVms(noAbort());
+    const { w, clock, first: writer } = await listedByAProcess(10);
     const added = w.sim.upsertVm({ name: 'new-vm' });
 
     const plan = startProcess(w, clock, true);
