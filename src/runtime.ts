@@ -1,7 +1,7 @@
 // Wiring: turns a validated config into the engine's dependencies. The only place that knows
 // every concrete implementation; everything else sees the interfaces in domain/ports.ts.
 import { readFileSync } from 'node:fs';
-import { createBillingSource } from './billing/index.js';
+import { createThreadedBillingSource } from './billing/index.js';
 import { scrub, secretValues } from './config/redact.js';
 import type { Config, SourceConfig } from './config/schema.js';
 import type { BillingSource, Clock, PanelClient, VmSource } from './domain/ports.js';
@@ -84,7 +84,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   store.open();
   if (!readonly) forgetUnconfiguredDetails(store, config, logger);
   const sources = config.sources.map((s) => createSource(s, logger, clock, store, readonly));
-  const billing: BillingSource = createBillingSource(config.billing, { logger });
+  const billing: BillingSource = createThreadedBillingSource(config.billing, { logger });
   const panelClient = options.panel
     ? null
     : createPanelClient({ url: config.panel.url, apiKey: config.panel.apiKey, timeoutMs: config.panel.timeoutMs, concurrency: config.panel.concurrency, logger, ...panelTls });

@@ -1,5 +1,5 @@
 // The seam between the generic billing source and one database driver.
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 import { BillingError, whileConnecting, type Classified } from './errors.js';
 import type { Dialect } from './queries.js';
 
@@ -34,7 +34,7 @@ export interface Connector {
 export type Attempt<T> = { ok: true; value: T } | { ok: false; error: BillingError; retry: boolean };
 
 /** Runs `attempt`, and once more if the connection died under the first try (server restart, killed). */
-export async function withOneRetry<T>(attempt: () => Promise<Attempt<T>>, logger: Logger): Promise<T> {
+export async function withOneRetry<T>(attempt: () => Promise<Attempt<T>>, logger: LogSink): Promise<T> {
   const first = await attempt();
   if (first.ok) return first.value;
   if (!first.retry) throw first.error;

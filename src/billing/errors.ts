@@ -27,6 +27,12 @@ export class BillingError extends Error {
   }
 }
 
+/** The error of a query the caller stopped waiting for (its signal fired). */
+export function abandoned(target: string, signal: AbortSignal): BillingError {
+  const why = signal.reason instanceof Error ? signal.reason.message : signal.reason !== undefined ? String(signal.reason) : 'aborted';
+  return new BillingError('aborted', target, `query abandoned: ${why}`);
+}
+
 /** What a driver-specific classifier made of a driver error. */
 export interface Classified {
   readonly reason: BillingFailure;

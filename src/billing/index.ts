@@ -1,12 +1,13 @@
 // The billing layer's entry point: builds the `BillingSource` for the configured driver.
 import type { BillingConfig } from '../config/schema.js';
 import type { BillingSource } from '../domain/ports.js';
-import type { Logger } from '../util/logger.js';
+import type { Logger, LogSink } from '../util/logger.js';
 import type { Connector } from './connector.js';
 import { MysqlConnector } from './mysql.js';
 import { PostgresConnector } from './postgres.js';
 import { SqlBillingSource } from './source.js';
 import { SqliteConnector } from './sqlite.js';
+import { ThreadedBillingSource } from './thread/source.js';
 import { parseNetworkUrl, targetLabel } from './url.js';
 
 export { BillingError, type BillingFailure } from './errors.js';
@@ -17,7 +18,7 @@ export { mapRows, resolveColumns, SUSPENDED_STATUSES } from './rows.js';
  * Creates the billing source for `config.driver`. Opens nothing: the connection is made on the
  * first `listRecords`. Throws (a redacted one-line message) only when the URL cannot suit the driver.
  */
-export function createBillingSource(config: BillingConfig, deps: { logger: Logger }): BillingSource {
+export function createBillingSource(config: BillingConfig, deps: { logger: LogSink }): SqlBillingSource {
   const target = targetLabel(config);
   const logger = deps.logger.child({ component: 'billing', driver: config.driver, target });
   let connector: Connector;
@@ -35,4 +36,14 @@ export function createBillingSource(config: BillingConfig, deps: { logger: Logge
       break;
   }
   return new SqlBillingSource(connector, config, target, logger);
+}
+
+/**
+ * The billing source the daemon runs: `createBillingSource` on its own thread, so the query and
+ * the mapping of its rows run beside the hypervisor listings (see thread/source.ts). Opens
+ * nothing and starts no thread until the first `listRecords`; throws like createBillingSource.
+ */
+export function createThreadedBillingSource(config: BillingConfig, deps: { logger: Logger }): BillingSource {
+  if (config.driver !== 'sqlite') parseNetworkUrl(config.url, config.driver);
+  return new ThreadedBillingSource(config, deps.logger);
 }

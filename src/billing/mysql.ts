@@ -2,7 +2,7 @@
 // reopened after it breaks; every call runs in `START TRANSACTION READ ONLY`.
 import type { FieldPacket, Pool, PoolConnection } from 'mysql2/promise';
 import type { BillingConfig } from '../config/schema.js';
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 import { readOnlyAttempt, withOneRetry, type Attempt, type Connector, type ResultSet, type RunQuery, type Session } from './connector.js';
 import { BillingError, classifyNetworkError, errorParts, type Classified } from './errors.js';
 import { driverTls } from './tls.js';
@@ -21,7 +21,7 @@ export class MysqlConnector implements Connector {
   constructor(
     private readonly config: BillingConfig,
     private readonly target: string,
-    private readonly logger: Logger,
+    private readonly logger: LogSink,
   ) {}
 
   /** Runs `work` in a read-only transaction; runs it once more on a new connection if the connection died under it. */

@@ -2,7 +2,7 @@
 // it breaks; every call runs in `BEGIN READ ONLY`, bounded by `statement_timeout` on the server.
 import type pg from 'pg';
 import type { BillingConfig } from '../config/schema.js';
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 import { readOnlyAttempt, withOneRetry, type Attempt, type Connector, type ResultSet, type RunQuery, type Session } from './connector.js';
 import { BillingError, classifyNetworkError, errorParts, type Classified } from './errors.js';
 import { driverTls } from './tls.js';
@@ -19,7 +19,7 @@ export class PostgresConnector implements Connector {
   constructor(
     private readonly config: BillingConfig,
     private readonly target: string,
-    private readonly logger: Logger,
+    private readonly logger: LogSink,
   ) {}
 
   /** Runs `work` in a read-only transaction; runs it once more on a new connection if the connection died under it. */

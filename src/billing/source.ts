@@ -3,13 +3,19 @@
 import type { BillingSource } from '../domain/ports.js';
 import type { BillingRecord, RejectedItem } from '../domain/types.js';
 import type { BillingConfig } from '../config/schema.js';
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 import type { Connector, ResultSet, RunQuery } from './connector.js';
-import { BillingError } from './errors.js';
+import { abandoned, BillingError } from './errors.js';
 import { builtInQuery, pickSsoColumn, ssoProbeQuery } from './queries.js';
-import { mapRows, resolveColumns } from './rows.js';
+import { fingerprinting, sameDigest, type RowsDigest } from './fingerprint.js';
+import { mapRows, resolveColumns, type ColumnIndex } from './rows.js';
 
 const BUILT_IN_HINT = "(this is the built-in query for the main site's schema; set billing.query for another schema)";
+
+/** What `listRecordsIfChanged` found: the rows of last time, or new records. */
+export type ChangedListing =
+  | { readonly unchanged: true; readonly digest: RowsDigest }
+  | { readonly unchanged: false; readonly records: BillingRecord[]; readonly rejected: RejectedItem[]; readonly digest: RowsDigest };
 
 /** A `BillingSource` over any SQL driver. */
 export class SqlBillingSource implements BillingSource {
@@ -20,7 +26,7 @@ export class SqlBillingSource implements BillingSource {
     private readonly connector: Connector,
     private readonly config: BillingConfig,
     private readonly target: string,
-    private readonly logger: Logger,
+    private readonly logger: LogSink,
   ) {}
 
   /** Runs the configured (or built-in) query in one read-only transaction and maps its rows. */
@@ -39,18 +45,59 @@ export class SqlBillingSource implements BillingSource {
     return out;
   }
 
-  /** Checks the result has the required columns and maps its rows (each row ends as a record or a rejection). */
-  private mapResult(result: ResultSet): { records: BillingRecord[]; rejected: RejectedItem[] } {
-    const { map, missing } = resolveColumns(result.columns);
+  /**
+   * Like listRecords, for a caller that keeps the records of its last call (the billing thread):
+   * when the rows fingerprint as they did then (`since`), it answers `unchanged` without mapping
+   * a row; otherwise it reads them again in the same transaction and maps them. Either way with
+   * the digest of the rows read. A steady pass thus builds no record at all; a pass after a change
+   * reads the rows twice.
+   */
+  async listRecordsIfChanged(signal: AbortSignal, since: RowsDigest | null): Promise<ChangedListing> {
+    if (signal.aborted) throw this.aborted(signal);
+    const started = Date.now();
+    const out = await this.raceAbort(
+      this.connector.readOnly(async (run): Promise<ChangedListing> => {
+        if (since !== null) {
+          const probe = await this.runQuery(run);
+          this.columnsOf(probe.columns);
+          const printed = fingerprinting(probe.columns, probe.rows);
+          for (const row of printed.rows) void row;
+          const digest = printed.digest();
+          if (sameDigest(digest, since)) return { unchanged: true, digest };
+        }
+        const result = await this.runQuery(run);
+        const printed = fingerprinting(result.columns, result.rows);
+        const mapped = this.mapResult({ columns: result.columns, rows: printed.rows });
+        return { unchanged: false, ...mapped, digest: printed.digest() };
+      }),
+      signal,
+    );
+    this.logger.debug(
+      out.unchanged
+        ? { rows: out.digest.rows, unchanged: true, durationMs: Date.now() - started }
+        : { rows: out.records.length + out.rejected.length, records: out.records.length, rejected: out.rejected.length, durationMs: Date.now() - started },
+      'billing query done',
+    );
+    return out;
+  }
+
+  /** Which result column carries each contract column; throws when a required one is absent. */
+  private columnsOf(columns: readonly string[]): ColumnIndex {
+    const { map, missing } = resolveColumns(columns);
     if (missing.length > 0) {
-      const got = result.columns.length > 0 ? result.columns.join(', ') : 'none';
+      const got = columns.length > 0 ? columns.join(', ') : 'none';
       throw new BillingError(
         'query',
         this.target,
         `the query result has no ${missing.map((c) => `"${c}"`).join(' and no ')} column (it has: ${got}); alias the right columns, e.g. SELECT s.id AS vm_id, u.id AS user_id`,
       );
     }
-    return mapRows(result.rows, map);
+    return map;
+  }
+
+  /** Checks the result has the required columns and maps its rows (each row ends as a record or a rejection). */
+  private mapResult(result: ResultSet): { records: BillingRecord[]; rejected: RejectedItem[] } {
+    return mapRows(result.rows, this.columnsOf(result.columns));
   }
 
   /** Closes the driver's connection. */
@@ -102,7 +149,6 @@ export class SqlBillingSource implements BillingSource {
   }
 
   private aborted(signal: AbortSignal): BillingError {
-    const why = signal.reason instanceof Error ? signal.reason.message : signal.reason !== undefined ? String(signal.reason) : 'aborted';
-    return new BillingError('aborted', this.target, `query abandoned: ${why}`);
+    return abandoned(this.target, signal);
   }
 }

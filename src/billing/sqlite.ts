@@ -9,7 +9,7 @@
 // the result is always exact, and only a result that holds such a value pays for it.
 import Database from 'better-sqlite3';
 import type { BillingConfig } from '../config/schema.js';
-import type { Logger } from '../util/logger.js';
+import type { LogSink } from '../util/logger.js';
 import type { Connector, ResultSet, RunQuery } from './connector.js';
 import { BillingError, errorParts, type Classified } from './errors.js';
 import { sqlitePath } from './url.js';
@@ -22,7 +22,7 @@ export class SqliteConnector implements Connector {
   constructor(
     private readonly config: BillingConfig,
     private readonly target: string,
-    private readonly logger: Logger,
+    private readonly logger: LogSink,
   ) {}
 
   /** Runs `work` in one read transaction on the read-only handle (twice when the first read met an integer beyond 2^53). */

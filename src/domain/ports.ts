@@ -21,7 +21,7 @@ export interface VmSource {
 /** The billing database. Throws when the query cannot run (billing is then *unavailable*). */
 export interface BillingSource {
   /** Runs the one read-only query of a pass; bad rows come back in `rejected`. */
-  listRecords(signal: AbortSignal): Promise<{ records: BillingRecord[]; rejected: RejectedItem[] }>;
+  listRecords(signal: AbortSignal): Promise<{ records: readonly BillingRecord[]; rejected: readonly RejectedItem[] }>;
   close(): Promise<void>;
 }
 

@@ -20,6 +20,7 @@
 // 228-258 MiB (the collection used to cost ~0.1 s per pass there; before that change such passes
 // peaked at up to 300 MiB without it).
 import { setFlagsFromString } from 'node:v8';
+import type { Worker } from 'node:worker_threads';
 import { runInNewContext } from 'node:vm';
 
 /**
@@ -54,4 +55,33 @@ export function fullCollector(): (() => void) | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Creates a worker thread whose young generation uses `mib` MiB semi-spaces. A worker's
+ * `resourceLimits.maxYoungGenerationSizeMb` is ignored once `--max-semi-space-size` is on the
+ * command line (the daemon's is: DAEMON_NODE_FLAGS), so the flag itself is set while the worker's
+ * V8 instance is created and put back once it runs. The flag is read only when a V8 instance is
+ * created: this thread's heap is not affected (test/util/heap.test.ts checks both).
+ */
+export function withSemiSpace<W extends Worker>(mib: number, create: () => W): W {
+  const before = process.execArgv.map((a) => /^--max-semi-space-size=(\d+)$/.exec(a)?.[1]).find((v) => v !== undefined) ?? '0';
+  setFlagsFromString(`--max-semi-space-size=${mib}`);
+  let worker: W;
+  try {
+    worker = create();
+  } catch (err) {
+    setFlagsFromString(`--max-semi-space-size=${before}`);
+    throw err;
+  }
+  let restored = false;
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    setFlagsFromString(`--max-semi-space-size=${before}`);
+  };
+  worker.once('online', restore);
+  worker.once('error', restore);
+  worker.once('exit', restore);
+  return worker;
 }

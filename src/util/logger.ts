@@ -3,6 +3,21 @@ import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
 
+/** One logging call: fields (optional) and a message. */
+export type LogCall = (fieldsOrMessage: object | string, message?: string) => void;
+
+/**
+ * The part of a logger a component needs that may run on another thread (billing): a pino
+ * logger is one, and so is the billing thread's sink that forwards each line to the engine's.
+ */
+export interface LogSink {
+  debug: LogCall;
+  info: LogCall;
+  warn: LogCall;
+  error: LogCall;
+  child(bindings: Record<string, unknown>): LogSink;
+}
+
 /** Object paths that must never be logged, whatever object they appear in. */
 const REDACT_PATHS = [
   'apiKey', '*.apiKey', 'tokenSecret', '*.tokenSecret', 'password', '*.password', 'adminToken', '*.adminToken',

@@ -2,3 +2,4 @@ import { mysqlBackend } from './backends.js';
 import { billingScenarios } from './scenarios.js';
 
 billingScenarios(mysqlBackend());
+billingScenarios(mysqlBackend(), 'thread');

@@ -2,3 +2,4 @@ import { postgresBackend } from './backends.js';
 import { billingScenarios } from './scenarios.js';
 
 billingScenarios(postgresBackend());
+billingScenarios(postgresBackend(), 'thread');

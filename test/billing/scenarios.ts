@@ -2,7 +2,7 @@
 // PostgreSQL when their URL is in the environment). Real servers on loopback, no mocks.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BillingError, createBillingSource } from '../../src/billing/index.js';
+import { BillingError, createBillingSource, createThreadedBillingSource } from '../../src/billing/index.js';
 import type { BillingConfig } from '../../src/config/schema.js';
 import type { BillingSource } from '../../src/domain/ports.js';
 import type { BillingRecord, RejectedItem } from '../../src/domain/types.js';
@@ -73,11 +73,15 @@ const SVC_QUERY = 'SELECT node AS source, vm AS vm_id, owner AS user_id, id AS b
 /** A password that must never show up in an error or a log line. */
 const SECRET = 'Sup3r-S3cret-pw';
 
-/** Registers the whole scenario table for one driver. */
-export function billingScenarios(backend: TestBackend): void {
+/**
+ * Registers the whole scenario table for one driver, run by the source itself (`inline`) or by
+ * the billing thread the daemon uses (`thread`: errors, logs and aborts must cross unchanged).
+ */
+export function billingScenarios(backend: TestBackend, where: 'inline' | 'thread' = 'inline'): void {
   if (backend.skipReason !== null) console.warn(`[billing/${backend.driver}] integration tests skipped: ${backend.skipReason}`);
+  const create = where === 'inline' ? createBillingSource : createThreadedBillingSource;
 
-  describe.skipIf(backend.skipReason !== null)(`billing on ${backend.driver}`, () => {
+  describe.skipIf(backend.skipReason !== null)(`billing on ${backend.driver}${where === 'thread' ? ', on the billing thread' : ''}`, () => {
     const logLines: string[] = [];
     let logger: Logger;
     let main: TestDatabase;
@@ -85,11 +89,11 @@ export function billingScenarios(backend: TestBackend): void {
     const q = (name: string): string => quoteIdent(backend.dialect, name);
 
     const open = (over: Partial<BillingConfig> = {}): BillingSource => {
-      const source = createBillingSource({ driver: backend.driver, url: main.url, timeoutMs: 5_000, ...over }, { logger });
+      const source = create({ driver: backend.driver, url: main.url, timeoutMs: 5_000, ...over }, { logger });
       sources.push(source);
       return source;
     };
-    const list = (source: BillingSource): Promise<{ records: BillingRecord[]; rejected: RejectedItem[] }> =>
+    const list = (source: BillingSource): Promise<{ records: readonly BillingRecord[]; rejected: readonly RejectedItem[] }> =>
       source.listRecords(new AbortController().signal);
     const failure = async (source: BillingSource, signal = new AbortController().signal): Promise<BillingError> => {
       const err = await source.listRecords(signal).then(
@@ -131,10 +135,48 @@ export function billingScenarios(backend: TestBackend): void {
       ]);
     });
 
+    it('each query sees the rows as they are now: a status, an owner, a new and a removed server between queries', async () => {
+      // The billing thread answers with the difference from what the engine already holds; this
+      // is what it must never get wrong. Each step is checked against a fresh inline read.
+      const db = await backend.createDatabase();
+      await seedMainSite((sql) => db.exec(sql), backend.dialect, MAIN_SITE);
+      const source = create({ driver: backend.driver, url: db.url, timeoutMs: 5_000 }, { logger });
+      sources.push(source);
+      const fresh = (): Promise<{ records: readonly BillingRecord[] }> => {
+        const inline = createBillingSource({ driver: backend.driver, url: db.url, timeoutMs: 5_000 }, { logger });
+        sources.push(inline);
+        return list(inline);
+      };
+      const server = q('server');
+      const steps = [
+        '',
+        `UPDATE ${server} SET status = 'suspended' WHERE id = 1`,
+        `UPDATE ${server} SET ${q('userId')} = 1 WHERE id = 5`,
+        `INSERT INTO ${server} (id, ${q('userId')}, ${q('tariffId')}, ${q('osId')}, status, ${q('proxmoxId')}, ${q('rootPassword')}) VALUES (7, 2, 1, 2, 'running', 105, 'x')`,
+        `DELETE FROM ${server} WHERE id = 2`,
+        '',
+      ];
+      let before: readonly BillingRecord[] = [];
+      for (const step of steps) {
+        if (step !== '') await db.exec(step);
+        const now = (await list(source)).records;
+        expect(now).toEqual((await fresh()).records);
+        if (step === '' && before.length > 0) expect(now).toEqual(before);
+        before = now;
+      }
+      expect(before.map((r) => [r.billingId, r.userId, r.suspended])).toEqual([
+        ['1', 1, true],
+        ['3', 1, true],
+        ['5', 1, false],
+        ['6', 2, true],
+        ['7', 2, false],
+      ]);
+    });
+
     it('built-in query takes user_id from user.ssoId when the column exists; a user without one is rejected', async () => {
       const db = await backend.createDatabase();
       // Before the tables exist the built-in query fails with a hint, and must not settle on a guess.
-      const source = createBillingSource({ driver: backend.driver, url: db.url, timeoutMs: 5_000 }, { logger });
+      const source = create({ driver: backend.driver, url: db.url, timeoutMs: 5_000 }, { logger });
       sources.push(source);
       const early = await failure(source);
       expect(early.reason).toBe('query');
