@@ -27,15 +27,20 @@ export function createBillingSource(config: BillingConfig, deps: { logger: LogSi
       connector = new SqliteConnector(config, target, logger);
       break;
     case 'mysql':
-      parseNetworkUrl(config.url, 'mysql');
+      checkUrl(config);
       connector = new MysqlConnector(config, target, logger);
       break;
     case 'postgres':
-      parseNetworkUrl(config.url, 'postgres');
+      checkUrl(config);
       connector = new PostgresConnector(config, target, logger);
       break;
   }
   return new SqlBillingSource(connector, config, target, logger);
+}
+
+/** Throws (a redacted one-line message) when the URL cannot suit the driver; any path suits SQLite. */
+function checkUrl(config: BillingConfig): void {
+  if (config.driver !== 'sqlite') parseNetworkUrl(config.url, config.driver);
 }
 
 /**
@@ -44,6 +49,6 @@ export function createBillingSource(config: BillingConfig, deps: { logger: LogSi
  * nothing and starts no thread until the first `listRecords`; throws like createBillingSource.
  */
 export function createThreadedBillingSource(config: BillingConfig, deps: { logger: Logger }): BillingSource {
-  if (config.driver !== 'sqlite') parseNetworkUrl(config.url, config.driver);
+  checkUrl(config);
   return new ThreadedBillingSource(config, deps.logger);
 }

@@ -18,10 +18,16 @@ export interface VmSource {
   close(): Promise<void>;
 }
 
+/** What a billing query gave: the records, and the rows that were not made into one. */
+export interface BillingAnswer {
+  readonly records: readonly BillingRecord[];
+  readonly rejected: readonly RejectedItem[];
+}
+
 /** The billing database. Throws when the query cannot run (billing is then *unavailable*). */
 export interface BillingSource {
   /** Runs the one read-only query of a pass; bad rows come back in `rejected`. */
-  listRecords(signal: AbortSignal): Promise<{ records: readonly BillingRecord[]; rejected: readonly RejectedItem[] }>;
+  listRecords(signal: AbortSignal): Promise<BillingAnswer>;
   close(): Promise<void>;
 }
 

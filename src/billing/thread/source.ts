@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BillingConfig } from '../../config/schema.js';
-import type { BillingSource } from '../../domain/ports.js';
-import type { BillingRecord, RejectedItem } from '../../domain/types.js';
+import type { BillingAnswer, BillingSource } from '../../domain/ports.js';
+import type { BillingRecord } from '../../domain/types.js';
 import { withSemiSpace } from '../../util/heap.js';
 import type { Logger } from '../../util/logger.js';
 import { applyDelta } from '../delta.js';
@@ -17,7 +17,7 @@ import { targetLabel } from '../url.js';
 import { fromThreadError, type FromThread, type ThreadInit, type ToThread } from './protocol.js';
 
 interface Waiting {
-  resolve(value: { records: readonly BillingRecord[]; rejected: readonly RejectedItem[] }): void;
+  resolve(value: BillingAnswer): void;
   reject(err: Error): void;
 }
 
@@ -55,15 +55,15 @@ export class ThreadedBillingSource implements BillingSource {
     this.target = targetLabel(config);
   }
 
-  listRecords(signal: AbortSignal): Promise<{ records: readonly BillingRecord[]; rejected: readonly RejectedItem[] }> {
-    if (signal.aborted) return Promise.reject(this.aborted(signal));
+  listRecords(signal: AbortSignal): Promise<BillingAnswer> {
+    if (signal.aborted) return Promise.reject(abandoned(this.target, signal));
     if (this.closing) return Promise.reject(new BillingError('aborted', this.target, 'query abandoned: billing is closed'));
     const worker = this.start();
     const id = ++this.lastId;
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.waiting.delete(id)) return;
-        const err = this.aborted(signal);
+        const err = abandoned(this.target, signal);
         this.post({ type: 'cancel', id, why: err.detail });
         this.idle();
         reject(err);
@@ -181,9 +181,5 @@ export class ThreadedBillingSource implements BillingSource {
     await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
     clearTimeout(timer);
     await worker.terminate();
-  }
-
-  private aborted(signal: AbortSignal): BillingError {
-    return abandoned(this.target, signal);
   }
 }
