@@ -4,7 +4,7 @@
 // about linear growth.
 import { GENERATOR_WARMUP_CREATES } from './layout.js';
 import type { MachineInfo } from './machine.js';
-import type { InitialPair, PassRun, SizeResult } from './scenario.js';
+import type { GeneratorRun, InitialPair, PassRun, SizeResult } from './scenario.js';
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -18,8 +18,13 @@ const sendingRate = (r: PassRun): number => (r.requests.panel['create'] ?? 0) / 
 const pairRatio = (p: InitialPair): number => sendingRate(p.initial) / p.generator.perSecond;
 const sec = (ms: number): string => (ms / 1000).toFixed(3);
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const us = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
 const MIB_PER_MB = 1_000_000 / 1_048_576;
+/** The initial-sync target: this share of the panel simulator's ceiling. */
+const INITIAL_SYNC_TARGET = 0.8;
+/** The panel simulator's CPU per request it served during a generator run (µs). */
+const panelUsPerRequest = (g: GeneratorRun | undefined): number => (g && g.panelRequests > 0 ? (g.panelCpuMs * 1000) / g.panelRequests : NaN);
 
 /** Figures derived from one size, used by the tables and the target checks. */
 export interface Derived {
@@ -50,6 +55,17 @@ export interface Derived {
   /** Daemon CPU (all threads) per create while sending, and the share of that time its event loop was busy. */
   readonly sendingCpuUs: number;
   readonly sendingBusy: number;
+  /** Time the daemon's event loop was busy per create while sending (µs): the part that cannot spread over cores. */
+  readonly sendingLoopUs: number;
+  /** The panel simulator's CPU per request while the warm generator ran, and during the daemon's initial sync (µs). */
+  readonly panelUsAtCeiling: number;
+  readonly panelUsDuringSync: number;
+  /**
+   * What a client may spend per create to send at INITIAL_SYNC_TARGET × the warm generator's rate
+   * on this machine: `loopUs` on one event loop (1 s / rate), `cpuUs` of CPU in all (the cores'
+   * time per create, less what the panel itself spends per request at that rate).
+   */
+  readonly budget: { readonly rate: number; readonly loopUs: number; readonly cpuUs: number };
   /** Highest peak RSS over the size's passes in its first daemon process and the restart (the extra initial syncs not included). */
   readonly maxPeakRss: number;
 }
@@ -83,9 +99,19 @@ export function derive(r: SizeResult): Derived {
     freshRate,
     sendingCpuUs: (sending.cpuMs * 1000) / Math.max(1, creates),
     sendingBusy: sending.eventLoopBusy,
+    sendingLoopUs: (sending.eventLoopBusy * r.initial.m.applyMs * 1000) / Math.max(1, creates),
+    panelUsAtCeiling: panelUsPerRequest(r.ceiling?.node),
+    panelUsDuringSync: creates > 0 ? (r.initial.panelCpuMs * 1000) / creates : NaN,
+    budget: budgetAt(INITIAL_SYNC_TARGET * ceilingNode, r.cores, panelUsPerRequest(r.ceiling?.node)),
     pairRatios: r.initialPairs.map(pairRatio),
     pairMedian: median(r.initialPairs.map(pairRatio)),
   };
+}
+
+/** Per-create budget of a client sending at `rate` on `cores` cores beside a panel spending `panelUs` per request. */
+function budgetAt(rate: number, cores: number, panelUs: number): Derived['budget'] {
+  const perCreateUs = 1_000_000 / rate;
+  return { rate, loopUs: perCreateUs, cpuUs: cores * perCreateUs - panelUs };
 }
 
 const PASS_HEADER = ['N', 'pass', 'wall s', 'observe+plan s', 'apply s', 'CPU s', 'peak RSS MiB', 'panel requests', 'Proxmox requests', 'vSphere requests', 'billing queries', 'actions ok', 'result'];
@@ -138,6 +164,7 @@ const FLOOR_HEADER = [
   `sending past the first ${WARMUP} creates /s (/ ceiling)`,
   'sending / fresh generator',
   'CPU µs per create: daemon while sending (event loop busy); warm generator',
+  `a client's budget per create at ${pct(INITIAL_SYNC_TARGET)} of the ceiling: µs on its event loop; µs of CPU beside the panel (panel µs per request: at the ceiling; during the initial sync)`,
 ];
 
 /** Floors and ratios per size, as table rows. */
@@ -155,7 +182,8 @@ export function floorRows(results: readonly SizeResult[]): string[][] {
       d.pairRatios.length ? `${pct(d.pairMedian)} (${d.pairRatios.map(pct).join(', ')})` : 'n/a',
       Number.isFinite(d.warmRate) ? `${int(d.warmRate)} (${pct(d.warmRate / d.ceiling)})` : 'n/a (fewer creates)',
       pct(d.applyRate / d.freshRate),
-      `${d.sendingCpuUs.toFixed(0)} (${pct(d.sendingBusy)}); ${d.generatorCpuUs.toFixed(0)}`,
+      `${d.sendingCpuUs.toFixed(0)} (${pct(d.sendingBusy)} = ${d.sendingLoopUs.toFixed(0)} µs); ${d.generatorCpuUs.toFixed(0)}`,
+      `${us(d.budget.loopUs)}; ${us(d.budget.cpuUs)} (${us(d.panelUsAtCeiling)}; ${us(d.panelUsDuringSync)})`,
     ];
   });
 }
@@ -195,7 +223,11 @@ export function targetRows(results: readonly SizeResult[]): string[][] {
         : '') +
         `first initial sync: sending ${int(d.applyRate)}/s = ${pct(d.applyRate / d.ceiling)} of the highest rate any generator reached (${int(d.ceiling)}/s); whole pass ${int(d.passRate)}/s` +
         (Number.isFinite(d.warmRate) ? `; past its first ${WARMUP} creates (the generator's warm-up) ${int(d.warmRate)}/s = ${pct(d.warmRate / d.ceiling)}` : '') +
-        `; ${pct(d.applyRate / d.freshRate)} of a fresh generator's first ${int(d.n)} creates (${int(d.freshRate)}/s)`,
+        `; ${pct(d.applyRate / d.freshRate)} of a fresh generator's first ${int(d.n)} creates (${int(d.freshRate)}/s)` +
+        (Number.isFinite(d.budget.rate)
+          ? `. What ${pct(INITIAL_SYNC_TARGET)} asks on ${r.cores} cores: sending ${int(d.budget.rate)}/s leaves a client ${us(d.budget.loopUs)} µs per create on one event loop and ${us(d.budget.cpuUs)} µs of CPU beside the panel's ${us(d.panelUsAtCeiling)} µs per request; ` +
+            `the bare generator spends ${us(d.generatorCpuUs)} µs, the daemon ${us(d.sendingCpuUs)} µs (${us(d.sendingLoopUs)} µs on its event loop) with its two durable outbox writes per create`
+          : ''),
       mark((d.pairRatios.length ? d.pairMedian : d.applyRate / d.ceiling) >= 0.8),
     ]);
   }

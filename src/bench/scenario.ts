@@ -1,5 +1,6 @@
 // One size of the benchmark, start to finish: world up, panel ceiling, daemon passes (initial
 // sync, steady state, 1% drift, restart), inventory floor, world down. Returns the raw figures.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { runToResult } from './child.js';
@@ -17,11 +18,20 @@ export interface PassRun {
   readonly requests: RequestCounts;
   /** Rows in the panel simulator after the pass. */
   readonly panelRows: number;
+  /** CPU the panel simulator's process used during the pass (ms): its share of the machine. */
+  readonly panelCpuMs: number;
+}
+
+/** A load generator run, with what the panel simulator spent serving it (warm-up included). */
+export interface GeneratorRun extends FloorLoadResult {
+  readonly panelCpuMs: number;
+  /** Requests the panel served during the run, warm-up included. */
+  readonly panelRequests: number;
 }
 
 /** A panel-ceiling measurement and the initial sync that ran right after it (fresh state file, new daemon process). */
 export interface InitialPair {
-  readonly generator: FloorLoadResult;
+  readonly generator: GeneratorRun;
   readonly initial: PassRun;
 }
 
@@ -29,6 +39,8 @@ export interface InitialPair {
 export interface SizeResult {
   readonly layout: Layout;
   readonly concurrency: number;
+  /** CPU cores the daemon, the simulators and the generators shared. */
+  readonly cores: number;
   readonly setupSeconds: number;
   /** 1-minute load average just before this size started (other work on the machine skews the figures). */
   readonly loadAverage: number;
@@ -37,7 +49,7 @@ export interface SizeResult {
    * `fresh`: a new generator process's first N creates, no warm-up — the cold start any Node
    * client pays, next to the daemon's initial sync of the same N.
    */
-  readonly ceiling: { readonly node: FloorLoadResult; readonly wrk: number | null; readonly fresh: FloorLoadResult } | null;
+  readonly ceiling: { readonly node: GeneratorRun; readonly wrk: number | null; readonly fresh: GeneratorRun } | null;
   readonly floorFetch: readonly FloorFetchResult[];
   readonly initial: PassRun;
   /**
@@ -90,10 +102,19 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
     const setupSeconds = (performance.now() - t0) / 1000;
 
     // Floor (b) first, on an empty panel; then the panel is emptied again for the daemon.
-    const warmGenerator = async (): Promise<FloorLoadResult> => {
+    /** Runs a generator and measures what the panel spent meanwhile. */
+    const generatorRun = async (count: number, warmup?: number): Promise<GeneratorRun> => {
+      const cpu0 = await world.panelCpuMs();
+      const before = (await world.counts()).panelTotal;
+      const args = [world.panelUrl, API_KEY, String(concurrency), String(count), ...(warmup === undefined ? [] : [String(warmup)])];
+      const result = await runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), args, { logFile: join(o.dir, 'floor-load.log') });
+      const panelCpuMs = (await world.panelCpuMs()) - cpu0;
+      return { ...result, panelCpuMs, panelRequests: (await world.counts()).panelTotal - before };
+    };
+    const warmGenerator = async (): Promise<GeneratorRun> => {
       const loadCount = Math.max(o.n, 30_000);
       o.say(`  panel ceiling: ${loadCount} creates at concurrency ${concurrency}…`);
-      return runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(loadCount)], { logFile: join(o.dir, 'floor-load.log') });
+      return generatorRun(loadCount);
     };
     let ceiling: SizeResult['ceiling'] = null;
     if (!o.noCeiling) {
@@ -101,7 +122,7 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
       const wrk = await wrkCreatesPerSecond(world.panelUrl, API_KEY, concurrency, 5, o.dir);
       o.say(`    Node load generator ${Math.round(node.perSecond)}/s, wrk ${wrk === null ? 'not installed' : `${Math.round(wrk)}/s`}`);
       await world.resetPanel();
-      const fresh = await runToResult<FloorLoadResult>(join(o.dist, 'bench/floor-load.js'), [world.panelUrl, API_KEY, String(concurrency), String(o.n), '0'], { logFile: join(o.dir, 'floor-load.log') });
+      const fresh = await generatorRun(o.n, 0);
       o.say(`    a fresh generator's first ${o.n} creates (no warm-up): ${Math.round(fresh.perSecond)}/s`);
       ceiling = { node, wrk, fresh };
       await world.resetPanel();
@@ -127,11 +148,13 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
       if (daemon!.passesRun > 0 && o.pauseMs > 0) await new Promise((r) => setTimeout(r, o.pauseMs));
       await world.resetSourceCounters();
       const before = await world.counts();
+      const panelCpu0 = await world.panelCpuMs();
       const profile = o.profileDir ? join(o.profileDir, `${o.n}-${phase}.cpuprofile`) : undefined;
       const heapSnapshot = o.profileDir && o.heapSnapshots ? join(o.profileDir, `${o.n}-${phase}.heapsnapshot`) : undefined;
       const m = await daemon!.pass({ ...(profile ? { profile } : {}), ...(heapSnapshot ? { heapSnapshot } : {}) });
+      const panelCpuMs = (await world.panelCpuMs()) - panelCpu0;
       const after = await world.counts();
-      return { m, requests: diffCounts(before, after), panelRows: await world.panelRows() };
+      return { m, requests: diffCounts(before, after), panelRows: await world.panelRows(), panelCpuMs };
     };
 
     o.say('  initial sync…');
@@ -178,7 +201,7 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
       o.say(`    ${fmtPass(again)}`);
       initialPairs.push({ generator, initial: again });
     }
-    return { layout, concurrency, setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, initialPairs, steady, drift, afterDrift, restart };
+    return { layout, concurrency, cores: availableParallelism(), setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, initialPairs, steady, drift, afterDrift, restart };
   } finally {
     await daemon?.stop();
     await world.stop();

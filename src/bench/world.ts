@@ -207,6 +207,11 @@ export class BenchWorld {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${this.statePath}${suffix}`, { force: true });
   }
 
+  /** CPU time the panel simulator's process has used so far (ms, user + system). */
+  async panelCpuMs(): Promise<number> {
+    return (await this.panelControl!.json<{ cpuMicros: number }>('GET', '/_sim/process')).cpuMicros / 1000;
+  }
+
   /** Rows in the panel simulator's table. */
   async panelRows(): Promise<number> {
     return (await this.panelControl!.json<{ rows: number }>('GET', '/_sim/stats')).rows;

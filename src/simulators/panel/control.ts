@@ -30,6 +30,10 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, p
       return sendJson(res, 200, { rows: sim.table() });
     case 'GET /_sim/stats':
       return sendJson(res, 200, sim.stats());
+    case 'GET /_sim/process':
+      // CPU time of the process serving this simulator: what a benchmark needs to tell how much
+      // of the machine the panel itself took (in a test that embeds the simulator, the test's too).
+      return sendJson(res, 200, processCpu());
     case 'GET /_sim/faults':
       return sendJson(res, 200, { faults: sim.faults() });
     case 'DELETE /_sim/faults':
@@ -55,6 +59,12 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, p
     return sim.removeFault(Number(one[1])) ? sendJson(res, 200, { ok: true }) : sendJson(res, 404, { error: 'Not Found', message: 'no such fault' });
   }
   sendJson(res, 404, { error: 'Not Found', message: `no control route ${route}` });
+}
+
+/** The serving process's id and CPU time (user + system, all threads) in microseconds. */
+function processCpu(): { pid: number; cpuMicros: number } {
+  const { user, system } = process.cpuUsage();
+  return { pid: process.pid, cpuMicros: user + system };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -24,6 +24,14 @@ describe('control API', () => {
     expect(stats.body).toEqual({ total: 1, byAction: { create: 1 }, byResult: { '201': 1 }, rows: 1, nextId: 2 });
   });
 
+  it('GET /_sim/process reports the serving process and its CPU time, which grows as it serves', async () => {
+    const before = (await control(url, 'GET', '/_sim/process')).body as { pid: number; cpuMicros: number };
+    expect(before.pid).toBe(process.pid);
+    for (let i = 0; i < 50; i++) await sync(url, createVps({ name: `cpu-${i}.example.net` }));
+    const after = (await control(url, 'GET', '/_sim/process')).body as { pid: number; cpuMicros: number };
+    expect(after.cpuMicros).toBeGreaterThan(before.cpuMicros);
+  });
+
   it('POST /_sim/faults installs a fault, GET lists it, DELETE removes it', async () => {
     const added = await control(url, 'POST', '/_sim/faults', { mode: 'commitThenFail', action: 'create', times: 1 });
     expect(added.status).toBe(201);
