@@ -40,7 +40,9 @@ RUN apt-get update \
  && chown vpssync:vpssync /var/lib/ospab-vps-sync \
  && chmod 0700 /var/lib/ospab-vps-sync
 WORKDIR /opt/ospab-vps-sync
+# MALLOC_MMAP_THRESHOLD_: keeps large freed blocks from staying resident (DAEMON_ENV in src/util/heap.ts).
 ENV NODE_ENV=production \
+    MALLOC_MMAP_THRESHOLD_=131072 \
     VPS_SYNC_HEALTHCHECK_URL=http://127.0.0.1:9477/healthz
 # Root owns the code; the service user can only write its state volume.
 COPY --from=build /app/package.json ./package.json

@@ -1,7 +1,7 @@
 // Drives the daemon worker process from the benchmark: fork it, ask for passes, stop it.
 import { fork, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { DAEMON_NODE_FLAGS } from '../util/heap.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../util/heap.js';
 import { stopChild } from './child.js';
 import type { PassMeasurement, PassRequest } from './protocol.js';
 
@@ -16,10 +16,10 @@ export class DaemonProcess {
     return this.passes;
   }
 
-  /** Forks the worker with the config and the Node flags the daemon ships with (plus `nodeArgs`); its JSON log lines go to `logFile`. */
+  /** Forks the worker with the config and the Node flags and environment the daemon ships with (plus `nodeArgs`); its JSON log lines go to `logFile`. */
   static async start(script: string, configPath: string, logFile: string, nodeArgs: readonly string[] = []): Promise<DaemonProcess> {
     const fd = openSync(logFile, 'a');
-    const proc = fork(script, [configPath], { stdio: ['ignore', fd, fd, 'ipc'], execArgv: [...DAEMON_NODE_FLAGS, ...nodeArgs] });
+    const proc = fork(script, [configPath], { stdio: ['ignore', fd, fd, 'ipc'], execArgv: [...DAEMON_NODE_FLAGS, ...nodeArgs], env: { ...process.env, ...DAEMON_ENV } });
     await new Promise<void>((resolve, reject) => {
       proc.once('message', () => resolve());
       proc.once('exit', (code) => reject(new Error(`daemon worker exited (${code}) before it was ready; see ${logFile}`)));

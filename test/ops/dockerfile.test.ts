@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/http/index.js';
 import { createSyncMetrics } from '../../src/metrics/index.js';
-import { DAEMON_NODE_FLAGS } from '../../src/util/heap.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/util/heap.js';
 import { createLogger } from '../../src/util/logger.js';
 import { FakeControl } from '../http/fake-control.js';
 
@@ -51,6 +51,8 @@ describe('Dockerfile', () => {
     expect(find(runtime, 'VOLUME')[0]?.args).toContain('/var/lib/ospab-vps-sync');
     expect(JSON.parse(find(runtime, 'ENTRYPOINT')[0]!.args)).toEqual(['/usr/bin/tini', '--']);
     expect(JSON.parse(find(runtime, 'CMD').at(-1)!.args)).toEqual(['node', ...DAEMON_NODE_FLAGS, 'dist/cli.js', 'run']);
+    const env = find(runtime, 'ENV').map((e) => e.args.split(/\s+/)).flat();
+    for (const [name, value] of Object.entries(DAEMON_ENV)) expect(env).toContain(`${name}=${value}`);
     expect(find(runtime, 'COPY').map((c) => c.args).join('\n')).not.toMatch(/--from=build \/app\/src/);
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DAEMON_NODE_FLAGS } from '../../src/util/heap.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/util/heap.js';
 import { findTool, missingToolMessage } from './tools.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -51,6 +51,10 @@ describe('systemd unit (static)', () => {
     // The optional ones are documented for a drop-in, not declared (a missing declared credential can stop the unit).
     expect(unit).toMatch(/^#   LoadCredential=VPS_SYNC_ADMIN_TOKEN$/m);
     expect(unit).not.toMatch(/^Environment=.*(KEY|TOKEN|PASSWORD|SECRET|DATABASE_URL)/m);
+  });
+
+  it('sets the environment the daemon ships with (DAEMON_ENV)', () => {
+    for (const [name, value] of Object.entries(DAEMON_ENV)) expect(values('Environment')).toContain(`${name}=${value}`);
   });
 });
 
