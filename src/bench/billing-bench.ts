@@ -8,13 +8,16 @@
 // creates its own database `vps_sync_billing_bench` there and drops it afterwards.
 //
 // Prints, per driver, the wall and CPU time of `listRecords` (median and min over `--reps` after
-// one unmeasured run). CPU is this process's: for the network drivers the server's share is not in it.
+// one unmeasured run), and of the billing thread's read (`listChanges`, run here in-process): when
+// no row changed, and after 1% of the rows changed status (only those rows are mapped). CPU is this
+// process's: for the network drivers the server's share is not in it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { createBillingSource } from '../billing/index.js';
+import { HeldBilling } from '../billing/row-delta.js';
 import type { BillingConfig } from '../config/schema.js';
 import { mainSiteSchema, quoteIdent, type Dialect } from '../simulators/billing/main-site.js';
 import { createLogger } from '../util/logger.js';
@@ -69,14 +72,56 @@ async function measure(config: BillingConfig, rows: number, reps: number): Promi
   return timing;
 }
 
+/** Runs one statement against the benchmark's database. */
+type Exec = (sql: string) => Promise<void>;
+
+/** The billing thread's read: unchanged rows, then (each run) 1% of the rows flipped between suspended and not. */
+async function measureThreadRead(config: BillingConfig, dialect: Dialect, rows: number, reps: number, exec: Exec): Promise<{ unchanged: Timing; changed: Timing; mapped: number }> {
+  const source = createBillingSource(config, { logger: createLogger({ level: 'warn' }) });
+  const held = new HeldBilling();
+  const unchanged: Timing = { wallMs: [], cpuMs: [] };
+  const changed: Timing = { wallMs: [], cpuMs: [] };
+  const q = (name: string): string => quoteIdent(dialect, name);
+  const flip = `UPDATE ${q('server')} SET status = CASE WHEN status = 'suspended' THEN 'running' ELSE 'suspended' END WHERE id % 100 = 7`;
+  let mapped = 0;
+  const timed = async (into: Timing | null, expect: 'unchanged' | 'edits'): Promise<void> => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const found = await source.listChanges(new AbortController().signal, held.since());
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    if (found.kind !== expect && !(into === null && found.kind === 'edits')) throw new Error(`${config.driver}: the thread's read found ${found.kind}, expected ${expect}`);
+    if (found.kind === 'edits' && into === changed) mapped = found.delta.inserted.length;
+    held.take(found);
+    if (into) {
+      into.wallMs.push(wall);
+      into.cpuMs.push((cpu.user + cpu.system) / 1000);
+    }
+  };
+  try {
+    await timed(null, 'edits'); // the first read maps every row
+    await timed(null, 'unchanged'); // warms the unchanged path
+    for (let i = 0; i < reps; i++) {
+      await timed(unchanged, 'unchanged');
+      await exec(flip);
+      await timed(changed, 'edits');
+    }
+  } finally {
+    await source.close();
+  }
+  return { unchanged, changed, mapped };
+}
+
 function summary(values: readonly number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
   return `${sorted[sorted.length >> 1]!.toFixed(0)} ms (min ${sorted[0]!.toFixed(0)})`;
 }
 
-function report(driver: string, rows: number, t: Timing): void {
+function report(driver: string, rows: number, t: Timing, thread: { unchanged: Timing; changed: Timing; mapped: number }): void {
   const perRowUs = ([...t.cpuMs].sort((a, b) => a - b)[t.cpuMs.length >> 1]! * 1000) / rows;
-  console.log(`${driver.padEnd(9)} wall ${summary(t.wallMs).padEnd(20)} CPU ${summary(t.cpuMs).padEnd(20)} ${perRowUs.toFixed(2)} µs CPU per row`);
+  console.log(`${driver.padEnd(9)} listRecords            wall ${summary(t.wallMs).padEnd(20)} CPU ${summary(t.cpuMs).padEnd(20)} ${perRowUs.toFixed(2)} µs CPU per row`);
+  console.log(`${''.padEnd(9)} thread, rows unchanged wall ${summary(thread.unchanged.wallMs).padEnd(20)} CPU ${summary(thread.unchanged.cpuMs)}`);
+  console.log(`${''.padEnd(9)} thread, 1% changed     wall ${summary(thread.changed.wallMs).padEnd(20)} CPU ${summary(thread.changed.cpuMs).padEnd(20)} ${thread.mapped} rows mapped`);
 }
 
 async function sqlite(rows: number, reps: number): Promise<void> {
@@ -87,8 +132,11 @@ async function sqlite(rows: number, reps: number): Promise<void> {
     db.transaction(() => {
       for (const sql of statements('sqlite', rows)) db.exec(sql);
     })();
+    const config: BillingConfig = { driver: 'sqlite', url: file, timeoutMs: 60_000 };
+    const timing = await measure(config, rows, reps);
+    const thread = await measureThreadRead(config, 'sqlite', rows, reps, async (sql) => void db.exec(sql));
     db.close();
-    report('sqlite', rows, await measure({ driver: 'sqlite', url: file, timeoutMs: 60_000 }, rows, reps));
+    report('sqlite', rows, timing, thread);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -109,7 +157,9 @@ async function mysqlDriver(adminUrl: string, rows: number, reps: number): Promis
     await admin.query(`CREATE DATABASE ${DATABASE}`);
     await admin.query(`USE ${DATABASE}`);
     for (const sql of statements('mysql', rows)) await admin.query(sql);
-    report('mysql', rows, await measure({ driver: 'mysql', url: withDatabase(adminUrl, DATABASE), timeoutMs: 60_000 }, rows, reps));
+    const config: BillingConfig = { driver: 'mysql', url: withDatabase(adminUrl, DATABASE), timeoutMs: 60_000 };
+    const timing = await measure(config, rows, reps);
+    report('mysql', rows, timing, await measureThreadRead(config, 'mysql', rows, reps, async (sql) => void (await admin.query(sql))));
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${DATABASE}`).catch(() => undefined);
     await admin.end();
@@ -128,10 +178,12 @@ async function postgresDriver(adminUrl: string, rows: number, reps: number): Pro
     await seed.connect();
     try {
       for (const sql of statements('postgres', rows)) await seed.query(sql);
+      const config: BillingConfig = { driver: 'postgres', url, timeoutMs: 60_000 };
+      const timing = await measure(config, rows, reps);
+      report('postgres', rows, timing, await measureThreadRead(config, 'postgres', rows, reps, async (sql) => void (await seed.query(sql))));
     } finally {
       await seed.end();
     }
-    report('postgres', rows, await measure({ driver: 'postgres', url, timeoutMs: 60_000 }, rows, reps));
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${DATABASE}`).catch(() => undefined);
     await admin.end();

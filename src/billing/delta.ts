@@ -31,15 +31,18 @@ function fingerprint(r: BillingRecord, a: Float64Array, b: Float64Array, at: num
 }
 
 /**
- * Which VM a record is about, as a number (53 bits of a fingerprint of vm_id and source). Only
- * for lining the lists up: two VMs with the same number cost extra inserts, never a wrong record.
+ * Which VM a record (or a billing row's claim) is about, as a number: 53 bits of a fingerprint of
+ * vm_id and source. Used to line the lists up — two VMs with the same number cost extra inserts,
+ * never a wrong record — and to spot rows claiming the same VM (row-delta.ts), where a shared
+ * number only sends the rows down the slower, exact path.
  */
-function keyOf(r: BillingRecord): number {
+export function claimKey(r: { readonly vmId: string; readonly source: string | null }): number {
   return print.reset().text(r.vmId).text(r.source).a;
 }
+const keyOf = claimKey;
 
 /** Appends `count` of `op`, merged into the previous edit when it is the same op. */
-function push(ops: number[], op: number, count: number): void {
+export function pushEdit(ops: number[], op: number, count: number): void {
   const last = ops.length - 2;
   if (last >= 0 && ops[last] === op) ops[last + 1]! += count;
   else ops.push(op, count);
@@ -59,6 +62,55 @@ export class RecordDiffer {
   /** Call when the engine's copy is lost (it abandoned a reply): the next delta inserts everything. */
   forget(): void {
     this.heldA = this.heldB = this.heldKeys = NONE;
+  }
+
+  /** Keys (claimKey) of the records the engine holds, in its order. */
+  get keys(): Float64Array {
+    return this.heldKeys;
+  }
+
+  /**
+   * The engine is applying `delta`, made elsewhere from what it holds (a read that mapped only
+   * the rows that changed, row-delta.ts): from then on it is taken to hold the result. The
+   * fingerprints of copied records are kept, those of inserted ones computed. Throws when the
+   * delta does not fit what is held, like applyDelta.
+   */
+  advance(delta: RecordDelta): void {
+    const { ops, inserted } = delta;
+    let n = 0;
+    for (let k = 0; k < ops.length; k += 2) if (ops[k] !== SKIP) n += ops[k + 1]!;
+    const a = new Float64Array(n);
+    const b = new Float64Array(n);
+    const keys = new Float64Array(n);
+    const held = this.heldA.length;
+    let from = 0;
+    let to = 0;
+    let taken = 0;
+    for (let k = 0; k < ops.length; k += 2) {
+      const op = ops[k];
+      const count = ops[k + 1]!;
+      if (op === INSERT) {
+        if (taken + count > inserted.length) throw new Error(`billing delta: inserts more than the ${inserted.length} records sent`);
+        for (let m = 0; m < count; m++, to++) {
+          const r = inserted[taken++]!;
+          fingerprint(r, a, b, to);
+          keys[to] = keyOf(r);
+        }
+        continue;
+      }
+      if (from + count > held) throw new Error(`billing delta: goes past the ${held} held records`);
+      if (op === COPY) {
+        a.set(this.heldA.subarray(from, from + count), to);
+        b.set(this.heldB.subarray(from, from + count), to);
+        keys.set(this.heldKeys.subarray(from, from + count), to);
+        to += count;
+      }
+      from += count;
+    }
+    if (from !== held || taken !== inserted.length) throw new Error(`billing delta: accounts for ${from} of ${held} held and ${taken} of ${inserted.length} sent records`);
+    this.heldA = a;
+    this.heldB = b;
+    this.heldKeys = keys;
   }
 
   /** The delta when the query's rows are the ones the engine's records were made from: keep them all. */
@@ -95,24 +147,24 @@ export class RecordDiffer {
       while (i < held) {
         const at = nextAt.get(heldKeys[i]!);
         if (at !== undefined && at >= j) break;
-        push(ops, SKIP, 1);
+        pushEdit(ops, SKIP, 1);
         i++;
       }
       if (i < held && heldA[i] === a[j] && heldB[i] === b[j]) {
-        push(ops, COPY, 1);
+        pushEdit(ops, COPY, 1);
         i++;
         continue;
       }
       if (i < held && heldKeys[i] === keys[j]) {
         // The same VM's row changed: the old record goes, the new one takes its place.
-        push(ops, SKIP, 1);
+        pushEdit(ops, SKIP, 1);
         i++;
       }
       // A new row, or one whose held record comes later (moved up): inserted here.
-      push(ops, INSERT, 1);
+      pushEdit(ops, INSERT, 1);
       inserted.push(next[j]!);
     }
-    if (i < held) push(ops, SKIP, held - i);
+    if (i < held) pushEdit(ops, SKIP, held - i);
     return { ops, inserted };
   }
 }

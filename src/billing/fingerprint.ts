@@ -1,4 +1,4 @@
-// A 106-bit fingerprint of a sequence of values: how the billing thread tells "the same rows as
+// A 106-bit fingerprint of a sequence of values: how the billing thread tells "the same row as
 // last pass" or "the same record" without keeping the rows or records themselves. Four 32-bit
 // multiply-xor lanes with their own start values and multipliers, each finished with murmur3's
 // avalanche. Every value goes in as a tag (above any UTF-16 code unit), then its payload with its
@@ -117,35 +117,9 @@ export class Fingerprint {
   }
 }
 
-/** What the billing thread remembers of a query's result: its columns' and rows' fingerprint. */
-export interface RowsDigest {
-  readonly a: number;
-  readonly b: number;
-  readonly rows: number;
-}
-
-export function sameDigest(x: RowsDigest, y: RowsDigest): boolean {
-  return x.a === y.a && x.b === y.b && x.rows === y.rows;
-}
-
-/**
- * The rows as they come, fingerprinted on the way (with the column names first): `digest()` once
- * they have all been read.
- */
-export function fingerprinting(columns: readonly string[], rows: Iterable<readonly unknown[]>): { rows: Iterable<readonly unknown[]>; digest(): RowsDigest } {
-  const print = new Fingerprint();
-  for (const c of columns) print.text(c);
-  print.end();
-  let count = 0;
-  return {
-    rows: (function* () {
-      for (const row of rows) {
-        for (let i = 0; i < row.length; i++) print.value(row[i]);
-        print.end();
-        count++;
-        yield row;
-      }
-    })(),
-    digest: () => ({ a: print.a, b: print.b, rows: count }),
-  };
+/** Fingerprints one result row: its values in order, then the row's end. `print` is reset first. */
+export function printRow(print: Fingerprint, row: readonly unknown[]): Fingerprint {
+  print.reset();
+  for (let i = 0; i < row.length; i++) print.value(row[i]);
+  return print.end();
 }

@@ -235,17 +235,73 @@ function slowRow(row: ResultRow, at: Positions, i: number): SlowRow {
   return { where, billingId: shownId, keyText, record, vmId: d.vm_id, source: d.source };
 }
 
+/** One row read on its own: its record when the quick path took it, else what the schema made of it. */
+export type RowReading = BillingRecord | SlowRow;
+
+const isSlow = (r: RowReading): r is SlowRow => (r as SlowRow).where !== undefined;
+
+/** Reads rows one at a time (row `i` of a result with these columns); repeated values are shared between its records. */
+export class RowReader {
+  private readonly at: Positions;
+  private readonly shared = new Map<string, string>();
+
+  constructor(columns: ColumnIndex) {
+    this.at = positionsOf(columns);
+  }
+
+  read(row: ResultRow, i: number): RowReading {
+    return quickRecord(row, this.at, this.shared) ?? slowRow(row, this.at, i);
+  }
+}
+
+/** The VM a row claims for the duplicate check, when both parts of its key are readable (bad rows claim too). */
+export function claimOf(r: RowReading): { readonly vmId: string; readonly source: string | null } | undefined {
+  if (!isSlow(r)) return r;
+  return r.keyText === '' || r.vmId === undefined || r.source === undefined ? undefined : { vmId: r.vmId, source: r.source };
+}
+
+/**
+ * Row `i` when no other row claims its VM: its record is pushed to `records`, or why it is
+ * rejected to `rejected`. Returns whether it gave a record.
+ */
+export function settleRow(r: RowReading, i: number, records: BillingRecord[], rejected: RejectedItem[]): boolean {
+  if (!isSlow(r)) {
+    records.push(r);
+    return true;
+  }
+  if (r.problem === undefined && r.record) {
+    records.push(r.record);
+    return true;
+  }
+  rejected.push(rejection(r, i, undefined));
+  return false;
+}
+
+/** Why row `i` is not used: its own problem, the duplicate claim (`duplicate`), or both. */
+function rejection(r: RowReading, i: number, duplicate: string | undefined): RejectedItem {
+  const slow = isSlow(r) ? r : undefined;
+  const record = slow ? undefined : (r as BillingRecord);
+  const where = record
+    ? record.billingId !== null
+      ? `billing row ${i + 1} (billing_id ${record.billingId})`
+      : `billing row ${i + 1} (vm_id ${record.vmId})`
+    : slow!.where;
+  const problems = [slow?.problem, duplicate].filter((x): x is string => x !== undefined);
+  const vmId = record?.vmId ?? slow?.vmId;
+  const source = record ? record.source : (slow?.source ?? null);
+  return { where, problem: problems.join('; '), ...(vmId !== undefined ? { vmId, source } : {}) };
+}
+
 /**
  * Maps raw driver rows to records; bad and duplicate rows come back in `rejected`, never as an
  * exception. Runs every pass over every billed VM, so the usual row costs one record and one map
- * entry: no wrapper object and no key string per row.
+ * entry: no wrapper object and no key string per row. With `rowRecord`, also says for each row
+ * which record it gave (its index in `records`), or -1.
  */
-export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex): { records: BillingRecord[]; rejected: RejectedItem[] } {
-  const at = positionsOf(columns);
-  const shared = new Map<string, string>();
+export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex, rowRecord?: number[]): { records: BillingRecord[]; rejected: RejectedItem[] } {
+  const reader = new RowReader(columns);
   // Rows are read once, in order (a driver may hand them over one at a time); what pass two needs is kept here.
-  const quick: (BillingRecord | undefined)[] = [];
-  const slow = new Map<number, SlowRow>();
+  const readings: RowReading[] = [];
   // First row claiming each (source, vm_id): rows without a source in one map, the others per source.
   const firstWithoutSource = new Map<string, number>();
   const firstBySource = new Map<string, Map<string, number>>();
@@ -255,30 +311,18 @@ export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex): { reco
   let i = -1;
   for (const row of rows) {
     i++;
-    const record = quickRecord(row, at, shared);
-    quick.push(record);
-    let vmId: string | undefined;
-    let source: string | null | undefined;
-    if (record) {
-      vmId = record.vmId;
-      source = record.source;
-    } else {
-      const s = slowRow(row, at, i);
-      slow.set(i, s);
-      // The duplicate key is kept even for otherwise bad rows, when both parts are readable.
-      if (s.keyText === '') continue;
-      vmId = s.vmId;
-      source = s.source;
-    }
-    if (vmId === undefined || source === undefined) continue;
+    const reading = reader.read(row, i);
+    readings.push(reading);
+    const claim = claimOf(reading);
+    if (claim === undefined) continue;
     let firsts = firstWithoutSource;
-    if (source !== null) {
-      firsts = firstBySource.get(source) ?? new Map<string, number>();
-      if (firsts.size === 0) firstBySource.set(source, firsts);
+    if (claim.source !== null) {
+      firsts = firstBySource.get(claim.source) ?? new Map<string, number>();
+      if (firsts.size === 0) firstBySource.set(claim.source, firsts);
     }
-    const first = firsts.get(vmId);
+    const first = firsts.get(claim.vmId);
     if (first === undefined) {
-      firsts.set(vmId, i);
+      firsts.set(claim.vmId, i);
       continue;
     }
     let group = groupOf.get(first);
@@ -292,39 +336,29 @@ export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex): { reco
 
   const records: BillingRecord[] = [];
   const rejected: RejectedItem[] = [];
-  const billingIdOf = (i: number): string | null => quick[i]?.billingId ?? slow.get(i)?.billingId ?? null;
-  for (let i = 0; i < quick.length; i++) {
-    const record = quick[i];
+  const billingIdOf = (g: number): string | null => {
+    const r = readings[g]!;
+    return isSlow(r) ? r.billingId : r.billingId;
+  };
+  for (let i = 0; i < readings.length; i++) {
+    const reading = readings[i]!;
     const group = groupOf.size === 0 ? undefined : groupOf.get(i);
-    if (record && group === undefined) {
-      records.push(record);
-      continue;
-    }
-    const s = slow.get(i);
-    if (s && s.problem === undefined && group === undefined) {
-      if (s.record) records.push(s.record);
+    if (group === undefined) {
+      const gave = settleRow(reading, i, records, rejected);
+      rowRecord?.push(gave ? records.length - 1 : -1);
       continue;
     }
     // Several rows claim the same VM: we cannot know which is right, so none is used.
-    const keyText = record ? `(${record.source ?? 'any source'}, ${record.vmId})` : s!.keyText;
-    const duplicate =
-      group !== undefined
-        ? `duplicate (source, vm_id) ${keyText}: ${group.length} rows claim it (${group
-            .map((g) => {
-              const id = billingIdOf(g);
-              return id !== null ? `billing_id ${id}` : `row ${g + 1}`;
-            })
-            .join(', ')}); none is used`
-        : undefined;
-    const where = record
-      ? record.billingId !== null
-        ? `billing row ${i + 1} (billing_id ${record.billingId})`
-        : `billing row ${i + 1} (vm_id ${record.vmId})`
-      : s!.where;
-    const problems = [s?.problem, duplicate].filter((x): x is string => x !== undefined);
-    const vmId = record?.vmId ?? s?.vmId;
-    const source = record ? record.source : (s?.source ?? null);
-    rejected.push({ where, problem: problems.join('; '), ...(vmId !== undefined ? { vmId, source } : {}) });
+    const claim = claimOf(reading)!;
+    const keyText = `(${claim.source ?? 'any source'}, ${claim.vmId})`;
+    const duplicate = `duplicate (source, vm_id) ${keyText}: ${group.length} rows claim it (${group
+      .map((g) => {
+        const id = billingIdOf(g);
+        return id !== null ? `billing_id ${id}` : `row ${g + 1}`;
+      })
+      .join(', ')}); none is used`;
+    rejected.push(rejection(reading, i, duplicate));
+    rowRecord?.push(-1);
   }
   return { records, rejected };
 }

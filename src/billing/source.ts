@@ -7,15 +7,11 @@ import type { LogSink } from '../util/logger.js';
 import type { Connector, ResultSet, RunQuery } from './connector.js';
 import { abandoned, BillingError } from './errors.js';
 import { builtInQuery, pickSsoColumn, ssoProbeQuery } from './queries.js';
-import { fingerprinting, sameDigest, type RowsDigest } from './fingerprint.js';
+import { readAll, readChanges, type BillingChanges, type HeldSince } from './row-delta.js';
 import { mapRows, resolveColumns, type ColumnIndex } from './rows.js';
 
 const BUILT_IN_HINT = "(this is the built-in query for the main site's schema; set billing.query for another schema)";
 
-/** What `listRecordsIfChanged` found: the rows of last time, or new records. */
-export type ChangedListing =
-  | { readonly unchanged: true; readonly digest: RowsDigest }
-  | { readonly unchanged: false; readonly records: BillingRecord[]; readonly rejected: RejectedItem[]; readonly digest: RowsDigest };
 
 /** A `BillingSource` over any SQL driver. */
 export class SqlBillingSource implements BillingSource {
@@ -46,36 +42,31 @@ export class SqlBillingSource implements BillingSource {
   }
 
   /**
-   * Like listRecords, for a caller that keeps the records of its last call (the billing thread):
-   * when the rows fingerprint as they did then (`since`), it answers `unchanged` without mapping
-   * a row; otherwise it reads them again in the same transaction and maps them. Either way with
-   * the digest of the rows read. A steady pass thus builds no record at all; a pass after a change
-   * reads the rows twice.
+   * Like listRecords, for the billing thread, which knows what the engine holds (`since`: the rows
+   * its records came from and their claimKeys, HeldBilling): a pass whose rows are those of last time
+   * builds no record at all, and one after a change maps only the rows that changed (row-delta.ts).
+   * When two rows may claim the same VM, the rows are read again in the same transaction and all
+   * mapped.
    */
-  async listRecordsIfChanged(signal: AbortSignal, since: RowsDigest | null): Promise<ChangedListing> {
+  async listChanges(signal: AbortSignal, since: HeldSince): Promise<BillingChanges> {
     if (signal.aborted) throw this.aborted(signal);
     const started = Date.now();
     const out = await this.raceAbort(
-      this.connector.readOnly(async (run): Promise<ChangedListing> => {
-        if (since !== null) {
-          const probe = await this.runQuery(run);
-          this.columnsOf(probe.columns);
-          const printed = fingerprinting(probe.columns, probe.rows);
-          for (const row of printed.rows) void row;
-          const digest = printed.digest();
-          if (sameDigest(digest, since)) return { unchanged: true, digest };
-        }
+      this.connector.readOnly(async (run): Promise<BillingChanges> => {
         const result = await this.runQuery(run);
-        const printed = fingerprinting(result.columns, result.rows);
-        const mapped = this.mapResult({ columns: result.columns, rows: printed.rows });
-        return { unchanged: false, ...mapped, digest: printed.digest() };
+        const found = readChanges(result.columns, this.columnsOf(result.columns), result.rows, since.rows, since.keys);
+        if (found.kind !== 'duplicates') return found;
+        const again = await this.runQuery(run);
+        return { kind: 'all', ...readAll(again.columns, this.columnsOf(again.columns), again.rows) };
       }),
       signal,
     );
     this.logger.debug(
-      out.unchanged
-        ? { rows: out.digest.rows, unchanged: true, durationMs: Date.now() - started }
-        : { rows: out.records.length + out.rejected.length, records: out.records.length, rejected: out.rejected.length, durationMs: Date.now() - started },
+      out.kind === 'unchanged'
+        ? { unchanged: true, durationMs: Date.now() - started }
+        : out.kind === 'edits'
+          ? { rows: out.rows.a.length, mapped: out.delta.inserted.length + out.rejected.length, rejected: out.rejected.length, durationMs: Date.now() - started }
+          : { rows: out.rows.a.length, records: out.records.length, rejected: out.rejected.length, readTwice: true, durationMs: Date.now() - started },
       'billing query done',
     );
     return out;

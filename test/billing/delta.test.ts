@@ -382,3 +382,34 @@ describe('random successive passes', () => {
     );
   });
 });
+
+describe('advance: the differ follows a delta made elsewhere (row-delta.ts)', () => {
+  it('holds afterwards what it would hold had it made the delta itself (fast-check)', () => {
+    fc.assert(
+      fc.property(listArb, stepArb, stepArb, (first, step, later) => {
+        const maker = new RecordDiffer();
+        const follower = new RecordDiffer();
+        maker.diff(fresh(first));
+        follower.diff(fresh(first));
+        const next = nextPass(first, step);
+        follower.advance(maker.diff(next));
+        expect(follower.keys).toEqual(maker.keys);
+        // The same fingerprints: both answer the pass after alike, and "keep all" for the same rows.
+        const after = nextPass(next, later);
+        expect(follower.diff(fresh(after))).toEqual(maker.diff(fresh(after)));
+        expect(follower.diff(fresh(after)).inserted).toEqual([]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuses a delta that does not fit what it holds, and keeps what it held', () => {
+    const { differ } = afterPass([A, B]);
+    const keys = differ.keys;
+    expect(() => differ.advance({ ops: [COPY, 3], inserted: [] })).toThrow(/goes past the 2 held records/);
+    expect(() => differ.advance({ ops: [COPY, 1], inserted: [] })).toThrow(/accounts for 1 of 2 held/);
+    expect(() => differ.advance({ ops: [COPY, 2, INSERT, 1], inserted: [] })).toThrow(/inserts more than the 0 records sent/);
+    expect(differ.keys).toBe(keys);
+    expect(differ.diff(fresh([A, B]))).toEqual({ ops: [COPY, 2], inserted: [] });
+  });
+});

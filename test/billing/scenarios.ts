@@ -135,7 +135,7 @@ export function billingScenarios(backend: TestBackend, where: 'inline' | 'thread
       ]);
     });
 
-    it('each query sees the rows as they are now: a status, an owner, a new and a removed server between queries', async () => {
+    it('each query sees the rows as they are now: a status, an owner, a new, a removed and a duplicate server between queries', async () => {
       // The billing thread answers with the difference from what the engine already holds; this
       // is what it must never get wrong. Each step is checked against a fresh inline read.
       const db = await backend.createDatabase();
@@ -154,6 +154,9 @@ export function billingScenarios(backend: TestBackend, where: 'inline' | 'thread
         `UPDATE ${server} SET ${q('userId')} = 1 WHERE id = 5`,
         `INSERT INTO ${server} (id, ${q('userId')}, ${q('tariffId')}, ${q('osId')}, status, ${q('proxmoxId')}, ${q('rootPassword')}) VALUES (7, 2, 1, 2, 'running', 105, 'x')`,
         `DELETE FROM ${server} WHERE id = 2`,
+        // A second server claiming VM 105: both rows are rejected (the thread reads the rows again to name them), then it goes.
+        `INSERT INTO ${server} (id, ${q('userId')}, ${q('tariffId')}, ${q('osId')}, status, ${q('proxmoxId')}, ${q('rootPassword')}) VALUES (8, 1, 1, 2, 'running', 105, 'x')`,
+        `DELETE FROM ${server} WHERE id = 8`,
         '',
       ];
       let before: readonly BillingRecord[] = [];
@@ -161,6 +164,7 @@ export function billingScenarios(backend: TestBackend, where: 'inline' | 'thread
         if (step !== '') await db.exec(step);
         const now = (await list(source)).records;
         expect(now).toEqual((await fresh()).records);
+        if (step.includes('VALUES (8,')) expect(now.map((r) => r.billingId)).not.toContain('7');
         if (step === '' && before.length > 0) expect(now).toEqual(before);
         before = now;
       }

@@ -2,14 +2,12 @@
 // and answers each request with the difference from what the engine already holds (delta.ts).
 // Reading and mapping 100,000 rows is a fifth of a steady pass; here it runs beside the
 // hypervisor listings, and the engine receives a few edits. When the rows fingerprint as last
-// time (the usual pass) not even a record is built: the answer is "keep them all", and this
-// thread's heap stays small (~20 MiB at 100,000 rows), which is what keeps the daemon under its
-// memory target with a second thread.
+// time (the usual pass) not even a record is built: the answer is "keep them all"; after a change
+// only the changed rows are mapped (row-delta.ts). This thread's heap thus stays small (~20 MiB at
+// 100,000 rows), which is what keeps the daemon under its memory target with a second thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createBillingSource } from '../index.js';
-import { RecordDiffer } from '../delta.js';
-import type { RowsDigest } from '../fingerprint.js';
-import type { RejectedItem } from '../../domain/types.js';
+import { HeldBilling } from '../row-delta.js';
 import { COLLECT_AFTER_VMS, fullCollector } from '../../util/heap.js';
 import type { LogCall, LogSink } from '../../util/logger.js';
 import { toThreadError, type FromThread, type LogLevel, type ThreadInit, type ToThread } from './protocol.js';
@@ -43,7 +41,7 @@ function forwardingSink(bindings: Record<string, unknown>): LogSink {
 }
 
 const source = createBillingSource(init.config, { logger: forwardingSink({}) });
-const differ = new RecordDiffer();
+const held = new HeldBilling();
 const collect = fullCollector();
 /** The generation of the records the engine holds if it took the last reply (0: none yet). */
 let generation = 0;
@@ -51,31 +49,19 @@ const waiting = new Map<number, AbortController>();
 // One query at a time, in the order asked.
 let queue: Promise<void> = Promise.resolve();
 
-/** What the engine holds, when it took the last reply: the digest of the rows its records came from, and their rejects. */
-let last: { digest: RowsDigest; rejected: readonly RejectedItem[] } | null = null;
-
 async function list(id: number, base: number, abort: AbortController): Promise<void> {
   try {
     // The engine did not take the last reply (it gave up waiting for it): it still holds `base`,
     // which this thread no longer knows, so it gets every record again.
-    if (base !== generation) {
-      differ.forget();
-      last = null;
-    }
-    const sentFrom = last === null ? 0 : base;
-    const found = await source.listRecordsIfChanged(abort.signal, last?.digest ?? null);
-    if (found.unchanged) {
-      generation++;
-      send({ type: 'listed', id, base: sentFrom, generation, delta: differ.unchanged(), rejected: last!.rejected });
-      return;
-    }
-    const delta = differ.diff(found.records);
-    last = { digest: found.digest, rejected: found.rejected };
+    if (base !== generation) held.forget();
+    const sentFrom = held.known ? base : 0;
+    const found = await source.listChanges(abort.signal, held.since());
+    const { delta, rejected } = held.take(found);
     generation++;
-    send({ type: 'listed', id, base: sentFrom, generation, delta, rejected: found.rejected });
-    // What this thread keeps between passes is a fingerprint per record the engine holds; the
-    // rest of a large read is garbage, collected now while the thread waits anyway (its heap only).
-    if (collect && found.records.length >= COLLECT_AFTER_VMS) setImmediate(collect);
+    send({ type: 'listed', id, base: sentFrom, generation, delta, rejected });
+    // What this thread keeps between passes is two fingerprints per record the engine holds and
+    // per row; the rest of a large read is garbage, collected now while the thread waits anyway (its heap only).
+    if (collect && found.kind !== 'unchanged' && found.rows.a.length >= COLLECT_AFTER_VMS) setImmediate(collect);
   } catch (err) {
     send({ type: 'failed', id, error: toThreadError(err) });
   } finally {
