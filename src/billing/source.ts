@@ -54,7 +54,7 @@ export class SqlBillingSource implements BillingSource {
     const out = await this.raceAbort(
       this.connector.readOnly(async (run): Promise<BillingChanges> => {
         const result = await this.runQuery(run);
-        const found = readChanges(result.columns, this.columnsOf(result.columns), result.rows, since.rows, since.keys);
+        const found = readChanges(result.columns, this.columnsOf(result.columns), result.rows, since);
         if (found.kind !== 'duplicates') return found;
         const again = await this.runQuery(run);
         return { kind: 'all', ...readAll(again.columns, this.columnsOf(again.columns), again.rows) };

@@ -23,7 +23,7 @@ class Harness {
   pass(rows: readonly Row[], columns: readonly string[] = COLUMNS): { records: readonly BillingRecord[]; rejected: unknown } {
     const index = resolveColumns(columns).map;
     const since = this.thread.since();
-    let found: BillingChanges | { kind: 'duplicates' } = readChanges(columns, index, rows, since.rows, since.keys);
+    let found: BillingChanges | { kind: 'duplicates' } = readChanges(columns, index, rows, since);
     this.lastKind = found.kind;
     if (found.kind === 'duplicates') found = { kind: 'all', ...readAll(columns, index, rows) };
     const { delta, rejected } = this.thread.take(found);
@@ -64,7 +64,7 @@ describe('a read after a change', () => {
     next[600] = row(1600, 42);
     const index = resolveColumns(COLUMNS).map;
     const since = h.thread.since();
-    const found = readChanges(COLUMNS, index, next, since.rows, since.keys);
+    const found = readChanges(COLUMNS, index, next, since);
     expect(found.kind).toBe('edits');
     if (found.kind !== 'edits') return;
     expect(found.delta.inserted).toHaveLength(1);
@@ -209,7 +209,7 @@ describe('random passes (fast-check)', () => {
         const touched = new Set(changed.filter((i) => i < n));
         for (const i of touched) next[i] = row(1000 + i, 77, { name: `renamed-${i}` });
         const since = h.thread.since();
-        const found = readChanges(COLUMNS, resolveColumns(COLUMNS).map, next, since.rows, since.keys);
+        const found = readChanges(COLUMNS, resolveColumns(COLUMNS).map, next, since);
         if (touched.size === 0) expect(found.kind).toBe('unchanged');
         else if (found.kind === 'edits') expect(found.delta.inserted).toHaveLength(touched.size);
         else expect.unreachable(`expected edits, got ${found.kind}`);
