@@ -39,7 +39,6 @@ function fingerprint(r: BillingRecord, a: Float64Array, b: Float64Array, at: num
 export function claimKey(r: { readonly vmId: string; readonly source: string | null }): number {
   return print.reset().text(r.vmId).text(r.source).a;
 }
-const keyOf = claimKey;
 
 /** Appends `count` of `op`, merged into the previous edit when it is the same op. */
 export function pushEdit(ops: number[], op: number, count: number): void {
@@ -94,7 +93,7 @@ export class RecordDiffer {
         for (let m = 0; m < count; m++, to++) {
           const r = inserted[taken++]!;
           fingerprint(r, a, b, to);
-          keys[to] = keyOf(r);
+          keys[to] = claimKey(r);
         }
         continue;
       }
@@ -127,7 +126,7 @@ export class RecordDiffer {
     const { heldA, heldB } = this;
     const held = heldA.length;
     const keys = new Float64Array(n);
-    for (let j = 0; j < n; j++) keys[j] = keyOf(next[j]!);
+    for (let j = 0; j < n; j++) keys[j] = claimKey(next[j]!);
     const heldKeys = this.heldKeys;
     this.heldA = a;
     this.heldB = b;

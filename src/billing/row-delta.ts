@@ -55,9 +55,9 @@ export class HeldBilling {
   private readonly differ = new RecordDiffer();
   private rows: HeldRows | null = null;
   private rejected: readonly RejectedItem[] = [];
-  // Reused by every read (the thread runs one at a time): a new one per read would be promoted to the old generation while the
-  // rows stream (the thread allocates little else), and its ~3 MB at 100,000 rows would pile up
-  // outside the heap until a full collection.
+  // Reused by every read (the thread runs one at a time): a new one per read would be promoted
+  // to the old generation while the rows stream (the thread allocates little else), and its
+  // ~3 MB at 100,000 rows would pile up outside the heap until a full collection.
   private readonly scratch = new RowColumns(1024);
 
   /** Whether the engine holds records this thread knows (else a reply is a delta from nothing). */

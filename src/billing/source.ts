@@ -12,7 +12,6 @@ import { mapRows, resolveColumns, type ColumnIndex } from './rows.js';
 
 const BUILT_IN_HINT = "(this is the built-in query for the main site's schema; set billing.query for another schema)";
 
-
 /** A `BillingSource` over any SQL driver. */
 export class SqlBillingSource implements BillingSource {
   /** The built-in query once it has run successfully; fixed for the life of the process. */
