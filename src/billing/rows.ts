@@ -336,10 +336,6 @@ export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex, rowReco
 
   const records: BillingRecord[] = [];
   const rejected: RejectedItem[] = [];
-  const billingIdOf = (g: number): string | null => {
-    const r = readings[g]!;
-    return isSlow(r) ? r.billingId : r.billingId;
-  };
   for (let i = 0; i < readings.length; i++) {
     const reading = readings[i]!;
     const group = groupOf.size === 0 ? undefined : groupOf.get(i);
@@ -353,7 +349,7 @@ export function mapRows(rows: Iterable<ResultRow>, columns: ColumnIndex, rowReco
     const keyText = `(${claim.source ?? 'any source'}, ${claim.vmId})`;
     const duplicate = `duplicate (source, vm_id) ${keyText}: ${group.length} rows claim it (${group
       .map((g) => {
-        const id = billingIdOf(g);
+        const id = readings[g]!.billingId;
         return id !== null ? `billing_id ${id}` : `row ${g + 1}`;
       })
       .join(', ')}); none is used`;

@@ -25,19 +25,13 @@ export class SqlBillingSource implements BillingSource {
   ) {}
 
   /** Runs the configured (or built-in) query in one read-only transaction and maps its rows. */
-  async listRecords(signal: AbortSignal): Promise<{ records: BillingRecord[]; rejected: RejectedItem[] }> {
-    if (signal.aborted) throw this.aborted(signal);
-    const started = Date.now();
+  listRecords(signal: AbortSignal): Promise<{ records: BillingRecord[]; rejected: RejectedItem[] }> {
     // Rows are mapped inside the read transaction: a driver may stream them (see ResultSet).
-    const out = await this.raceAbort(
-      this.connector.readOnly(async (run) => this.mapResult(await this.runQuery(run))),
+    return this.read(
       signal,
+      async (run) => this.mapResult(await this.runQuery(run)),
+      (out) => ({ rows: out.records.length + out.rejected.length, records: out.records.length, rejected: out.rejected.length }),
     );
-    this.logger.debug(
-      { rows: out.records.length + out.rejected.length, records: out.records.length, rejected: out.rejected.length, durationMs: Date.now() - started },
-      'billing query done',
-    );
-    return out;
   }
 
   /**
@@ -47,27 +41,31 @@ export class SqlBillingSource implements BillingSource {
    * When two rows may claim the same VM, the rows are read again in the same transaction and all
    * mapped.
    */
-  async listChanges(signal: AbortSignal, since: HeldSince): Promise<BillingChanges> {
-    if (signal.aborted) throw this.aborted(signal);
-    const started = Date.now();
-    const out = await this.raceAbort(
-      this.connector.readOnly(async (run): Promise<BillingChanges> => {
+  listChanges(signal: AbortSignal, since: HeldSince): Promise<BillingChanges> {
+    return this.read(
+      signal,
+      async (run): Promise<BillingChanges> => {
         const result = await this.runQuery(run);
         const found = readChanges(result.columns, this.columnsOf(result.columns), result.rows, since);
         if (found.kind !== 'duplicates') return found;
         const again = await this.runQuery(run);
         return { kind: 'all', ...readAll(again.columns, this.columnsOf(again.columns), again.rows) };
-      }),
-      signal,
+      },
+      (out) =>
+        out.kind === 'unchanged'
+          ? { unchanged: true }
+          : out.kind === 'edits'
+            ? { rows: out.rows.a.length, mapped: out.delta.inserted.length + out.rejected.length, rejected: out.rejected.length }
+            : { rows: out.rows.a.length, records: out.records.length, rejected: out.rejected.length, readTwice: true },
     );
-    this.logger.debug(
-      out.kind === 'unchanged'
-        ? { unchanged: true, durationMs: Date.now() - started }
-        : out.kind === 'edits'
-          ? { rows: out.rows.a.length, mapped: out.delta.inserted.length + out.rejected.length, rejected: out.rejected.length, durationMs: Date.now() - started }
-          : { rows: out.rows.a.length, records: out.records.length, rejected: out.rejected.length, readTwice: true, durationMs: Date.now() - started },
-      'billing query done',
-    );
+  }
+
+  /** One read-only transaction running `work`, given up when `signal` fires; logged with `summary` of what it found. */
+  private async read<T>(signal: AbortSignal, work: (run: RunQuery) => Promise<T>, summary: (out: T) => Record<string, unknown>): Promise<T> {
+    if (signal.aborted) throw this.aborted(signal);
+    const started = Date.now();
+    const out = await this.raceAbort(this.connector.readOnly(work), signal);
+    this.logger.debug({ ...summary(out), durationMs: Date.now() - started }, 'billing query done');
     return out;
   }
 
