@@ -27,13 +27,15 @@ export interface BenchArgs {
   readonly noCeiling: boolean;
   /** Before each size, wait up to 3 minutes for the 1-minute load average to drop below this (0 = do not wait). */
   readonly quietLoad: number;
+  /** The panel simulator waits this long before answering each sync call (0 = as fast as it can; a real panel takes milliseconds). */
+  readonly panelLatencyMs: number;
   /** Keep the working directory (state, billing DB, logs) for inspection. */
   readonly keep: boolean;
 }
 
 /** The usage text printed on a bad option. */
 export const USAGE = `usage: npm run bench -- [--sizes 1000,10000,100000] [--out bench/RESULTS.md | --no-write]
-                        [--concurrency N] [--no-vsphere] [--repeats 5] [--initial-repeats 3] [--daemon-node-args=--cpu-prof] [--profile-dir DIR [--heap-snapshots]] [--no-ceiling] [--pause-ms 0] [--quiet-load 1.5] [--keep]`;
+                        [--concurrency N] [--no-vsphere] [--repeats 5] [--initial-repeats 3] [--daemon-node-args=--cpu-prof] [--profile-dir DIR [--heap-snapshots]] [--no-ceiling] [--panel-latency-ms 0] [--pause-ms 0] [--quiet-load 1.5] [--keep]`;
 
 /** Parses the options (throws with the usage on a bad one). */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
@@ -53,6 +55,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       'no-ceiling': { type: 'boolean', default: false },
       'heap-snapshots': { type: 'boolean', default: false },
       'pause-ms': { type: 'string', default: '0' },
+      'panel-latency-ms': { type: 'string', default: '0' },
       'quiet-load': { type: 'string', default: '1.5' },
       help: { type: 'boolean', default: false },
     },
@@ -65,6 +68,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new Error(`--concurrency must be 1..256\n${USAGE}`);
   if (!Number.isFinite(Number(values['quiet-load'])) || Number(values['quiet-load']) < 0) throw new Error(`--quiet-load must be a non-negative number\n${USAGE}`);
   if (!/^\d+$/.test(values['pause-ms'])) throw new Error(`--pause-ms must be a number of milliseconds\n${USAGE}`);
+  if (!/^\d+$/.test(values['panel-latency-ms']) || Number(values['panel-latency-ms']) > 1000) throw new Error(`--panel-latency-ms must be 0..1000 milliseconds\n${USAGE}`);
   const repeats = Number(values.repeats);
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error(`--repeats must be 1..20\n${USAGE}`);
   const initialRepeats = Number(values['initial-repeats']);
@@ -82,6 +86,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     heapSnapshots: values['heap-snapshots'],
     noCeiling: values['no-ceiling'],
     pauseMs: Number(values['pause-ms']),
+    panelLatencyMs: Number(values['panel-latency-ms']),
     quietLoad: Number(values['quiet-load']),
   };
 }

@@ -217,7 +217,7 @@ export function targetRows(results: readonly SizeResult[]): string[][] {
     }
     rows.push([
       int(d.n),
-      'initial sync ≥ 80% of the panel simulator’s ceiling at the same concurrency',
+      'initial sync ≥ 80% of the panel simulator’s ceiling at the same concurrency' + (r.panelLatencyMs > 0 ? ` (the panel answering after ${r.panelLatencyMs} ms)` : ''),
       (d.pairRatios.length
         ? `sending / the warm generator measured just before it: median ${pct(d.pairMedian)} of ${d.pairRatios.length} pairs (${r.initialPairs.map((p) => `${int(sendingRate(p.initial))} of ${int(p.generator.perSecond)}/s`).join('; ')}); `
         : '') +
@@ -356,7 +356,7 @@ export function markdown(results: readonly SizeResult[], machine: MachineInfo, c
     `- Node ${machine.node}, Linux ${machine.kernel}`,
     `- Date: ${machine.date}`,
     `- 1-minute load average just before each size (the benchmark waits up to 3 min for it to drop below --quiet-load): ${results.map((r) => `${int(r.layout.total)}: ${r.loadAverage.toFixed(2)}`).join(', ')} (other work on the machine makes wall times noisy)`,
-    `- panel.concurrency ${r0?.concurrency ?? '?'}; sources ${layout}; billing: SQLite in the main site's layout, one \`server\` row per VM, built-in query`,
+    `- panel.concurrency ${r0?.concurrency ?? '?'}; ${r0?.panelLatencyMs ? `the panel simulator answers each sync call after ${r0.panelLatencyMs} ms (\`--panel-latency-ms\`, as a real panel's INSERT and network hop would)` : 'the panel simulator answers as fast as it can (no added latency)'}; sources ${layout}; billing: SQLite in the main site's layout, one \`server\` row per VM, built-in query`,
     '',
     '## Passes',
     '',

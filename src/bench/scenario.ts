@@ -39,6 +39,8 @@ export interface InitialPair {
 export interface SizeResult {
   readonly layout: Layout;
   readonly concurrency: number;
+  /** How long the panel simulator waited before each answer (`--panel-latency-ms`; 0: none). */
+  readonly panelLatencyMs: number;
   /** CPU cores the daemon, the simulators and the generators shared. */
   readonly cores: number;
   readonly setupSeconds: number;
@@ -84,6 +86,7 @@ export interface ScenarioOptions {
   readonly heapSnapshots: boolean;
   readonly noCeiling: boolean;
   readonly pauseMs: number;
+  readonly panelLatencyMs: number;
   /** 1-minute load average just before this size started. */
   readonly loadAverage: number;
   readonly say: (line: string) => void;
@@ -93,7 +96,7 @@ export interface ScenarioOptions {
 export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
   const t0 = performance.now();
   const layout = layoutFor(o.n, o.vsphere);
-  const world = new BenchWorld(layout, o.dir, o.dist, o.concurrency);
+  const world = new BenchWorld(layout, o.dir, o.dist, o.concurrency, o.panelLatencyMs);
   let daemon: DaemonProcess | null = null;
   try {
     o.say(`  starting simulators and seeding ${o.n} VMs…`);
@@ -201,7 +204,7 @@ export async function runScenario(o: ScenarioOptions): Promise<SizeResult> {
       o.say(`    ${fmtPass(again)}`);
       initialPairs.push({ generator, initial: again });
     }
-    return { layout, concurrency, cores: availableParallelism(), setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, initialPairs, steady, drift, afterDrift, restart };
+    return { layout, concurrency, panelLatencyMs: o.panelLatencyMs, cores: availableParallelism(), setupSeconds, loadAverage: o.loadAverage, ceiling, floorFetch, initial, initialPairs, steady, drift, afterDrift, restart };
   } finally {
     await daemon?.stop();
     await world.stop();

@@ -61,6 +61,8 @@ export class BenchWorld {
     readonly dir: string,
     private readonly dist: string,
     private readonly concurrency: number | undefined,
+    /** Every sync call the panel simulator answers waits this long first (0: as fast as it can). */
+    private readonly panelLatencyMs = 0,
   ) {
     mkdirSync(dir, { recursive: true });
     this.configPath = join(dir, 'config.yaml');
@@ -114,6 +116,7 @@ export class BenchWorld {
         this.panelChild = await spawnReady<Ready>(join(this.dist, 'simulators/panel/main.js'), ['--api-key', API_KEY], log('panel'));
         this.children.push(this.panelChild);
         this.panelControl = new ControlClient(this.panelChild.ready.url);
+        await this.installPanelLatency();
       })(),
     );
     await Promise.all(starts);
@@ -200,6 +203,17 @@ export class BenchWorld {
   /** Empties the panel simulator (after the load generator filled it). */
   async resetPanel(): Promise<void> {
     await this.panelControl!.json('POST', '/_sim/reset', {});
+    await this.installPanelLatency();
+  }
+
+  /**
+   * A real panel answers in milliseconds (a Go handler, a MySQL INSERT committed, a network hop),
+   * so its throughput at concurrency c is about c / latency; a sticky slowMs fault (the simulator
+   * commits, waits, then answers) puts that on every call. A reset removes faults, so it is
+   * installed again after each.
+   */
+  private async installPanelLatency(): Promise<void> {
+    if (this.panelLatencyMs > 0) await this.panelControl!.json('POST', '/_sim/faults', { mode: 'slowMs', ms: this.panelLatencyMs });
   }
 
   /** Deletes the daemon's state file (with its WAL and shared-memory files); only while no daemon runs. */

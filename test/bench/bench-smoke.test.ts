@@ -62,4 +62,21 @@ describe('npm run bench at 200 VMs', () => {
     expect(targets).toMatch(/\| 200 \| initial sync ≥ 80% of the panel simulator’s ceiling at the same concurrency \| sending \/ the warm generator measured just before it: median \d+% of 2 pairs.*What 80% asks on \d+ cores: sending [\d,]+\/s leaves a client \d+ µs per create on one event loop and -?\d+ µs of CPU beside the panel's \d+ µs per request/);
     expect(stdout).toContain(`wrote ${out}`);
   }, 180_000);
+
+  it('with --panel-latency-ms, every create waits for the panel as long as asked (a real panel’s pace)', async () => {
+    const out = join(dir, 'RESULTS-latency.md');
+    const args = ['--sizes', '100', '--repeats', '1', '--initial-repeats', '1', '--no-ceiling', '--quiet-load', '0', '--panel-latency-ms', '20', '--out', out];
+    await promisify(execFile)(process.execPath, [bench, ...args], { maxBuffer: 16 * 1024 * 1024 });
+
+    const md = readFileSync(out, 'utf8');
+    const r = (JSON.parse(md.split('```json')[1]!.split('```')[0]!) as SizeResult[])[0]!;
+    expect(r.panelLatencyMs).toBe(20);
+    expect(md).toContain('the panel simulator answers each sync call after 20 ms');
+    const creates = r.initial.requests.panel['create'] ?? 0;
+    expect(creates).toBeGreaterThan(50);
+    expect(r.initial.m.summary.actions).toMatchObject({ planned: creates, ok: creates });
+    // At concurrency c, creates that each wait 20 ms cannot finish sooner than ceil(creates / c) rounds of 20 ms
+    // (without the latency, ~100 creates take a few tens of milliseconds).
+    expect(r.initial.m.applyMs).toBeGreaterThanOrEqual(Math.ceil(creates / r.concurrency) * 20);
+  }, 120_000);
 });
