@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       const load = await waitForQuiet(args.quietLoad, 180_000);
       say(`N = ${n} (1-minute load average ${load.toFixed(2)})`);
       const t = performance.now();
-      results.push(await runScenario({ n, dir: join(work, String(n)), dist, concurrency: args.concurrency, vsphere: args.vsphere, repeats: args.repeats, initialRepeats: args.initialRepeats, daemonNodeArgs: args.daemonNodeArgs, profileDir: args.profileDir, heapSnapshots: args.heapSnapshots, noCeiling: args.noCeiling, pauseMs: args.pauseMs, panelLatencyMs: args.panelLatencyMs, loadAverage: load, say }));
+      results.push(await runScenario({ ...args, n, dir: join(work, String(n)), dist, loadAverage: load, say }));
       say(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
     }
   } finally {

@@ -17,6 +17,11 @@ const bench = fileURLToPath(new URL('../../dist/bench/bench.js', import.meta.url
 const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The raw figures RESULTS.md carries in its JSON block. */
+function resultsIn(md: string): SizeResult[] {
+  return JSON.parse(md.split('```json')[1]!.split('```')[0]!) as SizeResult[];
+}
+
 describe('npm run bench at 200 VMs', () => {
   it('measures every pass and pair and writes a report with every target', async () => {
     const out = join(dir, 'RESULTS.md');
@@ -24,7 +29,7 @@ describe('npm run bench at 200 VMs', () => {
 
     const md = readFileSync(out, 'utf8');
     expect(md).toMatch(/\| 200 \| restart \(new process, same state\) \|/);
-    const results = JSON.parse(md.split('```json')[1]!.split('```')[0]!) as SizeResult[];
+    const results = resultsIn(md);
     expect(results).toHaveLength(1);
     const r = results[0]!;
     expect(r.steady).toHaveLength(2);
@@ -69,7 +74,7 @@ describe('npm run bench at 200 VMs', () => {
     await promisify(execFile)(process.execPath, [bench, ...args], { maxBuffer: 16 * 1024 * 1024 });
 
     const md = readFileSync(out, 'utf8');
-    const r = (JSON.parse(md.split('```json')[1]!.split('```')[0]!) as SizeResult[])[0]!;
+    const r = resultsIn(md)[0]!;
     expect(r.panelLatencyMs).toBe(20);
     expect(md).toContain('the panel simulator answers each sync call after 20 ms');
     const creates = r.initial.requests.panel['create'] ?? 0;
