@@ -80,7 +80,7 @@ const MIGRATIONS: readonly string[] = [
   // - the unique index covers failed and ambiguous items only — the ones a later call reuses and
   //   `status`/`resolve` look up by VM. An in-flight row lives for one round trip; leaving it out
   //   of the index saves a page and two index writes per call. The store knows which VMs have a
-  //   failed or ambiguous item (StateStore.settledCache); apply sends one call per VM at a time.
+  //   failed or ambiguous item (OutboxJournal.settledCache); apply sends one call per VM at a time.
   //   No index on state: the table holds open items only.
   // Open items keep their ids; done rows are dropped.
   `

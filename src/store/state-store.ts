@@ -4,70 +4,25 @@
 // one that reads first could not upgrade to a writer after another process (`resolve` beside the
 // running daemon) committed, and would fail with "database is locked" instead of waiting.
 //
-// The outbox is on the hot path of an initial sync (one journal and one resolution per create), so
-// its statements are positional, prepared once, and never use RETURNING (SQLite buffers those rows
-// in a temporary table); the outbox holds open items only (a finished call's row is deleted), which
-// keeps the pages each group commit writes few (see migration 2).
+// The outbox's write path, on the hot path of an initial sync, is OutboxJournal's.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import DatabaseConstructor, { type Database, type Statement } from 'better-sqlite3';
-import type { Action, ActionKind, OutboxItem, Ownership, PanelFields, SnapshotEntry, VmKey } from '../domain/types.js';
+import type { Action, OutboxItem, SnapshotEntry, VmKey } from '../domain/types.js';
 import { vmKey, parseVmKey } from '../domain/types.js';
 import type { PassSummary } from '../engine/control.js';
 import { DetailTable } from './detail-table.js';
 import { migrate } from './migrations.js';
+import { OutboxJournal, type JournalCall, type JournalEntry, type Resolution, type ResolutionEntry } from './outbox-journal.js';
+import { toOutboxItem, type OutboxRow } from './outbox-row.js';
 import { SnapshotCache, type VpsTuple } from './snapshot-cache.js';
+
+export type { JournalCall, JournalEntry, Resolution, ResolutionEntry } from './outbox-journal.js';
 
 export interface StoreOptions {
   readonly path: string;
   /** Read-only views (`plan`, `status`) never migrate or write. */
   readonly readonly?: boolean;
-}
-
-interface OutboxRow {
-  id: number;
-  source: string;
-  external_id: string;
-  kind: ActionKind;
-  panel_id: number | null;
-  fields_json: string | null;
-  user_id: number | null;
-  billing_id: string | null;
-  state: OutboxItem['state'];
-  failure: OutboxItem['failure'];
-  attempts: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-type CreateAction = Extract<Action, { kind: 'create' }>;
-
-/** An answer for resolveAndJournal. */
-export interface ResolutionEntry {
-  readonly outboxId: number;
-  readonly resolution: Resolution;
-  readonly now: number;
-  /** The journaled action, if the caller has it (saves reading the row back). */
-  readonly action?: Action;
-}
-
-/** A call for resolveAndJournal to journal. */
-export interface JournalCall {
-  readonly action: Action;
-  readonly passId: number | null;
-  readonly now: number;
-}
-
-/** The parts of a journaled call a resolution writes to the snapshot. */
-interface JournaledCall {
-  readonly source: string;
-  readonly external_id: string;
-  readonly kind: ActionKind;
-  readonly panel_id: number | null;
-  readonly billing_id: string | null;
-  readonly fields: PanelFields | null;
 }
 
 export interface SourceStatusRow {
@@ -79,52 +34,17 @@ export interface SourceStatusRow {
   readonly lastListedAt: number | null;
 }
 
-/** How a journaled call ended, as the store records it. */
-export type Resolution =
-  | { readonly outcome: 'created'; readonly panelId: number }
-  | { readonly outcome: 'updated' }
-  | { readonly outcome: 'deleted' }
-  /** The panel does not have the VPS (update answered 404): forget our entry so it is created again. */
-  | { readonly outcome: 'vanished' }
-  | { readonly outcome: 'failed'; readonly failure: 'retryable' | 'rejected'; readonly error: string; readonly nextAttemptAt: number | null }
-  | { readonly outcome: 'ambiguous'; readonly error: string };
-
 /** WAL frames (pages) after which a commit checkpoints; SQLite's default is 1000. */
 const WAL_AUTOCHECKPOINT_PAGES = 4000;
 /** The WAL file is truncated to this size when it is reset after a checkpoint. */
 const WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
-/** Rows per multi-row statement in a group commit (a batch is ~4-8 calls at concurrency 8). */
-const MULTI_ROW = 32;
-/** Values per row of upsertVpsSql and journalCreatesSql. */
-const VPS_COLUMNS = 13;
-const JOURNAL_CREATE_COLUMNS = 9;
 
 /** The SQLite state file. `open()` before use, `close()` at the end. */
 export class StateStore {
   private db: Database | null = null;
   private statements: ReturnType<StateStore['prepare']> | null = null;
-  private groupCommitTx: ReturnType<StateStore['groupCommitFn']> | null = null;
-  /**
-   * The id the next journaled call gets. Counted here rather than by SQLite: SQLite hands out
-   * MAX(id)+1, and as finished rows are deleted that would give a new call the id of one resolved a
-   * moment ago — or of one `resolve --forget` removed while its answer was still on the way, whose
-   * resolution would then close the new call's row. Counted from the largest id at open, so an id
-   * is never reused while this process may still hold it (AUTOINCREMENT would cost a page write
-   * per transaction for the same guarantee). Only the daemon journals.
-   */
-  private nextOutboxId = 1;
-  /**
-   * Keys (`kind:source/external id`) of the failed and ambiguous outbox items, a superset: a
-   * journal looks up an item to reuse only for these, every other call is a plain INSERT. In-flight
-   * rows live for one round trip and are not indexed (see migration 2), so this set, not a UNIQUE
-   * conflict, is what finds the item a retry reuses. Only this process turns calls into failed or
-   * ambiguous items (`resolve` beside the daemon only changes such items or drops them, which
-   * leaves a stale key here: harmless), so the set stays complete. null: read it from the file
-   * when next needed (after a failed transaction, after recovery).
-   */
-  private settledCache: Set<string> | null = null;
-  /** Multi-row statements by row count (see groupCommitFn). */
-  private multiRowStatements = { upsertVps: new Map<number, Statement>(), journalCreates: new Map<number, Statement>() };
+  /** The outbox's write path (writers only). */
+  private outboxJournal: OutboxJournal | null = null;
   /** The snapshot, kept in memory and updated with our own writes (see SnapshotCache). */
   private readonly snapshotCache = new SnapshotCache();
   private detailTable: DetailTable | null = null;
@@ -145,6 +65,7 @@ export class StateStore {
       this.db = null;
       this.statements = null;
       this.detailTable = null;
+      this.outboxJournal = null;
       throw err;
     }
   }
@@ -170,10 +91,7 @@ export class StateStore {
     }
     this.statements = this.prepare(this.db);
     this.detailTable = DetailTable.open(this.db, this.options.readonly === true);
-    if (!this.options.readonly) {
-      this.groupCommitTx = this.groupCommitFn(this.db);
-      this.nextOutboxId = (this.s.maxOutboxId.get() as { id: number }).id + 1;
-    }
+    if (!this.options.readonly) this.outboxJournal = OutboxJournal.open(this.db, this.snapshotCache);
   }
 
   /** Closes the database (checkpointing the WAL for writers). */
@@ -190,9 +108,7 @@ export class StateStore {
     this.db = null;
     this.statements = null;
     this.detailTable = null;
-    this.groupCommitTx = null;
-    this.multiRowStatements = { upsertVps: new Map(), journalCreates: new Map() };
-    this.settledCache = null;
+    this.outboxJournal = null;
     this.snapshotCache.drop();
   }
 
@@ -207,9 +123,9 @@ export class StateStore {
     return this.detailTable;
   }
 
-  private get groupCommit(): NonNullable<StateStore['groupCommitTx']> {
-    if (!this.groupCommitTx) throw new Error(this.db ? 'state store is open read-only' : 'state store is not open');
-    return this.groupCommitTx;
+  private get outbox(): OutboxJournal {
+    if (!this.outboxJournal) throw new Error(this.db ? 'state store is open read-only' : 'state store is not open');
+    return this.outboxJournal;
   }
 
   private get conn(): Database {
@@ -232,30 +148,10 @@ export class StateStore {
       recentPasses: db.prepare('SELECT * FROM passes ORDER BY id DESC LIMIT ?'),
       sourceStatus: db.prepare('SELECT * FROM source_status ORDER BY name'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-      // Every statement that writes `vps` is mirrored on snapshotCache, inside a transaction run by writeTransaction().
+      // Every statement that writes `vps` (here and in OutboxJournal) is mirrored on snapshotCache, inside a transaction run by writeTransaction().
       setMissing: w('UPDATE vps SET missing_passes = ? WHERE source = ? AND external_id = ?'),
-      // A new in_flight row; a call sent again after a failure reuses its item instead (journalRetry).
-      journalInsert: w(`
-        INSERT INTO outbox (id, source, external_id, kind, panel_id, fields_json, user_id, billing_id, state, attempts, pass_id, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'in_flight', 1, ?, ?, ?)`),
-      maxOutboxId: w('SELECT COALESCE(MAX(id), 0) AS id FROM outbox'),
-      // `state <> 'in_flight'` as in the index outbox_settled, so these use it.
-      settledKeys: w("SELECT source, external_id, kind FROM outbox WHERE state <> 'in_flight'"),
-      settledItemByKey: w("SELECT id, attempts FROM outbox WHERE source = ? AND external_id = ? AND kind = ? AND state <> 'in_flight'"),
-      journalRetry: w(`
-        UPDATE outbox SET panel_id = ?, fields_json = ?, user_id = ?, billing_id = ?, state = 'in_flight', failure = NULL,
-          attempts = attempts + 1, pass_id = ?, updated_at = ?
-        WHERE id = ?`),
-      outboxById: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      // `state <> 'in_flight'` as in the index outbox_settled, so it uses it.
       ambiguousCreateId: w("SELECT id FROM outbox WHERE source = ? AND external_id = ? AND kind = 'create' AND state <> 'in_flight' AND state = 'ambiguous'"),
-      outboxDone: w('DELETE FROM outbox WHERE id = ?'),
-      outboxFailed: w("UPDATE outbox SET state = 'failed', failure = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?"),
-      outboxAmbiguous: w("UPDATE outbox SET state = 'ambiguous', failure = NULL, last_error = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?"),
-      upsertVps: w(upsertVpsSql(1)),
-      updateVpsFields: w(`
-        UPDATE vps SET user_id = ?, billing_id = ?, name = ?, cpu = ?, ram = ?, disk = ?, os = ?, status = ?, hypervisor = ?, updated_at = ?
-        WHERE source = ? AND external_id = ? AND panel_id = ?`),
-      deleteVps: w('DELETE FROM vps WHERE source = ? AND external_id = ? AND panel_id = ?'),
       deleteVpsByKey: w('DELETE FROM vps WHERE source = ? AND external_id = ?'),
       deleteOutboxOpen: w('DELETE FROM outbox WHERE source = ? AND external_id = ?'),
       recoverInFlightCreates: w("UPDATE OR REPLACE outbox SET state = 'ambiguous', last_error = ?, updated_at = ? WHERE state = 'in_flight' AND kind = 'create'"),
@@ -297,266 +193,40 @@ export class StateStore {
   }
 
   /** Journals a call before it is sent (state in_flight); returns the outbox id to resolve it with and the attempt number. */
-  journal(action: Action, passId: number | null, now: number): { id: number; attempts: number } {
-    return this.writeTransaction(() => this.conn.transaction(() => this.insertJournal(action, passId, now)).immediate());
+  journal(action: Action, passId: number | null, now: number): JournalEntry {
+    return this.writeTransaction(() => this.conn.transaction(() => this.outbox.journal(action, passId, now)).immediate());
   }
 
   /** Records the answer to a journaled call, and the snapshot change it implies, in one transaction. */
   resolve(outboxId: number, resolution: Resolution, now: number): void {
-    this.writeTransaction(() => this.conn.transaction(() => this.applyResolution(outboxId, resolution, now)).immediate());
+    this.writeTransaction(() => this.conn.transaction(() => this.outbox.resolve(outboxId, resolution, now)).immediate());
   }
 
   /**
-   * Group commit: records answers, then journals the next calls, all in ONE transaction (one WAL
-   * commit instead of one per call). Answers come first, so a VM's next call is journaled after its
-   * previous one was resolved, as with separate transactions. An answer may carry the journaled
-   * `action`, which saves reading its row back. Returns the journal entries in order.
+   * Group commit: records answers, then journals the next calls, all in ONE transaction (see
+   * OutboxJournal). An answer may carry the journaled `action`, which saves reading its row back.
+   * Returns the journal entries in order.
    */
-  resolveAndJournal(resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): { id: number; attempts: number }[] {
-    return this.writeTransaction(() => this.groupCommit.immediate(resolutions, calls));
-  }
-
-  /**
-   * The transaction behind resolveAndJournal, made once (better-sqlite3 builds a wrapper per
-   * transaction() call). Runs of created VPSes and of new creates are written with one multi-row
-   * statement each (better-sqlite3 costs ~0.4 µs per statement run, whatever its row count);
-   * everything else row by row, in the order given.
-   */
-  private groupCommitFn(db: Database) {
-    return db.transaction((resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): { id: number; attempts: number }[] => {
-      for (let i = 0; i < resolutions.length; ) {
-        let end = i;
-        while (end < resolutions.length && end - i < MULTI_ROW && isCreatedWithAction(resolutions[end]!)) end++;
-        if (end - i > 1) {
-          this.recordCreated(resolutions, i, end);
-          i = end;
-        } else {
-          const r = resolutions[i++]!;
-          this.applyResolution(r.outboxId, r.resolution, r.now, r.action);
-        }
-      }
-      const entries: { id: number; attempts: number }[] = new Array(calls.length);
-      for (let i = 0; i < calls.length; ) {
-        let end = i;
-        while (end < calls.length && end - i < MULTI_ROW && this.isNewCreate(calls[end]!.action)) end++;
-        if (end - i > 1) {
-          this.journalNewCreates(calls, i, end, entries);
-          i = end;
-        } else {
-          const c = calls[i]!;
-          entries[i++] = this.insertJournal(c.action, c.passId, c.now);
-        }
-      }
-      return entries;
-    });
+  resolveAndJournal(resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): JournalEntry[] {
+    return this.writeTransaction(() => this.outbox.groupCommit.immediate(resolutions, calls));
   }
 
   /**
    * Runs a write transaction. Committed, its snapshot changes are handed to the cache. If it
-   * fails, SQLite rolled it back: its snapshot changes are dropped, and `settled`, which may have
-   * followed changes that did not happen, is read again from the file when next needed.
+   * fails, SQLite rolled it back: its snapshot changes are dropped, and the outbox journal's
+   * settled keys, which may have followed changes that did not happen, are read again when next needed.
    */
   private writeTransaction<T>(transaction: () => T): T {
     let result: T;
     try {
       result = transaction();
     } catch (err) {
-      this.settledCache = null;
+      this.outboxJournal?.invalidate();
       this.snapshotCache.rollback();
       throw err;
     }
     this.snapshotCache.commit();
     return result;
-  }
-
-  /** Keys (`kind:source/external id`) that may have a failed or ambiguous item: read from the file on first use, then kept up to date. */
-  private get settled(): Set<string> {
-    if (!this.settledCache) {
-      const keys = new Set<string>();
-      for (const [source, externalId, kind] of this.s.settledKeys.raw(true).iterate() as IterableIterator<[string, string, ActionKind]>) keys.add(settledKey(kind, vmKey(source, externalId)));
-      this.settledCache = keys;
-    }
-    return this.settledCache;
-  }
-
-  /** A create whose VM has no failed or ambiguous create to reuse: a plain new row. */
-  private isNewCreate(action: Action): boolean {
-    return action.kind === 'create' && !this.settled.has(settledKey('create', action.key));
-  }
-
-  /** Inside a write transaction: the in_flight row of `action`, new or (for a call sent again) its failed item reused. */
-  private insertJournal(action: Action, passId: number | null, now: number): { id: number; attempts: number } {
-    const { source, externalId } = parseVmKey(action.key);
-    const kind = action.kind;
-    const panelId = kind === 'create' ? null : action.panelId;
-    const desired = kind === 'delete' ? null : action.desired;
-    const fieldsJson = desired ? JSON.stringify(desired.fields) : null;
-    const userId = desired ? desired.owner.userId : null;
-    const billingId = desired ? desired.owner.billingId : null;
-    const key = settledKey(kind, action.key);
-    if (this.settled.has(key)) {
-      // Sent again after a failure: the same item, next attempt (it keeps its id, backoff and history).
-      const item = this.s.settledItemByKey.get(source, externalId, kind) as { id: number; attempts: number } | undefined;
-      if (item) {
-        this.s.journalRetry.run(panelId, fieldsJson, userId, billingId, passId, now, item.id);
-        return { id: item.id, attempts: item.attempts + 1 };
-      }
-      this.settled.delete(key); // settled meanwhile by another process (`resolve`)
-    }
-    const id = this.nextOutboxId;
-    try {
-      this.s.journalInsert.run(id, source, externalId, kind, panelId, fieldsJson, userId, billingId, passId, now, now);
-    } catch (err) {
-      if (!this.recount(err)) throw err;
-      return this.insertJournal(action, passId, now);
-    }
-    this.nextOutboxId = id + 1;
-    return { id, attempts: 1 };
-  }
-
-  /** `calls[from..to)`, all creates without a failed item to reuse (isNewCreate): their in_flight rows in one statement. */
-  private journalNewCreates(calls: readonly JournalCall[], from: number, to: number, entries: { id: number; attempts: number }[]): void {
-    const n = to - from;
-    const first = this.nextOutboxId;
-    const values: unknown[] = new Array(n * JOURNAL_CREATE_COLUMNS);
-    let v = 0;
-    for (let i = from; i < to; i++) {
-      const c = calls[i]!;
-      const action = c.action as CreateAction;
-      const { source, externalId } = parseVmKey(action.key);
-      values[v++] = first + (i - from);
-      values[v++] = source;
-      values[v++] = externalId;
-      values[v++] = JSON.stringify(action.desired.fields);
-      values[v++] = action.desired.owner.userId;
-      values[v++] = action.desired.owner.billingId;
-      values[v++] = c.passId;
-      values[v++] = c.now;
-      values[v++] = c.now;
-    }
-    try {
-      this.multiRow('journalCreates', n).run(values);
-    } catch (err) {
-      if (!this.recount(err)) throw err;
-      this.journalNewCreates(calls, from, to, entries);
-      return;
-    }
-    this.nextOutboxId = first + n;
-    for (let i = from; i < to; i++) entries[i] = { id: first + (i - from), attempts: 1 };
-  }
-
-  /** An id we counted is taken: another writer journaled since (no code path does; tests might). Counts again; false for any other error. */
-  private recount(err: unknown): boolean {
-    if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
-    this.nextOutboxId = (this.s.maxOutboxId.get() as { id: number }).id + 1;
-    return true;
-  }
-
-  /** `resolutions[from..to)`, all `created` with their action: the snapshot rows in one statement, then each outbox row closed. */
-  private recordCreated(resolutions: readonly ResolutionEntry[], from: number, to: number): void {
-    const values: unknown[] = new Array((to - from) * VPS_COLUMNS);
-    let v = 0;
-    for (let i = from; i < to; i++) {
-      const r = resolutions[i]!;
-      const action = r.action as CreateAction;
-      const { source, externalId } = parseVmKey(action.key);
-      const f = action.desired.fields;
-      const panelId = (r.resolution as Extract<Resolution, { outcome: 'created' }>).panelId;
-      // Staged only: it reaches the cache if the transaction commits (writeTransaction).
-      this.snapshotCache.put(source, externalId, panelId, action.desired.owner.billingId, f, action.desired.owner);
-      values[v++] = source;
-      values[v++] = externalId;
-      values[v++] = panelId;
-      values[v++] = f.user_id;
-      values[v++] = action.desired.owner.billingId;
-      values[v++] = f.name;
-      values[v++] = f.cpu;
-      values[v++] = f.ram;
-      values[v++] = f.disk;
-      values[v++] = f.os;
-      values[v++] = f.status;
-      values[v++] = f.hypervisor;
-      values[v++] = r.now;
-    }
-    this.multiRow('upsertVps', to - from).run(values);
-    const settled = this.settled;
-    for (let i = from; i < to; i++) {
-      const r = resolutions[i]!;
-      this.s.outboxDone.run(r.outboxId);
-      if (settled.size > 0) settled.delete(settledKey('create', r.action!.key));
-    }
-  }
-
-  /** A multi-row statement for `rows` rows, prepared on first use. */
-  private multiRow(which: 'upsertVps' | 'journalCreates', rows: number): Statement {
-    const cache = this.multiRowStatements[which];
-    let statement = cache.get(rows);
-    if (!statement) {
-      statement = this.conn.prepare(which === 'upsertVps' ? upsertVpsSql(rows) : journalCreatesSql(rows));
-      cache.set(rows, statement);
-    }
-    return statement;
-  }
-
-  /** What a resolution needs of the journaled call: from the caller's action when given (the same values the journal row holds), else from the row. */
-  private journaledCall(outboxId: number, action: Action | undefined): JournaledCall {
-    if (action) {
-      const { source, externalId } = parseVmKey(action.key);
-      const desired = action.kind === 'delete' ? null : action.desired;
-      return {
-        source,
-        external_id: externalId,
-        kind: action.kind,
-        panel_id: action.kind === 'create' ? null : action.panelId,
-        billing_id: desired ? desired.owner.billingId : null,
-        fields: desired ? desired.fields : null,
-      };
-    }
-    const item = this.s.outboxById.get(outboxId) as OutboxRow | undefined;
-    if (!item) throw new Error(`outbox item ${outboxId} not found`);
-    return { ...item, fields: item.fields_json === null ? null : (JSON.parse(item.fields_json) as PanelFields) };
-  }
-
-  /** Inside a write transaction: records one answer (see Resolution). */
-  private applyResolution(outboxId: number, resolution: Resolution, now: number, action?: Action): void {
-    const item = this.journaledCall(outboxId, action);
-    const { source, external_id: externalId } = item;
-    const key = settledKey(item.kind, vmKey(source, externalId));
-    switch (resolution.outcome) {
-      case 'created': {
-        const f = item.fields;
-        if (!f) throw new Error(`outbox item ${outboxId}: a create without fields`);
-        this.s.upsertVps.run(source, externalId, resolution.panelId, f.user_id, item.billing_id, f.name, f.cpu, f.ram, f.disk, f.os, f.status, f.hypervisor, now);
-        this.snapshotCache.put(source, externalId, resolution.panelId, item.billing_id, f);
-        this.s.outboxDone.run(outboxId);
-        this.settled.delete(key);
-        break;
-      }
-      case 'updated': {
-        const f = item.fields;
-        if (!f) throw new Error(`outbox item ${outboxId}: an update without fields`);
-        this.s.updateVpsFields.run(f.user_id, item.billing_id, f.name, f.cpu, f.ram, f.disk, f.os, f.status, f.hypervisor, now, source, externalId, item.panel_id);
-        this.snapshotCache.update(source, externalId, item.panel_id, item.billing_id, f);
-        this.s.outboxDone.run(outboxId);
-        this.settled.delete(key);
-        break;
-      }
-      case 'deleted':
-      case 'vanished':
-        this.s.deleteVps.run(source, externalId, item.panel_id);
-        this.snapshotCache.delete(source, externalId, item.panel_id);
-        this.s.outboxDone.run(outboxId);
-        this.settled.delete(key);
-        break;
-      case 'failed':
-        this.s.outboxFailed.run(resolution.failure, resolution.error, resolution.nextAttemptAt, now, outboxId);
-        this.settled.add(key);
-        break;
-      case 'ambiguous':
-        this.s.outboxAmbiguous.run(resolution.error, now, outboxId);
-        this.settled.add(key);
-        break;
-    }
   }
 
   /** Open outbox items (in flight, failed, ambiguous), oldest first. */
@@ -596,7 +266,7 @@ export class StateStore {
         return { ambiguous, retried };
       }).immediate();
     } finally {
-      this.settledCache = null;
+      this.outboxJournal?.invalidate();
     }
   }
 
@@ -618,7 +288,7 @@ export class StateStore {
         const a = this.s.deleteOutboxOpen.run(source, externalId).changes;
         const b = this.s.deleteVpsByKey.run(source, externalId).changes;
         this.snapshotCache.delete(source, externalId, 'any');
-        for (const kind of ['create', 'update', 'delete'] as const) this.settled.delete(settledKey(kind, key));
+        this.outbox.forgetKey(key);
         return a + b > 0;
       }).immediate(),
     );
@@ -631,7 +301,7 @@ export class StateStore {
       this.conn.transaction(() => {
         const row = this.s.ambiguousCreateId.get(source, externalId) as { id: number } | undefined;
         if (!row) return false;
-        this.applyResolution(row.id, resolution, now);
+        this.outbox.resolve(row.id, resolution, now);
         return true;
       }).immediate(),
     );
@@ -721,50 +391,4 @@ export class StateStore {
   setMeta(key: string, value: string | null): void {
     this.s.setMeta.run(key, value);
   }
-}
-
-function toOutboxItem(r: OutboxRow): OutboxItem {
-  const owner: Ownership | null = r.user_id === null ? null : { userId: r.user_id, billingId: r.billing_id };
-  return {
-    id: r.id,
-    key: vmKey(r.source, r.external_id),
-    kind: r.kind,
-    panelId: r.panel_id,
-    fields: r.fields_json ? (JSON.parse(r.fields_json) as PanelFields) : null,
-    owner,
-    state: r.state,
-    failure: r.failure,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-/** A snapshot write for `rows` VPSes the panel now has (a create answered, or an adopted one). */
-function upsertVpsSql(rows: number): string {
-  return `
-    INSERT INTO vps (source, external_id, panel_id, user_id, billing_id, name, cpu, ram, disk, os, status, hypervisor, missing_passes, updated_at)
-    VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)').join(', ')}
-    ON CONFLICT (source, external_id) DO UPDATE SET
-      panel_id = excluded.panel_id, user_id = excluded.user_id, billing_id = excluded.billing_id, name = excluded.name,
-      cpu = excluded.cpu, ram = excluded.ram, disk = excluded.disk, os = excluded.os, status = excluded.status,
-      hypervisor = excluded.hypervisor, missing_passes = 0, updated_at = excluded.updated_at`;
-}
-
-/** New in_flight rows for `rows` creates, with the ids the store counted; a VM with an open create is skipped (DO NOTHING). */
-function journalCreatesSql(rows: number): string {
-  return `
-    INSERT INTO outbox (id, source, external_id, kind, fields_json, user_id, billing_id, state, attempts, pass_id, created_at, updated_at)
-    VALUES ${Array.from({ length: rows }, () => "(?, ?, ?, 'create', ?, ?, ?, 'in_flight', 1, ?, ?, ?)").join(', ')}`;
-}
-
-function isCreatedWithAction(r: ResolutionEntry): boolean {
-  return r.resolution.outcome === 'created' && r.action?.kind === 'create';
-}
-
-/** The settled-set key of a VM's item of one kind. */
-function settledKey(kind: ActionKind, key: VmKey): string {
-  return `${kind}:${key}`;
 }
