@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     const first = await passAfter(`${base}/status`, 0);
     const rows = panel.table();
     say();
-    say(`First pass #${first.id}: ${first.result}. The panel now holds ${rows.length} VPSes (every paid VM; templates and unpaid VMs are not sent).`);
+    say(`After pass #${first.id} (${first.result}) the panel holds ${rows.length} VPSes (every paid VM; templates and unpaid VMs are not sent).`);
     say(`Drift it reports: ${Object.entries(first.drift).filter(([, n]) => n > 0).map(([c, n]) => `${c}=${n}`).join(', ')}`);
     say();
     say('Now look at:');
