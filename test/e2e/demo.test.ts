@@ -10,7 +10,7 @@ it('the demo starts everything, syncs, and converges after a stop and a delete',
   const dir = mkdtempSync(join(tmpdir(), 'vps-sync-demo-'));
   try {
     const { stdout } = await promisify(execFile)(process.execPath, ['dist/demo/demo.js', '--check'], { env: { ...process.env, DEMO_DIR: join(dir, 'demo') }, timeout: 90_000 });
-    expect(stdout).toMatch(/The panel now holds 30 VPSes/);
+    expect(stdout).toMatch(/\(success\) the panel holds 30 VPSes/);
     expect(stdout).toMatch(/unbilled=4, billed_but_missing=1, suspended_but_running=2/);
     expect(stdout).toMatch(/demo check: ok/);
   } finally {
