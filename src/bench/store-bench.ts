@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { vmKey, type Action } from '../domain/types.js';
 import { OutboxBatch } from '../engine/outbox-batch.js';
-import { StateStore, type Resolution } from '../store/state-store.js';
+import type { Resolution } from '../store/outbox-journal.js';
+import { StateStore } from '../store/state-store.js';
 
 interface Options {
   readonly n: number;

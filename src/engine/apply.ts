@@ -5,7 +5,8 @@
 import { backoffDelay } from '../domain/gate.js';
 import type { Clock, PanelClient, PanelResult } from '../domain/ports.js';
 import type { Action, VmKey } from '../domain/types.js';
-import type { Resolution, StateStore } from '../store/state-store.js';
+import type { Resolution } from '../store/outbox-journal.js';
+import type { StateStore } from '../store/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { PanelBreaker } from './breaker.js';
 import type { ActionResult, PassObserver } from './observer.js';

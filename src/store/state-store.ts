@@ -17,8 +17,6 @@ import { OutboxJournal, type JournalCall, type JournalEntry, type Resolution, ty
 import { toOutboxItem, type OutboxRow } from './outbox-row.js';
 import { SnapshotCache, type VpsTuple } from './snapshot-cache.js';
 
-export type { JournalCall, JournalEntry, Resolution, ResolutionEntry } from './outbox-journal.js';
-
 export interface StoreOptions {
   readonly path: string;
   /** Read-only views (`plan`, `status`) never migrate or write. */

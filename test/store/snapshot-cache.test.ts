@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action, SnapshotEntry } from '../../src/domain/types.js';
 import { vmKey } from '../../src/domain/types.js';
 import { seededRandom } from '../../src/simulators/rng.js';
-import type { Resolution, ResolutionEntry, StateStore } from '../../src/store/state-store.js';
+import type { Resolution, ResolutionEntry } from '../../src/store/outbox-journal.js';
+import type { StateStore } from '../../src/store/state-store.js';
 import { create, openStore, panelFields, raw, remove, tempState, update } from './helpers.js';
 
 const NOW = 1_700_000_000_000;
