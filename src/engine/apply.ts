@@ -5,7 +5,7 @@
 import { backoffDelay } from '../domain/gate.js';
 import type { Clock, PanelClient, PanelResult } from '../domain/ports.js';
 import type { Action, VmKey } from '../domain/types.js';
-import type { Resolution } from '../store/outbox-journal.js';
+import type { JournalEntry, Resolution } from '../store/outbox-journal.js';
 import type { StateStore } from '../store/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { PanelBreaker } from './breaker.js';
@@ -57,7 +57,14 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
   };
 
   const send = async (action: Action): Promise<ActionOutcome> => {
-    const { id: outboxId, attempts } = await outbox.journal(action, deps.clock.now());
+    let journaled: JournalEntry;
+    try {
+      journaled = await outbox.journal(action, deps.clock.now());
+    } catch (err) {
+      deps.breaker.release(); // nothing was sent: a half-open probe must not stay taken
+      throw err;
+    }
+    const { id: outboxId, attempts } = journaled;
     const started = performance.now();
     const answer = await call(deps.panel, action);
     const seconds = (performance.now() - started) / 1000;
@@ -69,8 +76,10 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
         : resolution;
     outbox.resolve(outboxId, action, finalResolution, now);
     deps.observer.action(action.kind, result, seconds);
+    // Any answer from the panel itself, a 401 included, proves it is up; only silence or a
+    // failing server counts against it. (A 401 probe that counted as neither left the circuit shut.)
     if (result === 'retryable' || result === 'ambiguous') deps.breaker.onFailure();
-    else if (result !== 'unauthorized') deps.breaker.onSuccess();
+    else deps.breaker.onSuccess();
     const message = answer.ok ? undefined : deps.scrub(answer.message);
     if (debug || (result !== 'ok' && result !== 'not_found')) logOutcome(deps.logger, action, result, message, panelId);
     return { key: action.key, kind: action.kind, result, ...(panelId !== undefined ? { panelId } : {}), ...(message !== undefined ? { message } : {}) };

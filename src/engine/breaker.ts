@@ -44,6 +44,14 @@ export class PanelBreaker {
     this.probing = false;
   }
 
+  /**
+   * A request let through by `tryAcquire()` was never sent (its journal write failed). Without
+   * this a half-open probe that never happened would hold the circuit shut for the process's life.
+   */
+  release(): void {
+    this.probing = false;
+  }
+
   /** The panel did not answer usefully (network error, 5xx, timeout). */
   onFailure(): void {
     this.failures++;
