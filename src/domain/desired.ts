@@ -73,6 +73,11 @@ export interface DesiredState {
   readonly listedSources: ReadonlySet<string>;
   /** VMs whose listing entry was rejected: they exist but are unknown this pass (never missing). */
   readonly unknownVms: ReadonlySet<VmKey>;
+  /**
+   * Sources whose listing had an entry that names no VM at all (no readable id): any of their VMs
+   * absent from the listing may be that entry, so none of them is missing this pass.
+   */
+  readonly unreadableSources: ReadonlySet<string>;
   readonly billingUp: boolean;
   /** `unbilled`, `billed_but_missing`, `suspended_but_running`, `ambiguous_billing`. */
   readonly drift: readonly DriftItem[];
@@ -102,6 +107,7 @@ export function desired(input: DesiredInput): DesiredState {
   // later step works with those numbers: no key string is built or hashed per billing row.
   const unknownSources = new Set<string>();
   const unknownVms = new Set<VmKey>();
+  const unreadableSources = new Set<string>();
   // external id → the sources whose listing had an entry with that id that could not be read (rare).
   const rejectedOn = new Map<string, string[]>();
   // Sized once for every listed VM (duplicates make it shorter): no copies while they are added.
@@ -127,7 +133,10 @@ export function desired(input: DesiredInput): DesiredState {
       continue;
     }
     for (const bad of listing.rejected) {
-      if (bad.vmId === undefined) continue;
+      if (bad.vmId === undefined) {
+        unreadableSources.add(listing.source);
+        continue;
+      }
       unknownVms.add(vmKey(listing.source, bad.vmId));
       const on = rejectedOn.get(bad.vmId);
       if (on) on.push(listing.source);
@@ -263,7 +272,7 @@ export function desired(input: DesiredInput): DesiredState {
     observed[i] = new LazyObservedVm(vm, ownership, record ?? null);
   }
 
-  return { observed, find, unknownSources, listedSources, unknownVms, billingUp: input.billing.ok, drift };
+  return { observed, find, unknownSources, listedSources, unknownVms, unreadableSources, billingUp: input.billing.ok, drift };
 }
 
 function label(record: BillingRecord): string {

@@ -50,6 +50,8 @@ export function plan(input: PlanInput): PlanResult {
     if (state.unknownVms.has(entry.key)) continue;
     const seen: ObservedVm | undefined = at === undefined ? undefined : state.observed[at];
     if (!seen) {
+      // The listing had an entry naming no VM: this VPS's VM may be that entry, so it is not missing.
+      if (state.unreadableSources.has(entry.source)) continue;
       const missing = entry.missingPasses + 1;
       missingPasses.set(entry.key, missing);
       drift.push({

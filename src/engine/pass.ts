@@ -184,7 +184,7 @@ async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: 
     options,
     deps.clock.now(),
   );
-  const { billingUp, listedSources, unknownSources, unknownVms } = planned.state;
+  const { billingUp, listedSources, unknownSources, unknownVms, unreadableSources } = planned.state;
   return {
     send: planned.gated.send,
     skipped: planned.gated.skipped,
@@ -199,7 +199,7 @@ async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: 
     // A pass saw this VM's source and the billing well enough that its plan for the VM is complete.
     settled: (key) => {
       const { source } = parseVmKey(key);
-      return billingUp && listedSources.has(source) && !unknownSources.has(source) && !unknownVms.has(key);
+      return billingUp && listedSources.has(source) && !unknownSources.has(source) && !unreadableSources.has(source) && !unknownVms.has(key);
     },
   };
 }

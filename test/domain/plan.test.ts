@@ -102,6 +102,20 @@ describe('plan()', () => {
     expect(run([dup], billing([owned100]), []).actions).toEqual([]);
   });
 
+  it('an entry naming no VM makes every VM absent from that listing unknown: no delete, no missing count', () => {
+    const gone = entry({ externalId: '100', panelId: 11, missingPasses: 2 });
+    const other = entry({ source: 'pve2', externalId: '300', panelId: 12, missingPasses: 2 });
+    const noId = { where: 'pve1: entry #7', problem: 'entry is null, not an object' };
+    const listings = [
+      { source: 'pve1', ok: true, vms: [vm({ externalId: '200' })], rejected: [noId] } as SourceListing,
+      listed('pve2', []),
+    ];
+    const r = run(listings, billing([owned100]), [gone, other]);
+    // pve1's VM 100 may be the unreadable entry; pve2 listed cleanly, so its VM 300 is missing as before.
+    expect(r.summary).toEqual(['delete pve2/300 #12']);
+    expect([...r.missingPasses]).toEqual([['pve2/300', 3]]);
+  });
+
   it('a rejected billing row never changes the owner or deletes', () => {
     const r = run([listed('pve1', [vm({ externalId: '100', power: 'stopped' })])], billing([], [{ where: 'billing row 1', problem: 'duplicate', vmId: '100', source: null }]), [known100]);
     expect(r.summary).toEqual(['update pve1/100 #11']);

@@ -84,9 +84,16 @@ export function buildListing(source: string, entries: readonly unknown[], keep?:
   return { vms: builder.vms, rejected: builder.rejected, templates: builder.templates, filteredOut: builder.filteredOut };
 }
 
-/** The vmid of a raw entry when it is a positive integer (number or decimal string). */
+/**
+ * The vmid of a raw entry: its `vmid` when that is a positive integer (number or decimal string),
+ * else the number in its `id` (`qemu/100`, `lxc/100`). An entry whose `vmid` is unusable but whose
+ * `id` still names the guest must make that VM unknown, not missing (missing long enough is a delete).
+ */
 function readableVmid(raw: unknown): string | undefined {
-  const v = typeof raw === 'object' && raw !== null ? (raw as { vmid?: unknown }).vmid : undefined;
-  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
-  return /^[1-9][0-9]{0,9}$/.test(text) ? text : undefined;
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { vmid, id } = raw as { vmid?: unknown; id?: unknown };
+  const text = typeof vmid === 'number' ? String(vmid) : typeof vmid === 'string' ? vmid.trim() : '';
+  if (/^[1-9][0-9]{0,9}$/.test(text)) return text;
+  const fromId = typeof id === 'string' ? /^(?:qemu|lxc)\/([1-9][0-9]{0,9})$/.exec(id.trim()) : null;
+  return fromId?.[1];
 }

@@ -65,6 +65,18 @@ describe('proxmox source: bad entries', () => {
     expect(result.rejected).toEqual([{ where: 'pve1: lxc/990100', problem: 'duplicate vmid 990100 (already listed as qemu/990100 on pve1); kept the first', vmId: '990100', source: 'pve1' }]);
   });
 
+  // A rejected entry that still names its guest makes that VM unknown for the pass, not missing
+  // (a VM missing for long enough is deleted): the id is read from `vmid`, else from `id`.
+  it.each([
+    ['vmid as a string', { id: 'qemu/100', vmid: '100', node: 'pve1' }, '100'],
+    ['vmid missing, id names the guest', { id: 'lxc/101', node: 'pve1', maxmem: 'x' }, '101'],
+    ['vmid unusable, id names the guest', { id: 'qemu/102', vmid: -1, node: 'pve1' }, '102'],
+    ['neither', { id: 'storage/local', node: 'pve1' }, undefined],
+  ])('rejected entry, %s → vmId %s', (_name, raw, vmId) => {
+    const [rejected] = buildListing('pve1', [raw]).rejected;
+    expect(rejected?.vmId).toBe(vmId);
+  });
+
   it('a non-object entry is rejected with its position', async () => {
     const result = buildListing('pve1', [null, 'x', 42]);
     expect(result.rejected).toEqual([

@@ -78,9 +78,11 @@ export function oldBuildListing(source: string, entries: readonly unknown[], kee
 }
 
 function readableVmid(raw: unknown): string | undefined {
-  const v = typeof raw === 'object' && raw !== null ? (raw as { vmid?: unknown }).vmid : undefined;
-  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
-  return /^[1-9][0-9]{0,9}$/.test(text) ? text : undefined;
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { vmid, id } = raw as { vmid?: unknown; id?: unknown };
+  const text = typeof vmid === 'number' ? String(vmid) : typeof vmid === 'string' ? vmid.trim() : '';
+  if (/^[1-9][0-9]{0,9}$/.test(text)) return text;
+  return typeof id === 'string' ? /^(?:qemu|lxc)\/([1-9][0-9]{0,9})$/.exec(id.trim())?.[1] : undefined;
 }
 
 function printable(text: string, max = 200): string {
