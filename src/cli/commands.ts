@@ -94,14 +94,15 @@ export function checkConfigCommand(config: Config, path: string, io: CliIo): num
 }
 
 /** `resync`: asks the running daemon for a pass, or with --local runs one here. */
-export async function resyncCommand(config: Config, logger: Logger, opts: { full: boolean; local: boolean }, io: CliIo): Promise<number> {
+export async function resyncCommand(config: Config, logger: Logger, opts: { full: boolean; force: boolean; local: boolean }, io: CliIo): Promise<number> {
   // No daemon to ask: the same single pass as `once` (it takes the writer lock, so it refuses if a daemon does run).
-  if (opts.local) return onceCommand(config, logger, { full: opts.full, force: false }, io);
+  if (opts.local) return onceCommand(config, logger, { full: opts.full, force: opts.force }, io);
   if (!config.http.listen) throw new CliExit(EXIT.failure, 'http.listen is empty, so the daemon has no endpoint to ask; use --local when it is not running');
   if (!config.http.adminToken) throw new CliExit(EXIT.failure, 'no admin token configured (http.adminToken / VPS_SYNC_ADMIN_TOKEN): the daemon refuses POST /resync without one');
   const { host, port } = parseListen(config.http.listen);
   const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  const url = `${formatUrl(connectHost, port)}/resync${opts.full ? '?full=1' : ''}`;
+  const query = [opts.full ? 'full=1' : '', opts.force ? 'force=1' : ''].filter(Boolean).join('&');
+  const url = `${formatUrl(connectHost, port)}/resync${query ? `?${query}` : ''}`;
   let res: Response;
   try {
     res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${config.http.adminToken}` }, signal: AbortSignal.timeout(5000) });
@@ -110,7 +111,7 @@ export async function resyncCommand(config: Config, logger: Logger, opts: { full
   }
   const body = await res.text();
   if (res.status !== 202) throw new CliExit(EXIT.failure, `the daemon answered ${res.status}: ${body.slice(0, 200)}`);
-  io.stdout.write(`${opts.full ? 'full resync' : 'pass'} requested: ${body.trim()}\n`);
+  io.stdout.write(`${opts.full ? 'full resync' : 'pass'}${opts.force ? ' with the delete guards lifted' : ''} requested: ${body.trim()}\n`);
   return EXIT.ok;
 }
 

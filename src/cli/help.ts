@@ -10,7 +10,7 @@ Commands:
   plan [--json] [--full]   Dry run: show what a pass would send (0 = no changes, 2 = changes, 1 = error)
   status [--json]          Last passes, sources, billing, outbox and snapshot counts
   check-config             Validate the config and print it with secrets masked (78 = invalid)
-  resync [--full] [--local]
+  resync [--full] [--force] [--local]
                            Ask the running daemon for a pass (POST /resync); --local runs it here
                            when no daemon is running
   resolve <source>/<vm id> (--panel-id N | --recreate | --forget)
@@ -23,7 +23,8 @@ Options:
   -c, --config <file>      Config file (default: $OSPAB_VPS_SYNC_CONFIG or /etc/ospab-vps-sync/config.yaml)
       --json               Machine-readable output (plan, status)
       --full               Full resync: re-send every desired VPS
-      --force              once: lift guards.maxDeletesPerPass / maxDeleteFraction for this pass
+      --force              once, resync: send the held deletes — lift guards.maxDeletesPerPass /
+                           maxDeleteFraction for this one pass (never the missing-passes rule)
   -h, --help               This help
   -v, --version            Print the version
 

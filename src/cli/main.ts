@@ -29,7 +29,7 @@ const ACCEPTS: Record<string, readonly string[]> = {
   plan: ['config', 'json', 'full'],
   status: ['config', 'json'],
   'check-config': ['config'],
-  resync: ['config', 'full', 'local'],
+  resync: ['config', 'full', 'force', 'local'],
   resolve: ['config', 'panel-id', 'recreate', 'forget'],
 };
 
@@ -86,7 +86,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case 'once':
         return await onceCommand(config, commandLogger(config, io), { full: values.full, force: values.force }, io);
       case 'resync':
-        return await resyncCommand(config, commandLogger(config, io), { full: values.full, local: values.local }, io);
+        return await resyncCommand(config, commandLogger(config, io), { full: values.full, force: values.force, local: values.local }, io);
       case 'run':
         return await runDaemon(config, commandLogger(config, io));
     }

@@ -1,7 +1,8 @@
 // guards(): holds back deletes that could be the symptom of a bad listing rather than of
 // VMs really going away. A hypervisor answering an empty or partial list must never wipe
 // customers' panels: a delete needs N consecutive successful listings without the VM, and
-// no pass may delete more than a count and a fraction of a source's VPSes.
+// when more deletes are due on a source than a count and a fraction of its VPSes, none of
+// them is sent until an operator says so (`once --force`).
 import { parseVmKey, type Action, type DriftItem, type SnapshotEntry, type VmKey } from './types.js';
 
 export interface GuardSettings {
@@ -39,7 +40,7 @@ export function deleteBudget(settings: GuardSettings, sourceSize: number): numbe
 /** Applies the delete guards to a plan's actions. */
 export function guards(input: GuardInput): GuardResult {
   const { settings } = input;
-  // Deterministic order, so the same VPSes are deleted first pass after pass.
+  // Sorted, so held deletes are reported in the same order pass after pass.
   const deletes = input.actions
     .filter((a): a is Action & { kind: 'delete' } => a.kind === 'delete')
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -69,9 +70,9 @@ export function guards(input: GuardInput): GuardResult {
     });
   };
 
-  const usedPerSource = new Map<string, number>();
+  // Deletes due this pass (past the missing-pass rule), by source.
+  const duePerSource = new Map<string, Array<Action & { kind: 'delete' }>>();
   for (const action of deletes) {
-    const { source } = parseVmKey(action.key);
     if (action.reason === 'gone_from_hypervisor') {
       const missing = input.missingPasses.get(action.key) ?? entryByKey.get(action.key)?.missingPasses ?? 0;
       if (missing < settings.missingPassesBeforeDelete) {
@@ -80,15 +81,23 @@ export function guards(input: GuardInput): GuardResult {
         continue;
       }
     }
-    if (input.force) continue;
-    const size = Math.max(snapshotPerSource.get(source) ?? 0, input.listedCounts.get(source) ?? 0);
-    const budget = deleteBudget(settings, size);
-    const used = usedPerSource.get(source) ?? 0;
-    if (used >= budget) {
-      hold(action, `source ${source} already used its ${budget} delete${budget === 1 ? '' : 's'} this pass (guards.maxDeletesPerPass ${settings.maxDeletesPerPass}, maxDeleteFraction ${settings.maxDeleteFraction} of ${size}); run "once --force" if this is intended`);
-      continue;
+    const { source } = parseVmKey(action.key);
+    const due = duePerSource.get(source);
+    if (due) due.push(action);
+    else duePerSource.set(source, [action]);
+  }
+
+  if (!input.force) {
+    for (const [source, due] of duePerSource) {
+      const size = Math.max(snapshotPerSource.get(source) ?? 0, input.listedCounts.get(source) ?? 0);
+      const budget = deleteBudget(settings, size);
+      if (due.length <= budget) continue;
+      // More deletes than a pass may make is what a bad listing looks like (an empty answer, a wrong
+      // filter): none of them goes, not just the excess, or the budget would only pace the damage.
+      // They wait for a person: `once --force` if the VMs really are gone, or a fix of the listing.
+      const why = `${due.length} deletes are due on source ${source}, more than the ${budget} one pass may make (guards.maxDeletesPerPass ${settings.maxDeletesPerPass}, maxDeleteFraction ${settings.maxDeleteFraction} of ${size} VPSes); none is sent until an operator runs "once --force" (if the VMs really are gone) or the listing is fixed`;
+      for (const action of due) hold(action, why);
     }
-    usedPerSource.set(source, used + 1);
   }
 
   // A held owner-change delete holds its create too: the old customer's VPS must go first.

@@ -46,11 +46,21 @@ export interface DaemonStatus {
   readonly lastPasses: readonly PassSummary[];
 }
 
+/** What a pass is asked for with. Coalesced requests combine: any full makes it full, any force forced. */
+export interface PassRequest {
+  /** Re-send every desired VPS and retry failed items now. */
+  readonly full: boolean;
+  /** Lift the delete guards' count and fraction limits for that pass (an operator's decision about held deletes). */
+  readonly force?: boolean;
+  /** Who asked, for the log line of the pass. */
+  readonly reason: string;
+}
+
 /** The running daemon as seen by its HTTP endpoints. */
 export interface DaemonControl {
   status(): DaemonStatus;
   /** Asks for a pass soon. Requests made while one is queued coalesce; one made during a running pass queues exactly one more. */
-  requestPass(options: { full: boolean; reason: string }): { queued: boolean; coalesced: boolean };
+  requestPass(options: PassRequest): { queued: boolean; coalesced: boolean };
   /** Wall-clock ms of the last successful pass end, or null. Used by /readyz. */
   lastSuccessAtMs(): number | null;
 }

@@ -4,7 +4,7 @@ import { Cron } from 'croner';
 import { PANEL_SIDE_DRIFT, type DriftItem } from '../domain/types.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import type { DaemonControl, DaemonStatus } from './control.js';
+import type { DaemonControl, DaemonStatus, PassRequest } from './control.js';
 import { runPass, type EngineDeps, type PassReport } from './pass.js';
 
 export interface DaemonOptions {
@@ -30,6 +30,7 @@ export const IDLE_BEFORE_COLLECT_MS = 2_000;
 
 interface Request {
   full: boolean;
+  force: boolean;
   reasons: string[];
 }
 
@@ -93,14 +94,16 @@ export class Daemon implements DaemonControl {
   }
 
   /** Asks for a pass; coalesces with one already queued. */
-  requestPass(options: { full: boolean; reason: string }): { queued: boolean; coalesced: boolean } {
+  requestPass(options: PassRequest): { queued: boolean; coalesced: boolean } {
     if (this.stopController.signal.aborted) return { queued: false, coalesced: false };
+    const force = options.force ?? false;
     if (this.queued) {
       this.queued.full ||= options.full;
+      this.queued.force ||= force;
       this.queued.reasons.push(options.reason);
       return { queued: true, coalesced: true };
     }
-    this.queued = { full: options.full, reasons: [options.reason] };
+    this.queued = { full: options.full, force, reasons: [options.reason] };
     this.cancelIdleCollection();
     if (!this.running) this.running = this.loop();
     return { queued: true, coalesced: false };
@@ -169,7 +172,7 @@ export class Daemon implements DaemonControl {
     const { logger } = this.deps;
     let report: PassReport;
     try {
-      report = await runPass(this.deps, { full: request.full }, this.stopController.signal);
+      report = await runPass(this.deps, { full: request.full, force: request.force }, this.stopController.signal);
     } catch (err) {
       // runPass reports failures as values; reaching here is a bug, and the daemon must keep going.
       logger.error(`pass crashed: ${this.deps.scrub(errorMessage(err))}`);
@@ -182,8 +185,8 @@ export class Daemon implements DaemonControl {
     }
     this.logNewDrift(report.planned?.drift ?? []);
     const driftTotal = Object.values(s.drift).reduce((a, b) => a + b, 0);
-    const line = `pass ${s.id} ${s.result}${s.full ? ' (full resync)' : ''}: ${s.actions.ok}/${s.actions.planned} sent ok, ${s.actions.failed} failed, ${s.actions.ambiguous} ambiguous, ${driftTotal} drift item(s) in ${s.durationSeconds ?? 0}s`;
-    const ctx = { pass: s.id, result: s.result, full: s.full, reasons: request.reasons, actions: s.actions, drift: nonZero(s.drift), durationSeconds: s.durationSeconds };
+    const line = `pass ${s.id} ${s.result}${s.full ? ' (full resync)' : ''}${request.force ? ' (forced: delete guards lifted)' : ''}: ${s.actions.ok}/${s.actions.planned} sent ok, ${s.actions.failed} failed, ${s.actions.ambiguous} ambiguous, ${driftTotal} drift item(s) in ${s.durationSeconds ?? 0}s`;
+    const ctx = { pass: s.id, result: s.result, full: s.full, force: request.force, reasons: request.reasons, actions: s.actions, drift: nonZero(s.drift), durationSeconds: s.durationSeconds };
     if (s.result === 'success') logger.info(ctx, line);
     else logger.warn({ ...ctx, problems: s.problems.slice(0, 10) }, line);
   }

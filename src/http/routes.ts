@@ -95,9 +95,13 @@ function resync(req: IncomingMessage, res: ServerResponse, url: URL, deps: Route
   }
   const full = parseFlag(url.searchParams.get('full'));
   if (full === undefined) return sendJson(res, 400, { error: 'full must be 1, true, 0 or false' });
-  const outcome = deps.control.requestPass({ full, reason: `http POST /resync${full ? '?full=1' : ''}` });
-  deps.logger.info({ remote, full, ...outcome }, 'http: resync requested');
-  sendJson(res, 202, { queued: outcome.queued, coalesced: outcome.coalesced, full });
+  // force: the operator has checked the held deletes and wants them sent (`once --force` without stopping the daemon).
+  const force = parseFlag(url.searchParams.get('force'));
+  if (force === undefined) return sendJson(res, 400, { error: 'force must be 1, true, 0 or false' });
+  const query = [full ? 'full=1' : '', force ? 'force=1' : ''].filter(Boolean).join('&');
+  const outcome = deps.control.requestPass({ full, force, reason: `http POST /resync${query ? `?${query}` : ''}` });
+  deps.logger.info({ remote, full, force, ...outcome }, 'http: resync requested');
+  sendJson(res, 202, { queued: outcome.queued, coalesced: outcome.coalesced, full, force });
 }
 
 // Absent or empty means false, so `POST /resync` is a normal pass and `?full=1` a full one.

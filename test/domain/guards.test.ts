@@ -16,9 +16,12 @@ describe('guards()', () => {
   it.each([
     { name: 'missing for fewer passes than required → waits, not reported as held', n: 100, gone: 1, missing: 2, force: false, sent: 0, held: 0 },
     { name: 'missing for the required passes → deleted', n: 100, gone: 1, missing: 3, force: false, sent: 1, held: 0 },
-    { name: 'fraction limit: 10% of 100 = 10 per pass', n: 100, gone: 30, missing: 3, force: false, sent: 10, held: 20 },
-    { name: 'count limit: 20 per pass even when 10% allows 50', n: 500, gone: 100, missing: 3, force: false, sent: 20, held: 80 },
-    { name: 'small source still converges one per pass', n: 3, gone: 3, missing: 3, force: false, sent: 1, held: 2 },
+    { name: 'as many due as 10% of 100 allows → all sent', n: 100, gone: 10, missing: 3, force: false, sent: 10, held: 0 },
+    { name: 'more due than 10% of 100 → none sent, all held (not just the excess)', n: 100, gone: 30, missing: 3, force: false, sent: 0, held: 30 },
+    { name: 'count limit: more than 20 due even when 10% allows 50 → all held', n: 500, gone: 21, missing: 3, force: false, sent: 0, held: 21 },
+    { name: 'count limit: 20 due on a source of 500 → all sent', n: 500, gone: 20, missing: 3, force: false, sent: 20, held: 0 },
+    { name: 'small source: one gone of 3 is within the minimum budget of 1', n: 3, gone: 1, missing: 3, force: false, sent: 1, held: 0 },
+    { name: 'small source emptied: all held', n: 3, gone: 3, missing: 3, force: false, sent: 0, held: 3 },
     { name: '--force lifts count and fraction limits', n: 100, gone: 30, missing: 3, force: true, sent: 30, held: 0 },
     { name: '--force never lifts the missing-pass rule', n: 100, gone: 30, missing: 1, force: true, sent: 0, held: 0 },
   ])('$name', (c) => {
@@ -38,20 +41,27 @@ describe('guards()', () => {
     expect(r.drift.filter((d) => d.class === 'held_delete')).toHaveLength(c.held);
   });
 
-  it('an empty listing of a big source deletes nothing on its first pass, and at most the budget later', () => {
+  it('an empty listing of a big source deletes nothing, on its first pass or later', () => {
     const snapshot = snapshotOf(1000, 0);
     const first = guards({ actions: deletesFor(snapshot), snapshot, missingPasses: new Map(snapshot.map((e) => [e.key, 1])), listedCounts: new Map([['pve1', 0]]), settings: DEFAULTS });
     expect(first.actions).toHaveLength(0);
+    expect(first.held).toHaveLength(0); // still within the missing-pass rule: not yet a held delete
     const third = guards({ actions: deletesFor(snapshot), snapshot, missingPasses: new Map(snapshot.map((e) => [e.key, 3])), listedCounts: new Map([['pve1', 0]]), settings: DEFAULTS });
-    expect(third.actions).toHaveLength(20);
+    expect(third.actions).toHaveLength(0);
+    expect(third.held).toHaveLength(1000);
+    expect(third.drift[0]!.detail).toBe(
+      'delete of pve1/100 (panel #1) held: 1000 deletes are due on source pve1, more than the 20 one pass may make (guards.maxDeletesPerPass 20, maxDeleteFraction 0.1 of 1000 VPSes); none is sent until an operator runs "once --force" (if the VMs really are gone) or the listing is fixed',
+    );
   });
 
-  it('limits are per source', () => {
+  it('limits are per source: a source over its budget holds only its own deletes', () => {
     const a = snapshotOf(10, 0, 'pve1');
     const b = snapshotOf(10, 0, 'pve2');
     const all = [...a, ...b];
-    const r = guards({ actions: deletesFor(all), snapshot: all, missingPasses: new Map(all.map((e) => [e.key, 5])), listedCounts: new Map(), settings: DEFAULTS });
-    expect(r.actions.map((x) => x.key)).toEqual(['pve1/100', 'pve2/100']);
+    const gone = [a[0]!, ...b.slice(0, 5)];
+    const r = guards({ actions: deletesFor(gone), snapshot: all, missingPasses: new Map(gone.map((e) => [e.key, 5])), listedCounts: new Map(), settings: DEFAULTS });
+    expect(r.actions.map((x) => x.key)).toEqual(['pve1/100']);
+    expect(r.held.map((x) => x.key)).toEqual(['pve2/100', 'pve2/101', 'pve2/102', 'pve2/103', 'pve2/104']);
   });
 
   it('a held owner-change delete holds its create too', () => {
@@ -61,8 +71,10 @@ describe('guards()', () => {
       { kind: 'create', key: e.key, reason: 'owner_changed', desired: { key: e.key, source: e.source, externalId: e.externalId, owner: { userId: 9, billingId: 'x' }, fields: e.sent } },
     ]);
     const r = guards({ actions, snapshot, missingPasses: new Map(), listedCounts: new Map([['pve1', 10]]), settings: DEFAULTS });
-    expect(r.actions.map((x) => `${x.kind} ${x.key}`)).toEqual(['delete pve1/100', 'create pve1/100']);
-    expect(r.held.map((x) => x.key)).toEqual(['pve1/101']);
+    expect(r.actions).toEqual([]); // two owner changes on a source of 10: over its budget of 1
+    expect(r.held.map((x) => x.key)).toEqual(['pve1/100', 'pve1/101']);
+    const forced = guards({ actions, snapshot, missingPasses: new Map(), listedCounts: new Map([['pve1', 10]]), settings: DEFAULTS, force: true });
+    expect(forced.actions.map((x) => `${x.kind} ${x.key}`)).toEqual(['delete pve1/100', 'create pve1/100', 'delete pve1/101', 'create pve1/101']);
   });
 
   it.each([

@@ -1,11 +1,11 @@
 // A small DaemonControl for HTTP tests: records requests, coalesces like the real scheduler promises to.
 import { DRIFT_CLASSES, type DriftClass } from '../../src/domain/types.js';
-import type { DaemonControl, DaemonStatus } from '../../src/engine/control.js';
+import type { DaemonControl, DaemonStatus, PassRequest } from '../../src/engine/control.js';
 
 export class FakeControl implements DaemonControl {
   lastSuccess: number | null = null;
   queuedFull: boolean | null = null;
-  readonly requests: { full: boolean; reason: string }[] = [];
+  readonly requests: PassRequest[] = [];
   problems: string[] = [];
 
   status(): DaemonStatus {
@@ -29,7 +29,7 @@ export class FakeControl implements DaemonControl {
     };
   }
 
-  requestPass(options: { full: boolean; reason: string }): { queued: boolean; coalesced: boolean } {
+  requestPass(options: PassRequest): { queued: boolean; coalesced: boolean } {
     this.requests.push(options);
     if (this.queuedFull !== null) {
       this.queuedFull ||= options.full;

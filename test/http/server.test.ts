@@ -87,12 +87,16 @@ describe('http server', () => {
       const auth = { Authorization: `Bearer ${TOKEN}` };
       let res = await fetch(`${url}/resync`, { method: 'POST', headers: auth });
       expect(res.status).toBe(202);
-      expect(await res.json()).toEqual({ queued: true, coalesced: false, full: false });
+      expect(await res.json()).toEqual({ queued: true, coalesced: false, full: false, force: false });
       res = await fetch(`${url}/resync?full=1`, { method: 'POST', headers: auth });
       expect(res.status).toBe(202);
-      expect(await res.json()).toEqual({ queued: false, coalesced: true, full: true });
-      expect(control.requests.map((r) => r.full)).toEqual([false, true]);
-      expect(control.requests[1]?.reason).toMatch(/POST \/resync\?full=1/);
+      expect(await res.json()).toEqual({ queued: false, coalesced: true, full: true, force: false });
+      res = await fetch(`${url}/resync?force=1`, { method: 'POST', headers: auth });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ queued: false, coalesced: true, full: false, force: true });
+      expect(control.requests.map((r) => [r.full, r.force])).toEqual([[false, false], [true, false], [false, true]]);
+      expect(control.requests[1]?.reason).toMatch(/POST \/resync\?full=1$/);
+      expect(control.requests[2]?.reason).toMatch(/POST \/resync\?force=1$/);
       expect(log.text()).toMatch(/resync requested/);
       expect(log.text()).not.toContain(TOKEN);
     });
@@ -124,9 +128,9 @@ describe('http server', () => {
       expect(control.requests).toHaveLength(0);
     });
 
-    it('rejects an unknown value of full with 400', async () => {
+    it.each(['full=yes', 'force=yes', 'full=1&force=2'])('rejects an unknown value (%s) with 400', async (query) => {
       const { url, control } = await start({ adminToken: TOKEN });
-      const res = await fetch(`${url}/resync?full=yes`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`${url}/resync?${query}`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
       expect(res.status).toBe(400);
       expect(control.requests).toHaveLength(0);
     });

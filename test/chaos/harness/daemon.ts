@@ -110,11 +110,14 @@ export class DaemonProc {
     return exited;
   }
 
-  /** Asks the running daemon for a pass (POST /resync); false when it is not running or did not accept. */
-  async requestPass(): Promise<boolean> {
+  /**
+   * Asks the running daemon for a pass (POST /resync, with `force` as `resync --force`); false when
+   * it is not running or did not accept.
+   */
+  async requestPass(options: { force?: boolean } = {}): Promise<boolean> {
     if (!this.child) return false;
     try {
-      const res = await fetch(`http://127.0.0.1:${this.httpPort}/resync`, {
+      const res = await fetch(`http://127.0.0.1:${this.httpPort}/resync${options.force ? '?force=1' : ''}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.adminToken}` },
         signal: AbortSignal.timeout(2000),

@@ -50,6 +50,15 @@ export class StateProbe {
     );
   }
 
+  /** Deletes the guards held in a finished pass (its summary's `held_delete` drift count). */
+  heldDeletes(passId: number): number {
+    return this.query((db) => {
+      const r = db.prepare('SELECT summary_json FROM passes WHERE id = ?').get(passId) as { summary_json: string | null } | undefined;
+      const summary = r?.summary_json ? (JSON.parse(r.summary_json) as { drift?: { held_delete?: number } }) : null;
+      return summary?.drift?.held_delete ?? 0;
+    }, 0);
+  }
+
   /** The delete guard's consecutive-missing counters by VM key. */
   missingPasses(): Map<string, number> {
     return this.query((db) => {
