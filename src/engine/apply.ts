@@ -122,6 +122,12 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
   } finally {
     outbox.close();
   }
+  for (const r of deps.store.takeReassignedPanelIds()) {
+    deps.logger.warn(
+      { vm: r.key, panelId: r.panelId, formerVm: r.formerKey },
+      `the panel created ${r.key} as VPS #${r.panelId}, an id it had given ${r.formerKey}: that VPS is no longer on the panel (deleted there, or the panel's database restored), so ${r.formerKey} is planned afresh — created again if its VM is still there and billed`,
+    );
+  }
   return { outcomes, unauthorized, heldByBreaker };
 }
 

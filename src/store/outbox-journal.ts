@@ -36,6 +36,18 @@ export interface JournalCall {
   readonly now: number;
 }
 
+/**
+ * A panel id the panel handed out again: we held it for `formerKey`, and a create for `key` was
+ * just answered with it. The panel only reuses an id whose VPS is gone, so `formerKey`'s snapshot
+ * entry and its open update or delete were dropped (sent, they would change or delete `key`'s new
+ * VPS); the next pass creates `formerKey`'s VPS again if its VM is still there and billed.
+ */
+export interface ReassignedPanelId {
+  readonly panelId: number;
+  readonly formerKey: VmKey;
+  readonly key: VmKey;
+}
+
 /** A journaled call: the outbox id to resolve it with, and its attempt number. */
 export interface JournalEntry {
   readonly id: number;
@@ -81,8 +93,23 @@ export class OutboxJournal {
    * when next needed (see invalidate()).
    */
   private settledCache: Set<string> | null = null;
+  /**
+   * The largest panel id the snapshot holds, or more (null: read it when next needed). The panel's
+   * ids count up (MySQL AUTO_INCREMENT), so a create answered with a larger one cannot be an id we
+   * hold for another VM: only ids at or below it are looked up (see release()). No index on
+   * panel_id for that: maintaining one cost ~5 µs per create of the initial sync (store-bench), the
+   * lookup without it scans the table and happens only when the panel hands an id out again.
+   */
+  private maxPanelIdCache: number | null = null;
+  /** Reassigned panel ids of the transaction in progress, and of committed ones not yet taken (see takeReassigned()). */
+  private stagedReassigned: ReassignedPanelId[] = [];
+  private committedReassigned: ReassignedPanelId[] = [];
   /** Multi-row statements by row count (see groupCommitFn). */
-  private readonly multiRowStatements = { upsertVps: new Map<number, Statement>(), journalCreates: new Map<number, Statement>() };
+  private readonly multiRowStatements = {
+    upsertVps: new Map<number, Statement>(),
+    journalCreates: new Map<number, Statement>(),
+    vpsWithPanelIds: new Map<number, Statement>(),
+  };
   private readonly s: ReturnType<typeof prepare>;
   /** The group commit's transaction, made once (better-sqlite3 builds a wrapper per transaction() call). */
   readonly groupCommit: ReturnType<OutboxJournal['groupCommitFn']>;
@@ -107,6 +134,22 @@ export class OutboxJournal {
    */
   invalidate(): void {
     this.settledCache = null;
+    this.maxPanelIdCache = null;
+    this.stagedReassigned = [];
+  }
+
+  /** After StateStore's transaction committed: what it staged happened. */
+  commit(): void {
+    if (this.stagedReassigned.length === 0) return;
+    this.committedReassigned.push(...this.stagedReassigned);
+    this.stagedReassigned = [];
+  }
+
+  /** The panel ids reassigned by committed transactions since the last call (for the engine to report). */
+  takeReassigned(): ReassignedPanelId[] {
+    const taken = this.committedReassigned;
+    this.committedReassigned = [];
+    return taken;
   }
 
   /** After an operator dropped every item of `key`: none of its kinds can have a settled item. */
@@ -235,7 +278,24 @@ export class OutboxJournal {
 
   /** `resolutions[from..to)`, all `created` with their action: the snapshot rows in one statement, then each outbox row closed. */
   private recordCreated(resolutions: readonly ResolutionEntry[], from: number, to: number): void {
-    const values: unknown[] = new Array((to - from) * VPS_COLUMNS);
+    const n = to - from;
+    const panelIds: number[] = new Array(n);
+    for (let i = from; i < to; i++) panelIds[i - from] = (resolutions[i]!.resolution as Extract<Resolution, { outcome: 'created' }>).panelId;
+    if (new Set(panelIds).size < n) {
+      // The panel answered two creates with one id (broken): one by one, so the later one finds the earlier.
+      for (let i = from; i < to; i++) this.resolve(resolutions[i]!.outboxId, resolutions[i]!.resolution, resolutions[i]!.now, resolutions[i]!.action);
+      return;
+    }
+    const held = this.maxPanelId;
+    let batchMax = 0;
+    for (const id of panelIds) if (id > batchMax) batchMax = id;
+    if (panelIds.some((id) => id <= held)) {
+      const holders = this.multiRow('vpsWithPanelIds', n).raw(true).all(panelIds) as Array<[string, string, number]>;
+      const keyOf = new Map(panelIds.map((id, j) => [id, resolutions[from + j]!.action!.key]));
+      for (const [source, externalId, panelId] of holders) this.release(source, externalId, panelId, keyOf.get(panelId)!);
+    }
+    if (batchMax > held) this.maxPanelIdCache = batchMax;
+    const values: unknown[] = new Array(n * VPS_COLUMNS);
     let v = 0;
     for (let i = from; i < to; i++) {
       const r = resolutions[i]!;
@@ -268,15 +328,36 @@ export class OutboxJournal {
     }
   }
 
+  /** See maxPanelIdCache. */
+  private get maxPanelId(): number {
+    this.maxPanelIdCache ??= (this.s.maxPanelId.get() as { id: number }).id;
+    return this.maxPanelIdCache;
+  }
+
   /** A multi-row statement for `rows` rows, prepared on first use. */
-  private multiRow(which: 'upsertVps' | 'journalCreates', rows: number): Statement {
+  private multiRow(which: keyof OutboxJournal['multiRowStatements'], rows: number): Statement {
     const cache = this.multiRowStatements[which];
     let statement = cache.get(rows);
     if (!statement) {
-      statement = this.db.prepare(which === 'upsertVps' ? upsertVpsSql(rows) : journalCreatesSql(rows));
+      const sql = which === 'upsertVps' ? upsertVpsSql(rows) : which === 'journalCreates' ? journalCreatesSql(rows) : vpsWithPanelIdsSql(rows);
+      statement = this.db.prepare(sql);
       cache.set(rows, statement);
     }
     return statement;
+  }
+
+  /**
+   * The panel created `key`'s VPS under `panelId`, which the snapshot row of (source, externalId)
+   * still holds: unless that row is `key`'s own, it is stale — dropped with its open update or
+   * delete, and reported (see ReassignedPanelId).
+   */
+  private release(source: string, externalId: string, panelId: number, key: VmKey): void {
+    const formerKey = vmKey(source, externalId);
+    if (formerKey === key) return; // its own row: the upsert that follows replaces it
+    this.s.deleteVps.run(source, externalId, panelId);
+    this.snapshotCache.delete(source, externalId, panelId);
+    this.s.dropCallsToVps.run(source, externalId, panelId);
+    this.stagedReassigned.push({ panelId, formerKey, key });
   }
 
   /** What a resolution needs of the journaled call: from the caller's action when given (the same values the journal row holds), else from the row. */
@@ -307,6 +388,13 @@ export class OutboxJournal {
       case 'created': {
         const f = item.fields;
         if (!f) throw new Error(`outbox item ${outboxId}: a create without fields`);
+        const held = this.maxPanelId;
+        if (resolution.panelId <= held) {
+          const holder = this.s.vpsWithPanelId.raw(true).get(resolution.panelId) as [string, string] | undefined;
+          if (holder) this.release(holder[0], holder[1], resolution.panelId, vmKey(source, externalId));
+        } else {
+          this.maxPanelIdCache = resolution.panelId;
+        }
         this.s.upsertVps.run(source, externalId, resolution.panelId, f.user_id, item.billing_id, f.name, f.cpu, f.ram, f.disk, f.os, f.status, f.hypervisor, now);
         this.snapshotCache.put(source, externalId, resolution.panelId, item.billing_id, f);
         this.s.outboxDone.run(outboxId);
@@ -365,7 +453,17 @@ function prepare(db: Database) {
       UPDATE vps SET user_id = ?, billing_id = ?, name = ?, cpu = ?, ram = ?, disk = ?, os = ?, status = ?, hypervisor = ?, updated_at = ?
       WHERE source = ? AND external_id = ? AND panel_id = ?`),
     deleteVps: db.prepare('DELETE FROM vps WHERE source = ? AND external_id = ? AND panel_id = ?'),
+    // A scan (no index on panel_id, see maxPanelIdCache); at most one row unless an older build recorded a reused id twice.
+    vpsWithPanelId: db.prepare('SELECT source, external_id FROM vps WHERE panel_id = ? LIMIT 1'),
+    maxPanelId: db.prepare('SELECT COALESCE(MAX(panel_id), 0) AS id FROM vps'),
+    // The open update or delete of a VPS whose panel id went to another VM's VPS.
+    dropCallsToVps: db.prepare("DELETE FROM outbox WHERE source = ? AND external_id = ? AND panel_id = ? AND kind <> 'create'"),
   };
+}
+
+/** The snapshot rows holding any of `rows` panel ids (normally none). */
+function vpsWithPanelIdsSql(rows: number): string {
+  return `SELECT source, external_id, panel_id FROM vps WHERE panel_id IN (${Array.from({ length: rows }, () => '?').join(', ')})`;
 }
 
 /** A snapshot write for `rows` VPSes the panel now has (a create answered, or an adopted one). */

@@ -13,7 +13,7 @@ import { vmKey, parseVmKey } from '../domain/types.js';
 import type { PassSummary } from '../engine/control.js';
 import { DetailTable } from './detail-table.js';
 import { migrate } from './migrations.js';
-import { OutboxJournal, type JournalCall, type JournalEntry, type Resolution, type ResolutionEntry } from './outbox-journal.js';
+import { OutboxJournal, type JournalCall, type JournalEntry, type ReassignedPanelId, type Resolution, type ResolutionEntry } from './outbox-journal.js';
 import { toOutboxItem, type OutboxRow } from './outbox-row.js';
 import { SnapshotCache, type VpsTuple } from './snapshot-cache.js';
 
@@ -43,6 +43,8 @@ export class StateStore {
   private statements: ReturnType<StateStore['prepare']> | null = null;
   /** The outbox's write path (writers only). */
   private outboxJournal: OutboxJournal | null = null;
+  /** `PRAGMA data_version` when snapshot() last looked: it changes when another connection commits. */
+  private lastDataVersion = -1;
   /** The snapshot, kept in memory and updated with our own writes (see SnapshotCache). */
   private readonly snapshotCache = new SnapshotCache();
   private detailTable: DetailTable | null = null;
@@ -168,6 +170,11 @@ export class StateStore {
   /** Every VPS the panel was told about (a new array each call; the order is not significant). */
   snapshot(): SnapshotEntry[] {
     const dataVersion = this.conn.pragma('data_version', { simple: true }) as number;
+    // Another process wrote the file (`resolve`): what the journal keeps in memory is read again too.
+    if (dataVersion !== this.lastDataVersion) {
+      this.lastDataVersion = dataVersion;
+      this.outboxJournal?.invalidate();
+    }
     return this.snapshotCache.list(dataVersion, () => this.s.allVps.iterate() as IterableIterator<VpsTuple>);
   }
 
@@ -224,7 +231,13 @@ export class StateStore {
       throw err;
     }
     this.snapshotCache.commit();
+    this.outboxJournal?.commit();
     return result;
+  }
+
+  /** Panel ids the panel handed out again, recorded since the last call (see ReassignedPanelId). */
+  takeReassignedPanelIds(): ReassignedPanelId[] {
+    return this.outboxJournal?.takeReassigned() ?? [];
   }
 
   /** Open outbox items (in flight, failed, ambiguous), oldest first. */

@@ -108,6 +108,31 @@ describe('regressions found by the chaos suite', () => {
     expect((await world.cli('status')).stdout).not.toMatch(/failed (update|create)/);
   });
 
+  // The panel handed out an id again (its database restored from an empty backup: ids restart at 1).
+  // The create for a new VM came back with the id alice's VPS had had; both VMs then claimed VPS #1,
+  // and alice's next update rewrote bob's new VPS with her name and user id.
+  it("a create answered with an id another VM held never lets that VM change the new VPS; its VPS is created again", async () => {
+    world = await new World({ config: { log: { level: 'warn' } } }).start();
+    world.addVm({ vmid: 100, name: 'alice-vm' });
+    world.bill(100, 5);
+    expect((await world.cli('once')).code).toBe(0);
+
+    world.panel.reset();
+    world.addVm({ vmid: 101, name: 'bob-vm' });
+    world.bill(101, 6);
+    const second = await world.cli('once');
+    expect(second.code).toBe(0);
+    expect(second.stderr + second.stdout).toMatch(/the panel created pve1\/101 as VPS #1, an id it had given pve1\/100/);
+    world.pve.inventory.update(100, { status: 'stopped' });
+    expect((await world.cli('once')).code).toBe(0);
+
+    expect(fields(world)).toEqual([
+      { id: 1, user_id: 6, name: 'bob-vm', status: 'running' },
+      { id: 2, user_id: 5, name: 'alice-vm', status: 'stopped' },
+    ]);
+    expect(world.panel.stats().byAction.update ?? 0).toBe(0);
+  });
+
   // An owner change is "delete the old customer's VPS, then create the new one". When the delete had
   // failed and was backing off, the gate skipped the delete but still sent the create: the new VPS
   // replaced the old one in the snapshot, and the old customer's VPS stayed on the panel for good.

@@ -136,6 +136,70 @@ describe('outbox', () => {
     expect(store.openOutbox()).toEqual([]);
   });
 
+  // The panel hands an id out again once its VPS is gone (deleted on the panel, the panel's database
+  // restored, InnoDB's counter reset by a restart). The VM we still held it for must not keep it:
+  // its next update would rewrite — and its delete remove — the other customer's new VPS.
+  describe('a create answered with a panel id the snapshot holds for another VM', () => {
+    const created = (id: number, panelId: number) => ({ outboxId: id, resolution: { outcome: 'created' as const, panelId }, now: NOW + 1 });
+
+    it.each([
+      ['alone (single resolve)', false],
+      ['in a group commit with other creates', true],
+    ])('%s: the old entry and its open update are dropped, reported once, the new VM holds the id', (_name, grouped) => {
+      const old = store.journal(create('100'), 1, NOW);
+      store.resolve(old.id, { outcome: 'created', panelId: 7 }, NOW);
+      // An update of the old VPS failed and waits for a retry.
+      const u = update('100', 7, { status: 'stopped' });
+      const ue = store.journal(u, 2, NOW);
+      store.resolve(ue.id, { outcome: 'failed', failure: 'retryable', error: 'x', nextAttemptAt: null }, NOW);
+
+      const fresh = [create('200'), create('201'), create('202')];
+      const entries = store.resolveAndJournal([], fresh.map((action) => ({ action, passId: 3, now: NOW })));
+      if (grouped) {
+        store.resolveAndJournal(entries.map((e, i) => ({ ...created(e.id, [8, 7, 9][i]!), action: fresh[i]! })), []);
+      } else {
+        entries.forEach((e, i) => store.resolve(e.id, { outcome: 'created', panelId: [8, 7, 9][i]! }, NOW + 1));
+      }
+
+      expect(store.snapshot().map((e) => [e.key, e.panelId]).sort()).toEqual([['pve1/200', 8], ['pve1/201', 7], ['pve1/202', 9]]);
+      expect(store.openOutbox()).toEqual([]); // the stale update would have rewritten pve1/201's VPS
+      expect(store.takeReassignedPanelIds()).toEqual([{ panelId: 7, formerKey: 'pve1/100', key: 'pve1/201' }]);
+      expect(store.takeReassignedPanelIds()).toEqual([]);
+      // What the file says, not only the cache.
+      const reopened = openStore(state.path, true);
+      expect(reopened.snapshot().map((e) => e.key).sort()).toEqual(['pve1/200', 'pve1/201', 'pve1/202']);
+      reopened.close();
+    });
+
+    it('its own id back (a VPS recreated under the id it had) is no reassignment', () => {
+      const a = store.journal(create('100'), 1, NOW);
+      store.resolve(a.id, { outcome: 'created', panelId: 7 }, NOW);
+      const again = store.journal(create('100', { cpu: 4 }), 2, NOW);
+      store.resolve(again.id, { outcome: 'created', panelId: 7 }, NOW + 1);
+      expect(store.snapshot()).toEqual([expect.objectContaining({ key: 'pve1/100', panelId: 7, sent: panelFields({ name: 'vm100', cpu: 4 }) })]);
+      expect(store.takeReassignedPanelIds()).toEqual([]);
+    });
+
+    it('two creates of one group answered with the same id (a broken panel): the later one keeps it', () => {
+      const fresh = [create('200'), create('201')];
+      const entries = store.resolveAndJournal([], fresh.map((action) => ({ action, passId: 3, now: NOW })));
+      store.resolveAndJournal(entries.map((e, i) => ({ ...created(e.id, 5), action: fresh[i]! })), []);
+      expect(store.snapshot().map((e) => [e.key, e.panelId])).toEqual([['pve1/201', 5]]);
+      expect(store.takeReassignedPanelIds()).toEqual([{ panelId: 5, formerKey: 'pve1/200', key: 'pve1/201' }]);
+    });
+
+    it('a rolled-back group commit reports nothing', () => {
+      const old = store.journal(create('100'), 1, NOW);
+      store.resolve(old.id, { outcome: 'created', panelId: 7 }, NOW);
+      const e = store.journal(create('200'), 2, NOW);
+      const bogus = create('300');
+      // The second resolution names an item that does not exist and has no action: the transaction throws.
+      expect(() => store.resolveAndJournal([{ ...created(e.id, 7), action: create('200') }, { outboxId: 999_999, resolution: { outcome: 'updated' }, now: NOW }], [{ action: bogus, passId: 2, now: NOW }])).toThrow();
+      expect(store.takeReassignedPanelIds()).toEqual([]);
+      expect(store.snapshot().map((s) => [s.key, s.panelId])).toEqual([['pve1/100', 7]]);
+    });
+  });
+
   it('records failures and ambiguous creates on the item, with or without the action', () => {
     const a = create('100');
     const u = update('101', 7);
