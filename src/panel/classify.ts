@@ -25,6 +25,8 @@ export interface HttpAnswer {
   readonly body: string;
   /** `Location` header of a redirect. */
   readonly location?: string;
+  /** The body was cut at the size limit: what was kept is only its head. */
+  readonly truncated?: boolean;
 }
 
 /** A request that got no HTTP answer. */
@@ -49,6 +51,12 @@ const NEVER_SENT = new Set([
 ]);
 
 const KEY_HINT = "check panel.apiKey / VPS_SYNC_API_KEY matches the panel's VPS_SYNC_API_KEY";
+const ROUTE_HINT =
+  "not the panel's JSON error, so the 404 did not come from its sync handler and says nothing about the VPS; " +
+  "check that panel.url is the panel's base URL and that the proxy or ingress in front of it routes /api/vps/sync to the panel";
+const FOREIGN_2XX_HINT =
+  'expected an empty body or a JSON object with "status":"success"; a single-sign-on proxy or a maintenance page ' +
+  'in front of the panel may have answered, so nothing is known to have changed';
 
 /** Classifies an HTTP answer of the sync endpoint for one action. */
 export function classifyAnswer(action: PanelAction, answer: HttpAnswer): Classified {
@@ -60,9 +68,12 @@ export function classifyAnswer(action: PanelAction, answer: HttpAnswer): Classif
   if (status === 401) return fail('unauthorized', `panel ${action}: panel refused the API key (401): ${KEY_HINT}: ${detail}`);
   if (status === 403) return fail('unauthorized', `panel ${action}: panel refused the request (403): ${KEY_HINT}, and that no proxy blocks it: ${detail}`);
   if (status === 404) {
-    return action === 'create'
-      ? fail('rejected', `${head}: ${detail} (is panel.url the panel's base URL? the sync endpoint was not found)`)
-      : fail('not_found', `${head}: ${detail}`);
+    if (action === 'create') return fail('rejected', `${head}: ${detail} (is panel.url the panel's base URL? the sync endpoint was not found)`);
+    // "No such VPS" only when the panel itself says so: the engine then forgets the VPS (an update
+    // re-creates it, a delete counts as done). A proxy's HTML page, Go's "404 page not found" for a
+    // missing route or an ingress without its rule during a deploy say nothing about the VPS, and
+    // updates and deletes are idempotent, so try again.
+    return isPanelError(answer.body) ? fail('not_found', `${head}: ${detail}`) : fail('retryable', `${head}: ${detail} (${ROUTE_HINT})`);
   }
   // 408/425/429: the server says it did not process the request; try again later.
   if (status === 408 || status === 425 || status === 429) return fail('retryable', `${head}: ${detail}`);
@@ -97,7 +108,12 @@ function headOf(action: PanelAction, answer: HttpAnswer): string {
 }
 
 function classifySuccess(action: PanelAction, answer: HttpAnswer): Classified {
-  if (action !== 'create') return { ok: true, status: answer.status, id: null };
+  if (action !== 'create') {
+    // A 2xx alone proves nothing: a single-sign-on login page or a maintenance page comes with 200
+    // too, and taking it for success records an update or delete that never happened.
+    if (isPanelSuccess(answer.body)) return { ok: true, status: answer.status, id: null };
+    return { ok: false, kind: 'retryable', status: answer.status, message: `${headOf(action, answer)} but the answer is not the panel's: ${excerpt(answer.body)} (${FOREIGN_2XX_HINT})` };
+  }
   const body = parseJson(answer.body);
   // The usual answer, checked by hand (the initial sync of a hosting company is 100,000 of them);
   // anything else goes through the schema, which has the last word.
@@ -120,6 +136,26 @@ function quickVpsId(body: unknown): number | undefined {
   if (typeof vps !== 'object' || vps === null || Array.isArray(vps)) return undefined;
   const id = (vps as { id?: unknown }).id;
   return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+/** Whether a 2xx body to an update/delete is the panel's: empty (a 204), or a JSON object whose `status`, if any, is "success". */
+function isPanelSuccess(body: string): boolean {
+  if (body.trim() === '') return true;
+  const parsed = parseJson(body);
+  if (!isPlainObject(parsed)) return false;
+  return !('status' in parsed) || parsed.status === 'success';
+}
+
+/** Whether a body is the panel's JSON error shape (`errorAnswerSchema`) with a non-empty `error` or `message`. */
+function isPanelError(body: string): boolean {
+  const parsed = errorAnswerSchema.safeParse(parseJson(body));
+  if (!parsed.success) return false;
+  const { error, message } = parsed.data;
+  return (error ?? '').trim() !== '' || (message ?? '').trim() !== '';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The panel's `message` (or `error`) from a JSON error body; otherwise a short excerpt of the body. */

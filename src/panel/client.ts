@@ -2,9 +2,9 @@
 import type { PanelClient, PanelResult } from '../domain/ports.js';
 import type { PanelFields } from '../domain/types.js';
 import type { Logger } from '../util/logger.js';
-import { classifyAnswer, classifyTransport, type Classified, type PanelAction } from './classify.js';
+import { classifyAnswer, classifyTransport, type Classified, type HttpAnswer, type PanelAction, type TransportFailure } from './classify.js';
 import { scrub } from './text.js';
-import { PanelTransport } from './transport.js';
+import { PanelTransport, type Outcome } from './transport.js';
 import { createBody, deleteBody, updateBody } from './wire.js';
 
 export interface PanelClientOptions {
@@ -44,12 +44,15 @@ export function createPanelClient(options: PanelClientOptions): ClosablePanelCli
     ...(options.ca ? { ca: options.ca } : {}),
   });
 
+  const secrets = [options.apiKey];
+
   async function send(action: PanelAction, body: unknown, signal: AbortSignal | undefined): Promise<Classified> {
     if (signal?.aborted) return { ok: false, kind: 'retryable', message: `panel ${action}: aborted before sending` };
-    const outcome = await transport.post(JSON.stringify(body), signal);
+    const outcome = scrubOutcome(await transport.post(JSON.stringify(body), signal), secrets);
     const classified = 'answer' in outcome ? classifyAnswer(action, outcome.answer) : classifyTransport(action, outcome.failure);
     if (classified.ok) return classified;
-    const message = scrub(classified.message, options.apiKey);
+    // Already clean (the inputs were scrubbed whole); once more in case a message ever takes text from elsewhere.
+    const message = scrub(classified.message, secrets);
     options.logger.debug({ action, kind: classified.kind, status: classified.status }, message);
     return { ...classified, message };
   }
@@ -72,5 +75,25 @@ export function createPanelClient(options: PanelClientOptions): ClosablePanelCli
     close(): void {
       transport.close();
     },
+  };
+}
+
+/**
+ * The outcome with every secret taken out of the text that can end up in a message, before
+ * anything cuts it: the classifier excerpts bodies to ~200 characters, and a key cut in two at
+ * the excerpt's end would no longer match a later scrub (half of it would reach the logs).
+ */
+function scrubOutcome(outcome: Outcome, secrets: readonly string[]): Outcome {
+  if ('answer' in outcome) return { answer: scrubAnswer(outcome.answer, secrets) };
+  const failure: TransportFailure = { ...outcome.failure, message: scrub(outcome.failure.message, secrets) };
+  return { failure };
+}
+
+function scrubAnswer(answer: HttpAnswer, secrets: readonly string[]): HttpAnswer {
+  return {
+    ...answer,
+    body: scrub(answer.body, secrets, answer.truncated === true),
+    ...(answer.statusText !== undefined ? { statusText: scrub(answer.statusText, secrets) } : {}),
+    ...(answer.location !== undefined ? { location: scrub(answer.location, secrets) } : {}),
   };
 }

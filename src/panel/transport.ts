@@ -89,6 +89,8 @@ class Call implements Dispatcher.DispatchHandler {
   private location: string | undefined;
   private chunks: Buffer[] = [];
   private bytes = 0;
+  /** Some of the body was not kept (over `maxAnswerBytes`). */
+  private dropped = false;
   private readonly timer: NodeJS.Timeout;
   private readonly onAbort: (() => void) | null = null;
 
@@ -133,14 +135,23 @@ class Call implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
-    if (this.bytes >= this.options.maxAnswerBytes) return;
+    if (this.bytes >= this.options.maxAnswerBytes) {
+      this.dropped = true;
+      return;
+    }
     this.chunks.push(chunk);
     this.bytes += chunk.length;
   }
 
   onResponseEnd(): void {
-    const body = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
-    this.finish({ answer: { status: this.status, statusText: this.statusText, body: body.slice(0, this.options.maxAnswerBytes), location: this.location } });
+    const whole = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    const max = this.options.maxAnswerBytes;
+    const body = whole.length > max ? whole.slice(0, max) : whole;
+    // Reported so that the client can redact a secret the cut split in two (see scrub()).
+    const truncated = this.dropped || body.length < whole.length;
+    this.finish({
+      answer: { status: this.status, statusText: this.statusText, body, location: this.location, ...(truncated ? { truncated } : {}) },
+    });
   }
 
   onResponseError(_controller: Controller | null, err: Error): void {

@@ -5,6 +5,11 @@ import { classifyAnswer, classifyTransport, type PanelAction } from '../../src/p
 const ok201 = JSON.stringify({ status: 'success', message: 'VPS synced successfully', vps: { id: 17, name: 'a', status: 'creating', created_at: '2025-10-27T10:30:00Z' } });
 const err = (status: string, message: string) => JSON.stringify({ error: status, message });
 const html = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
+// Answers that come from something in front of the panel, not from its sync handler.
+const nginx404 = '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>';
+const goMux404 = '404 page not found\n';
+const ssoLogin = '<!doctype html><html><head><title>Sign in</title></head><body><form>Login</form></body></html>';
+const maintenance = '<html><body>Down for maintenance</body></html>';
 
 type Row = [PanelAction, number, string, string];
 // [action, status, body, expected kind or "ok"]
@@ -16,17 +21,51 @@ const answers: Row[] = [
   ['create', 200, '{"vps":{"id":"17"}}', 'ambiguous'],
   ['create', 200, '{"vps":{"id":0}}', 'ambiguous'],
   ['create', 200, html, 'ambiguous'],
+  // update/delete 2xx: ok only when the body is empty or the panel's JSON (status, if any, "success").
   ['update', 200, '', 'ok'],
-  ['update', 204, 'whatever', 'ok'],
+  ['update', 204, '', 'ok'],
+  ['delete', 204, '', 'ok'],
+  ['delete', 200, ' \r\n', 'ok'],
+  ['update', 201, ok201, 'ok'],
+  ['delete', 200, ok201, 'ok'],
+  ['update', 200, '{"status":"success"}', 'ok'],
   ['delete', 201, '{}', 'ok'],
+  ['update', 200, ssoLogin, 'retryable'],
+  ['delete', 200, ssoLogin, 'retryable'],
+  ['update', 200, maintenance, 'retryable'],
+  ['delete', 200, maintenance, 'retryable'],
+  ['update', 200, '{"status":"error","message":"VPS not found"}', 'retryable'],
+  ['delete', 200, '{"status":"error"}', 'retryable'],
+  ['update', 200, '{"status":null}', 'retryable'],
+  ['update', 200, 'whatever', 'retryable'],
+  ['delete', 204, 'OK', 'retryable'],
+  ['delete', 200, '[]', 'retryable'],
+  ['update', 200, 'null', 'retryable'],
+  ['update', 200, '"success"', 'retryable'],
   ['create', 400, err('Bad Request', 'user not found'), 'rejected'],
   ['update', 400, err('Bad Request', 'bad status'), 'rejected'],
   ['create', 401, err('Unauthorized', 'Invalid or missing API key'), 'unauthorized'],
   ['delete', 401, '', 'unauthorized'],
   ['create', 403, html, 'unauthorized'],
+  // update/delete 404: not_found only when the panel's JSON error says so; anything else never reached its handler.
   ['update', 404, err('Not Found', 'VPS not found'), 'not_found'],
   ['delete', 404, err('Not Found', 'VPS not found'), 'not_found'],
+  ['update', 404, '{"error":"Not Found"}', 'not_found'],
+  ['delete', 404, '{"message":"VPS not found","code":7}', 'not_found'],
+  ['update', 404, nginx404, 'retryable'],
+  ['delete', 404, nginx404, 'retryable'],
+  ['update', 404, goMux404, 'retryable'],
+  ['delete', 404, goMux404, 'retryable'],
+  ['update', 404, '', 'retryable'],
+  ['delete', 404, '', 'retryable'],
+  ['update', 404, '{}', 'retryable'],
+  ['delete', 404, '{"error":"","message":"  "}', 'retryable'],
+  ['update', 404, '{"error":404}', 'retryable'],
+  ['delete', 404, '["Not Found"]', 'retryable'],
+  ['update', 404, '"Not Found"', 'retryable'],
   ['create', 404, '404 page not found', 'rejected'],
+  ['create', 404, nginx404, 'rejected'],
+  ['create', 404, err('Not Found', 'no route'), 'rejected'],
   ['create', 409, err('Conflict', 'exists'), 'rejected'],
   ['create', 422, err('Unprocessable Entity', 'no'), 'rejected'],
   ['create', 405, '', 'rejected'],
@@ -77,6 +116,36 @@ describe('classifyAnswer', () => {
     expect(message).toMatch(/^panel create: 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx/);
     expect(message).not.toContain('<');
     expect(message.length).toBeLessThan(260);
+  });
+
+  it.each([
+    ['update', nginx404, '404 Not Found 404 Not Found nginx'],
+    ['delete', goMux404, '404 page not found'],
+    ['update', '', '(empty body)'],
+  ] as const)('a %s 404 that is not the panel\'s says so, and what to check: %j', (action, body, shown) => {
+    const r = classifyAnswer(action, { status: 404, body });
+    expect(r).toMatchObject({ ok: false, kind: 'retryable', status: 404 });
+    const message = (r as { message: string }).message;
+    expect(message.startsWith(`panel ${action}: 404 Not Found: ${shown} (`)).toBe(true);
+    expect(message).toContain("did not come from its sync handler");
+    expect(message).toContain('panel.url');
+    expect(message).toContain('proxy');
+  });
+
+  it('a panel 404 keeps its plain message', () => {
+    const r = classifyAnswer('delete', { status: 404, body: err('Not Found', 'VPS not found') });
+    expect(r).toEqual({ ok: false, kind: 'not_found', status: 404, message: 'panel delete: 404 Not Found: VPS not found' });
+  });
+
+  it.each([
+    ['update', ssoLogin, 'Sign in Login'],
+    ['delete', '{"status":"error","message":"VPS not found"}', '{"status":"error","message":"VPS not found"}'],
+  ] as const)('a %s 2xx that is not the panel\'s answer gives the status and an excerpt: %j', (action, body, shown) => {
+    const r = classifyAnswer(action, { status: 200, body });
+    expect(r).toMatchObject({ ok: false, kind: 'retryable', status: 200 });
+    const message = (r as { message: string }).message;
+    expect(message.startsWith(`panel ${action}: 200 OK but the answer is not the panel's: ${shown} (`)).toBe(true);
+    expect(message).toContain('single-sign-on proxy or a maintenance page');
   });
 
   it('says where a redirect points', () => {

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { PanelResult } from '../../src/domain/ports.js';
 import { createPanelClient, type ClosablePanelClient } from '../../src/panel/index.js';
 import { PanelSimulator, type FaultSpec } from '../../src/simulators/panel/index.js';
-import { API_KEY, FIELDS, WRONG_KEY, capturingLogger } from './helpers.js';
+import { API_KEY, FIELDS, WRONG_KEY, capturingLogger, leakedPart } from './helpers.js';
 
 let sim: PanelSimulator;
 let url: string;
@@ -29,8 +29,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sim.stop();
-  for (const m of messages) expect(m).not.toContain(API_KEY);
-  for (const line of log.lines) expect(line).not.toContain(API_KEY);
+  // Not even part of the key: a key cut by an excerpt is still a leak.
+  for (const m of messages) expect(leakedPart(m, API_KEY)).toBeNull();
+  for (const line of log.lines) expect(leakedPart(line, API_KEY)).toBeNull();
 });
 beforeEach(() => {
   sim.reset();
@@ -200,6 +201,93 @@ describe('fault modes → result kinds (create / update / delete) and what the t
     } finally {
       nowhere.close();
     }
+  });
+});
+
+describe('answers from something in front of the panel (fault "foreign") vs. the panel\'s own', () => {
+  const json = 'application/json; charset=utf-8';
+  const html = 'text/html';
+  // [name, answer on update and delete (null: the panel itself), update kind, delete kind]
+  const rows: [string, { status: number; body?: string; contentType?: string } | null, string, string][] = [
+    ['the panel, success', null, 'ok', 'ok'],
+    ['panel JSON 404', { status: 404, body: '{"error":"Not Found","message":"VPS not found"}', contentType: json }, 'not_found', 'not_found'],
+    ['nginx HTML 404', { status: 404, body: '<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>', contentType: html }, 'retryable', 'retryable'],
+    ["Go mux's text 404", { status: 404, body: '404 page not found\n', contentType: 'text/plain; charset=utf-8' }, 'retryable', 'retryable'],
+    ['empty 404 (ingress without a rule)', { status: 404 }, 'retryable', 'retryable'],
+    ['JSON 404 with neither error nor message', { status: 404, body: '{}', contentType: json }, 'retryable', 'retryable'],
+    ['204, empty', { status: 204 }, 'ok', 'ok'],
+    ['200, empty', { status: 200 }, 'ok', 'ok'],
+    ['200 JSON success', { status: 200, body: '{"status":"success","message":"VPS synced successfully"}', contentType: json }, 'ok', 'ok'],
+    ['200 SSO login page', { status: 200, body: '<!doctype html><html><head><title>Sign in</title></head><body><form>Login</form></body></html>', contentType: html }, 'retryable', 'retryable'],
+    ['200 maintenance page', { status: 200, body: '<html><body>Down for maintenance</body></html>', contentType: html }, 'retryable', 'retryable'],
+    ['200 {"status":"error"}', { status: 200, body: '{"status":"error","message":"VPS not found"}', contentType: json }, 'retryable', 'retryable'],
+  ];
+
+  it.each(rows)('%s', async (_name, answer, updateKind, deleteKind) => {
+    await client.create(FIELDS);
+    if (answer) sim.addFault({ mode: 'foreign', ...answer, action: 'update', times: 1 });
+    const u = remember(await client.update(1, { ...FIELDS, status: 'stopped' }));
+    expect(kindOf(u)).toBe(updateKind);
+    if (answer) sim.addFault({ mode: 'foreign', ...answer, action: 'delete', times: 1 });
+    const d = remember(await client.delete(1));
+    expect(kindOf(d)).toBe(deleteKind);
+    for (const r of [u, d]) {
+      if (r.ok) continue;
+      expect(r.status).toBe(answer!.status);
+      expect(r.message).toMatch(new RegExp(`^panel (update|delete): ${answer!.status} `));
+    }
+    // A foreign answer never reached the panel: the VPS is as it was.
+    expect(sim.table()).toHaveLength(answer ? 1 : 0);
+  });
+});
+
+describe('the API key echoed back by a proxy', () => {
+  // The echoed key starts at `offset` of the body's text, across the ~200-character excerpt's end.
+  const echo = (offset: number, html: boolean) => {
+    const text = `Upstream says: request headers follow ${'.'.repeat(offset - 52)} x-api-key: {{x-api-key}} user-agent: {{user-agent}} ${'.'.repeat(300)}`;
+    return html ? `<html><body><pre>${text}</pre></body></html>` : text;
+  };
+  // [action, status, html body?, offset, expected kind]
+  const rows: [('create' | 'update' | 'delete'), number, boolean, number, string][] = [
+    ['update', 400, false, 180, 'rejected'],
+    ['update', 404, false, 180, 'retryable'],
+    ['delete', 404, true, 185, 'retryable'],
+    ['update', 200, true, 180, 'retryable'],
+    ['delete', 403, false, 190, 'unauthorized'],
+    ['create', 200, false, 180, 'ambiguous'],
+    ['create', 502, true, 175, 'retryable'],
+    ['create', 500, false, 195, 'ambiguous'],
+  ];
+
+  it.each(rows)('%s %i (html: %s), key at offset %i → %s, and no 8 characters of the key anywhere', async (action, status, html, offset, kind) => {
+    const body = echo(offset, html);
+    const { logger, lines } = capturingLogger();
+    const echoed = createPanelClient({ url, apiKey: API_KEY, timeoutMs: 2000, logger });
+    try {
+      sim.addFault({ mode: 'foreign', status, body, contentType: html ? 'text/html' : 'text/plain', times: 1 });
+      const r = remember(action === 'create' ? await echoed.create(FIELDS) : action === 'update' ? await echoed.update(1, FIELDS) : await echoed.delete(1));
+      expect(kindOf(r)).toBe(kind);
+      const message = (r as { message: string }).message;
+      // The key was in the excerpt: it shows as *** there, and nowhere in part.
+      expect(message).toContain('x-api-key: ***');
+      expect(leakedPart(message, API_KEY)).toBeNull();
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(leakedPart(line, API_KEY)).toBeNull();
+    } finally {
+      echoed.close();
+    }
+  });
+
+  it('a key cut in two by the 1 MiB answer limit is redacted too', async () => {
+    // Mostly tags, so the excerpt shows the text at the very end of what was kept: the cut key.
+    const limit = 1_048_576;
+    const head = '<html><body> x-api-key: ';
+    const tag = `<i ${'x'.repeat(limit - 10 - head.length - 4)}>`;
+    const body = `${head}${tag}{{x-api-key}}${'<i></i>'.repeat(1000)}</body></html>`;
+    expect(body.indexOf('{{x-api-key}}')).toBe(limit - 10);
+    sim.addFault({ mode: 'foreign', status: 400, body, contentType: 'text/html', times: 1 });
+    const r = remember(await client.update(1, FIELDS));
+    expect(r).toMatchObject({ ok: false, kind: 'rejected', message: 'panel update: 400 Bad Request: x-api-key: ***' });
   });
 });
 

@@ -21,3 +21,9 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
   });
   return { logger: createLogger({ level: 'debug', pretty: false, destination }), lines };
 }
+
+/** The first run of `n` characters of `secret` found in `text`, or null: a secret must not leak even in part. */
+export function leakedPart(text: string, secret: string, n = 8): string | null {
+  for (let i = 0; i + n <= secret.length; i++) if (text.includes(secret.slice(i, i + n))) return secret.slice(i, i + n);
+  return null;
+}

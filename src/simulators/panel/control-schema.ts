@@ -21,6 +21,13 @@ export const faultSpecSchema = z.discriminatedUnion('mode', [
     ...trigger,
   }),
   z.strictObject({ mode: z.literal('nonJson'), ...trigger }),
+  z.strictObject({
+    mode: z.literal('foreign'),
+    status: z.number().int().min(200).max(599),
+    body: z.string().max(1_048_576).optional(),
+    contentType: z.string().min(1).optional(),
+    ...trigger,
+  }),
 ]);
 
 /** Behaviour switches as `POST /_sim/config` takes them (all optional). */

@@ -27,6 +27,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** Writes `body` as it is, with `status` and (when given) a Content-Type. */
+export function sendRaw(res: ServerResponse, status: number, body: string, contentType?: string): void {
+  const headers: Record<string, string | number> = { 'Content-Length': Buffer.byteLength(body) };
+  if (contentType !== undefined) headers['Content-Type'] = contentType;
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
 /** The page nginx serves when its upstream is down: what a client gets instead of JSON. */
 export function sendProxyErrorPage(res: ServerResponse): void {
   const html =

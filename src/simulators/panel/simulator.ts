@@ -3,7 +3,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo } from 'node:net';
 import { handleControl, type ControlTarget } from './control.js';
 import { FaultSet } from './faults.js';
-import { readBody, sendJson, sendProxyErrorPage } from './http-util.js';
+import { readBody, sendJson, sendProxyErrorPage, sendRaw } from './http-util.js';
 import { StatsCounter, type SimStats } from './stats.js';
 import { parseJson, processSync, type SyncAnswer, type SyncInput } from './sync.js';
 import { VpsTable } from './table.js';
@@ -221,6 +221,9 @@ export class PanelSimulator implements ControlTarget {
         return sendProxyErrorPage(res);
       case 'slowMs':
         return this.slow(req, res, input, fault.ms, fault.commit ?? 'before');
+      case 'foreign':
+        s.counters.countResult(fault.status);
+        return sendRaw(res, fault.status, echoHeaders(fault.body ?? '', req), fault.contentType);
     }
   }
 
@@ -260,6 +263,14 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
+  });
+}
+
+/** `body` with each `{{name}}` replaced by the request header `name` (empty when absent). */
+function echoHeaders(body: string, req: IncomingMessage): string {
+  return body.replace(/\{\{([a-z0-9-]+)\}\}/g, (_all, name: string) => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value.join(', ') : (value ?? '');
   });
 }
 

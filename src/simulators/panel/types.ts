@@ -61,7 +61,13 @@ export type FaultMode =
   /** Delay the answer; commit before the delay (default) or after it (only if the client still waits). */
   | { readonly mode: 'slowMs'; readonly ms: number; readonly commit?: 'before' | 'after' }
   /** Answer a reverse proxy's HTML 502 page without reaching the panel. */
-  | { readonly mode: 'nonJson' };
+  | { readonly mode: 'nonJson' }
+  /**
+   * Answer what something in front of the panel would, without reaching it: a proxy's 404 page, Go's
+   * `404 page not found` for a missing route, a single-sign-on login page with 200, an empty 404.
+   * `{{name}}` in the body becomes the request's header `name` (lower case): a proxy echoing the request.
+   */
+  | { readonly mode: 'foreign'; readonly status: number; readonly body?: string; readonly contentType?: string };
 
 /** When a fault applies: one-shot (`times`), probabilistic, sticky (neither), optionally per action. */
 export interface FaultTrigger {

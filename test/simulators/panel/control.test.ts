@@ -53,7 +53,7 @@ describe('control API', () => {
   });
 
   it('rejects an invalid fault with 400 saying why', async () => {
-    for (const bad of [{ mode: 'explode' }, { mode: 'status5xx', code: 404 }, { mode: 'slowMs' }, { mode: 'nonJson', probability: 2 }, 'not json']) {
+    for (const bad of [{ mode: 'explode' }, { mode: 'status5xx', code: 404 }, { mode: 'slowMs' }, { mode: 'nonJson', probability: 2 }, { mode: 'foreign' }, { mode: 'foreign', status: 99 }, { mode: 'foreign', status: 404, body: 7 }, 'not json']) {
       const r = await control(url, 'POST', '/_sim/faults', bad);
       expect(r.status).toBe(400);
       expect((r.body as { message: string }).message.length).toBeGreaterThan(0);

@@ -61,6 +61,30 @@ describe('modes', () => {
     expect(sim.table()).toEqual([]);
   });
 
+  it('foreign answers the given status, content type and body without reaching the panel', async () => {
+    sim.addFault({ mode: 'foreign', status: 404, body: '404 page not found', contentType: 'text/plain; charset=utf-8' });
+    const r = await sync(url, createVps());
+    expect([r.status, r.contentType, r.text]).toEqual([404, 'text/plain; charset=utf-8', '404 page not found']);
+    expect(sim.table()).toEqual([]);
+    expect(sim.stats().byResult).toEqual({ '404': 1 });
+  });
+
+  it('foreign with no body answers an empty one (a 204, an empty 404)', async () => {
+    sim.addFault({ mode: 'foreign', status: 204, times: 1 });
+    sim.addFault({ mode: 'foreign', status: 404, times: 1 });
+    for (const status of [204, 404]) {
+      const r = await sync(url, createVps());
+      expect([r.status, r.text]).toEqual([status, '']);
+    }
+    expect(sim.table()).toEqual([]);
+  });
+
+  it('foreign echoes request headers named {{like-this}}, as a proxy showing the request would', async () => {
+    sim.addFault({ mode: 'foreign', status: 400, body: 'key={{x-api-key}} type={{content-type}} none={{x-not-sent}}' });
+    const r = await sync(url, createVps());
+    expect(r.text).toBe(`key=${API_KEY} type=application/json none=`);
+  });
+
   it('slowMs with commit before: the row exists while the answer is still delayed', async () => {
     sim.addFault({ mode: 'slowMs', ms: 300, commit: 'before' });
     const pending = sync(url, createVps());
