@@ -95,6 +95,26 @@ const optionalText = z.unknown().transform((raw, ctx): string | null => {
   return fail(ctx, `is not text: ${show(v)}`);
 });
 
+/**
+ * Longest `name`/`os` accepted, the limit the hypervisor schemas put on a VM name
+ * (sources/proxmox/schema.ts LIMITS.maxNameLength, sources/vmware/schema.ts): the panel stores
+ * both in columns sized for it, and a longer value makes the create fail on the panel's side,
+ * which the daemon can only treat as ambiguous.
+ */
+export const MAX_LABEL_LENGTH = 255;
+// C0, DEL and C1, as sources/proxmox/schema.ts: an ANSI escape or a line break in a customer's
+// name would reach the panel and every terminal and log that shows it.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** `name` and `os`: optional text, bounded like a hypervisor's VM name (the text itself is never quoted back). */
+const labelText = optionalText.transform((v, ctx): string | null => {
+  if (v === null) return null;
+  if (v.length > MAX_LABEL_LENGTH) return fail(ctx, `is ${v.length} characters long (limit ${MAX_LABEL_LENGTH})`);
+  if (CONTROL_CHARS.test(v)) return fail(ctx, 'contains control characters');
+  return v;
+});
+
 /** `billing_id`: any scalar, as a string (binary ids as hex, so they stay readable). */
 const billingIdSchema = z.unknown().transform((v, ctx): string | null => {
   if (v === null || v === undefined) return null;
@@ -118,8 +138,8 @@ export const billingRowSchema = z.object({
   source: optionalText,
   billing_id: billingIdSchema,
   status: suspendedSchema,
-  os: optionalText,
-  name: optionalText,
+  os: labelText,
+  name: labelText,
 });
 
 /** An optional text value the common way (text, number or null); undefined means "let the schema decide". */
@@ -131,6 +151,14 @@ function quickText(v: unknown): string | null | undefined {
   }
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   return undefined;
+}
+
+/** `quickText` for `name`/`os`: undefined (the schema words it) when too long or holding a control character. */
+function quickLabel(v: unknown): string | null | undefined {
+  const t = quickText(v);
+  // Length first: one comparison settles most rows; the regex then scans a short string once.
+  if (typeof t === 'string' && (t.length > MAX_LABEL_LENGTH || CONTROL_CHARS.test(t))) return undefined;
+  return t;
 }
 
 /** Column positions of one result, -1 for a contract column the query does not return. */
@@ -168,8 +196,8 @@ function quickRecord(row: ResultRow, at: Positions, shared: Map<string, string>)
   else return undefined;
   const source = at.source < 0 ? null : quickText(row[at.source]);
   const billingId = at.billingId < 0 ? null : quickText(row[at.billingId]);
-  const os = at.os < 0 ? null : quickText(row[at.os]);
-  const name = at.name < 0 ? null : quickText(row[at.name]);
+  const os = at.os < 0 ? null : quickLabel(row[at.os]);
+  const name = at.name < 0 ? null : quickLabel(row[at.name]);
   if (source === undefined || billingId === undefined || os === undefined || name === undefined) return undefined;
   const status = at.status < 0 ? null : row[at.status];
   if (status instanceof Uint8Array) return undefined;

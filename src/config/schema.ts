@@ -2,9 +2,37 @@
 // Defaults live here too, so `check-config` can print the effective values.
 import { z } from 'zod';
 import { Cron } from 'croner';
+import { readNetworkUrl } from '../billing/url.js';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const positiveInt = z.number().int().positive();
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * A secret sent as an HTTP header token (the panel's `x-api-key`, the admin `Bearer` token).
+ * Surrounding whitespace is trimmed: a YAML block scalar (`apiKey: |`) or a credential file
+ * keeps a trailing newline that no client sends back, so every call would fail. What remains
+ * must be visible ASCII: a header cannot carry a control character, carries other non-ASCII as
+ * Latin-1 at best (above U+00FF not at all), and `Bearer <token>` ends at the first space. The
+ * message never quotes the value.
+ */
+function headerToken(min: number, tooShort: string) {
+  return z
+    .string()
+    .trim()
+    .min(min, tooShort)
+    .superRefine((v, ctx) => {
+      if (/^[\x21-\x7e]*$/.test(v)) return;
+      const message = /\s/.test(v)
+        ? 'contains whitespace (a space, tab or line break), which an HTTP header token cannot carry'
+        : CONTROL_CHARS.test(v)
+          ? 'contains a control character, which an HTTP header cannot carry'
+          : 'contains a non-ASCII character, which an HTTP header token cannot carry';
+      ctx.addIssue({ code: 'custom', message });
+    });
+}
 
 const httpUrl = nonEmpty.refine((v) => {
   try {
@@ -54,8 +82,8 @@ export const vmwareSourceSchema = z.strictObject({
   type: z.literal('vmware'),
   url: httpUrl,
   username: nonEmpty,
-  /** Secret: also from env/credentials. */
-  password: nonEmpty,
+  /** Secret: also from env/credentials. Trimmed; spaces inside are fine (HTTP Basic carries them). */
+  password: nonEmpty.refine((v) => !CONTROL_CHARS.test(v), 'contains a control character (a tab, a line break, …)'),
   tls: tlsSchema,
   timeoutMs: positiveInt.default(15_000),
   /** `auto` tries `/api` (7.0 U2+) and falls back to `/rest` (6.5–7.0). */
@@ -82,7 +110,7 @@ export const sourceSchema = z.discriminatedUnion('type', [proxmoxSourceSchema, v
 
 export const billingSchema = z.strictObject({
   driver: z.enum(['sqlite', 'mysql', 'postgres']),
-  /** A file path for sqlite; `mysql://…` / `postgres://…` otherwise. Secret: may hold a password. */
+  /** A file path for sqlite; `mysql://…` / `postgres://…` otherwise (no `?parameters`: TLS is `tls` below). Secret: may hold a password. */
   url: nonEmpty,
   /** The query; when omitted, the built-in one for the main site's schema. */
   query: nonEmpty.optional(),
@@ -109,7 +137,7 @@ export const configSchema = z.strictObject({
   panel: z.strictObject({
     url: httpUrl,
     /** Secret: also from VPS_SYNC_API_KEY, VPS_SYNC_API_KEY_FILE or the credential. */
-    apiKey: z.string().min(32, 'must be at least 32 characters (the panel refuses shorter keys)'),
+    apiKey: headerToken(32, 'must be at least 32 characters (the panel refuses shorter keys)'),
     timeoutMs: positiveInt.default(10_000),
     concurrency: positiveInt.max(256).default(8),
     /** PEM CA to trust when the panel sits behind a private CA. */
@@ -135,6 +163,13 @@ export const configSchema = z.strictObject({
         path: ['url'],
         message: billing.driver === 'sqlite' ? 'must be a file path for the sqlite driver' : `must be a ${expected[0]}:// URL for the ${billing.driver} driver`,
       });
+      return;
+    }
+    // The drivers' own reading: an unencoded '#' in the password, a stray '%', a port typo or
+    // `?sslmode=` fail here, worded without the password, instead of at start-up (or never).
+    if (billing.driver !== 'sqlite') {
+      const read = readNetworkUrl(billing.url, billing.driver);
+      if ('problem' in read) ctx.addIssue({ code: 'custom', path: ['url'], message: read.problem });
     }
   }),
   guards: z
@@ -158,7 +193,7 @@ export const configSchema = z.strictObject({
       /** host:port; loopback by default. Empty string disables the listener. */
       listen: z.string().default('127.0.0.1:9477'),
       /** Bearer token for POST /resync. Secret: also from VPS_SYNC_ADMIN_TOKEN. Without it the admin endpoint is refused. */
-      adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+      adminToken: headerToken(16, 'must be at least 16 characters').optional(),
       /** /readyz fails when the last successful pass is older than this. */
       readyMaxAgeSeconds: positiveInt.default(600),
     })

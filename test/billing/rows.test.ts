@@ -34,6 +34,10 @@ describe('one good row', () => {
     ['status a number', { vm_id: 100, user_id: 1, status: 1 }, {}],
     ['upper-case column names', { VM_ID: 100, User_Id: 1, OS: 'Alma' }, { os: 'Alma' }],
     ['extra columns are ignored', { vm_id: 100, user_id: 1, tariff: 'Start' }, {}],
+    ['name of exactly 255 characters', { vm_id: 100, user_id: 1, name: 'n'.repeat(255) }, { name: 'n'.repeat(255) }],
+    ['surrounding line breaks are trimmed, not control characters', { vm_id: 100, user_id: 1, name: '\tweb-1\r\n', os: ' Debian 12\n' }, { name: 'web-1', os: 'Debian 12' }],
+    ['non-ASCII names', { vm_id: 100, user_id: 1, name: 'сервер-1 ✓', os: Buffer.from('Ubuntu 24.04 LTS') }, { name: 'сервер-1 ✓', os: 'Ubuntu 24.04 LTS' }],
+    ['a number as os', { vm_id: 100, user_id: 1, os: 2022 }, { os: '2022' }],
   ];
   it.each(cases)('%s', (_name, row, expected) => {
     expect(map([row])).toEqual({ records: [{ ...base, ...expected }], rejected: [] });
@@ -54,9 +58,24 @@ describe('one bad row', () => {
     ['no billing_id: named by vm_id', { vm_id: 100, user_id: null }, 'billing row 1 (vm_id 100)', 'user_id is null'],
     ['two problems', { vm_id: null, user_id: null, billing_id: 7 }, 'billing row 1 (billing_id 7)', 'vm_id is null; user_id is null'],
     ['os an object', { vm_id: 100, user_id: 1, os: { a: 1 }, billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os is not text: a value of type object'],
+    ['name over 255 characters', { vm_id: 100, user_id: 1, name: 'n'.repeat(256), billing_id: 7 }, 'billing row 1 (billing_id 7)', 'name is 256 characters long (limit 255)'],
+    ['os over 255 characters', { vm_id: 100, user_id: 1, os: 'o'.repeat(300) }, 'billing row 1 (vm_id 100)', 'os is 300 characters long (limit 255)'],
+    ['name with a line break', { vm_id: 100, user_id: 1, name: 'web-1\nDROP', billing_id: 7 }, 'billing row 1 (billing_id 7)', 'name contains control characters'],
+    ['name with an ANSI escape', { vm_id: 100, user_id: 1, name: 'web-1\u001b[31m', billing_id: 7 }, 'billing row 1 (billing_id 7)', 'name contains control characters'],
+    ['os with a NUL', { vm_id: 100, user_id: 1, os: 'Ubuntu\u0000', billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os contains control characters'],
+    ['os with a C1 control', { vm_id: 100, user_id: 1, os: 'Deb\u0085ian', billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os contains control characters'],
+    ['os with DEL, as binary text', { vm_id: 100, user_id: 1, os: Buffer.from('Alma\u007f'), billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os contains control characters'],
+    ['name huge, with an escape and a line break', { vm_id: 100, user_id: 1, name: `my-vps\u001b[31m\nDROP${'x'.repeat(10_000)}`, billing_id: 7 }, 'billing row 1 (billing_id 7)', 'name is 10016 characters long (limit 255)'],
+    ['os and name both bad', { vm_id: 100, user_id: 1, os: 'Ubuntu\u0000', name: 'n'.repeat(256), billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os contains control characters; name is 256 characters long (limit 255)'],
   ];
   it.each(cases)('%s', (_name, row, where, problem) => {
     expect(map([row])).toEqual({ records: [], rejected: [expect.objectContaining({ where, problem })] });
+  });
+
+  it('a bad name or os is never quoted back, and its row still names its VM (owner unknown, not "nobody")', () => {
+    const { rejected } = map([{ vm_id: 100, user_id: 1, source: 'pve1', name: `x\u001b[2J${'y'.repeat(300)}DROP` }]);
+    expect(rejected[0]).toMatchObject({ vmId: '100', source: 'pve1' });
+    expect(rejected[0]!.problem).not.toMatch(/DROP|\u001b|yyy/);
   });
 
   it('a rejected row names the VM it was about, so the engine treats its owner as unknown', () => {

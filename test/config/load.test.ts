@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, resolveConfigPath, sourceSecretEnvName } from '../../src/config/load.js';
-import { redactConfig, scrub, secretValues } from '../../src/config/redact.js';
+import { redactConfig, redactUrl, scrub, secretValues } from '../../src/config/redact.js';
+import type { Config } from '../../src/config/schema.js';
 
 const KEY = 'k'.repeat(40);
 const SECRET = '0b9f5a2e-3c1d-4e8f-9a7b-1c2d3e4f5a6b';
@@ -150,5 +151,122 @@ billing: { driver: oracle, url: x }
     expect(shown).not.toContain('hunter2hunter2');
     expect(shown).toContain('mysql://sync:***@db:3306/billing');
     expect(scrub(`boom ${KEY} and hunter2hunter2`, secretValues(config))).toBe('boom *** and ***');
+  });
+});
+
+/** The problems of VALID with its billing line replaced (a JSON string is a YAML double-quoted scalar). */
+const billingProblems = (driver: string, url: string, env: NodeJS.ProcessEnv = {}): string =>
+  problems(VALID.replace(/billing:.*\n/, `billing: { driver: ${driver}, url: ${JSON.stringify(url)} }\n`), env).join('\n');
+
+describe('billing.url is read at load the way the drivers read it, and its password is never quoted', () => {
+  // [case, driver, url, the problem, the password that must not appear]
+  const refused: [string, string, string, RegExp, string][] = [
+    ["a '#' in the password", 'mysql', 'mysql://sync:S3cr#tBillingPw@db.internal:3306/billing', /^billing\.url: has a '#', '\?' or '\/' before its last '@': .*percent-encoded \(%23, %3F, %2F\)$/, 'S3cr#tBillingPw'],
+    ["a '?' in the password (URL would read host u, port 1234)", 'mysql', 'mysql://u:1234?xyzPw@db:3306/b', /^billing\.url: has a '#', '\?' or '\/' before its last '@'/, '1234?xyzPw'],
+    ["a '/' in the password", 'postgres', 'postgres://sync:ab/cdPw99@db/shop', /^billing\.url: has a '#', '\?' or '\/' before its last '@'/, 'ab/cdPw99'],
+    ['a letter in the port', 'mysql', 'mysql://sync:billing-db-pass-9f8e7d@db.internal:33o6/billing', /^billing\.url: has port "33o6", which is not a number/, 'billing-db-pass-9f8e7d'],
+    ['a port out of range', 'postgres', 'postgres://sync:Pw-123456@db:99999/shop', /^billing\.url: has port "99999", which is not a number from 0 to 65535/, 'Pw-123456'],
+    ['the host forgotten (the password reads as a port)', 'mysql', 'mysql://sync:Pw-123456/db', /^billing\.url: has a port that is not a number/, 'Pw-123456'],
+    ['no host', 'mysql', 'mysql://sync:Pw-123456@/db', /^billing\.url: has no host; driver "mysql" needs mysql:\/\/user:pass@host:3306\/db$/, 'Pw-123456'],
+    ["a literal '%' in the password", 'postgres', 'postgres://sync:50%off-Pass@127.0.0.1:5432/billing', /^billing\.url: the password has a '%' that does not start a valid percent-encoding: percent-encode a literal % as %25$/, '50%off-Pass'],
+    ["a literal '%' in the user name", 'mysql', 'mysql://a%zz:Pw-123456@db/x', /^billing\.url: the user name has a '%'/, 'Pw-123456'],
+    ['?sslmode=require', 'postgres', 'postgres://sync:Pw-123456@db:5432/billing?sslmode=require', /^billing\.url: has URL parameters .*billing\.tls\.enabled, billing\.tls\.caFile and billing\.tls\.insecure$/, 'Pw-123456'],
+    ['a password as a URL parameter', 'postgres', 'postgres://db:5432/billing?password=Qw3rty-Pw', /^billing\.url: has URL parameters/, 'Qw3rty-Pw'],
+    ['?ssl=true on mysql', 'mysql', 'mysql://sync:Pw-123456@db/billing?ssl=true', /^billing\.url: has URL parameters/, 'Pw-123456'],
+    ["a '#' after the host", 'mysql', 'mysql://sync:Pw-123456@db/bill#ing', /^billing\.url: has a '#' after the host/, 'Pw-123456'],
+    ['a tab in the password', 'mysql', 'mysql://sync:Pw\t123456@db/x', /^billing\.url: contains a control character/, '123456'],
+  ];
+  it.each(refused)('%s', (_name, driver, url, pattern, secret) => {
+    const found = billingProblems(driver, url);
+    expect(found).toMatch(pattern);
+    expect(found).not.toContain(secret);
+  });
+
+  it('the same when the URL comes from BILLING_DATABASE_URL', () => {
+    const found = billingProblems('mysql', 'mysql://x@y/z', { BILLING_DATABASE_URL: 'mysql://sync:S3cr#tBillingPw@db.internal:3306/billing' });
+    expect(found).toMatch(/^billing\.url: has a '#'/);
+    expect(found).not.toContain('S3cr#tBillingPw');
+  });
+
+  it.each([
+    ['percent-encoded specials', 'mysql', 'mysql://sync:S3cr%23t%3F%2F%25@db.internal:3306/billing'],
+    ["an unencoded '@' or ':' (the last '@' ends the password)", 'mysql', 'mysql://u:p@ss:w0rd@h/db'],
+    ['no password, IPv6 host', 'postgres', 'postgresql://sync@[::1]/shop'],
+    ['no credentials, default port', 'mysql', 'mariadb://h/db'],
+    ['a sqlite path (never read as a URL)', 'sqlite', '/var/lib/bill#ing?.db'],
+  ])('accepts %s', (_name, driver, url) => {
+    expect(billingProblems(driver, url)).toBe('');
+  });
+});
+
+describe('redactUrl masks from the text as written, so an unparseable URL is masked too', () => {
+  it.each([
+    ['mysql://sync:hunter2hunter2@db:3306/billing', 'mysql://sync:***@db:3306/billing'],
+    ['mysql://sync:S3cr#tBillingPw@db.internal:3306/billing', 'mysql://sync:***@db.internal:3306/billing'],
+    ['mysql://sync:billing-db-pass-9f8e7d@db.internal:33o6/billing', 'mysql://sync:***@db.internal:33o6/billing'],
+    ['mysql://u:1234?xyzPw@h/db', 'mysql://u:***@h/db'],
+    ['mysql://u:p@ss@h/db', 'mysql://u:***@h/db'],
+    ['postgres://sync:50%off-Pass@h/db', 'postgres://sync:***@h/db'],
+    ['postgres://db/billing?password=Qw3rty-Pw', 'postgres://db/billing?***'],
+    ['mysql://sync:Pw-123456/db', 'mysql://sync:***/db'],
+    ['postgresql://sync@[::1]/shop', 'postgresql://sync@[::1]/shop'],
+    ['mysql://sync:@h/db', 'mysql://sync:@h/db'],
+    ['/var/lib/billing.db', '/var/lib/billing.db'],
+    ['file:///srv/billing.db', 'file:///srv/billing.db'],
+  ])('%s', (url, shown) => expect(redactUrl(url)).toBe(shown));
+});
+
+describe('secretValues finds the billing password in every spelling, even when URL cannot parse it', () => {
+  const withUrl = (url: string): string[] =>
+    secretValues({ panel: { apiKey: KEY }, http: {}, sources: [], billing: { driver: 'mysql', url } } as unknown as Config);
+  it.each([
+    ['mysql://sync:S3cr#tBillingPw@db.internal:3306/billing', ['S3cr#tBillingPw']],
+    ['mysql://sync:billing-db-pass-9f8e7d@db.internal:33o6/billing', ['billing-db-pass-9f8e7d']],
+    ['postgres://sync:50%off-Pass@127.0.0.1:1/billing', ['50%off-Pass']],
+    ['mysql://sync:p%40ssword@h/db', ['p%40ssword', 'p@ssword']],
+    ['mysql://sync:p ssword@h/db', ['p ssword', 'p%20ssword']],
+    ['mysql://u:p@ss:w0rd@h/db', ['p@ss:w0rd', 'p%40ss%3Aw0rd']],
+  ])('%s', (url, expected) => {
+    expect(withUrl(url)).toEqual([KEY, ...expected]);
+    expect(scrub(`connect ${url} failed for ${expected[0]}`, withUrl(url))).not.toContain(expected[0]);
+  });
+  it('a path has no password', () => expect(withUrl('/var/lib/billing.db')).toEqual([KEY]));
+});
+
+describe('secrets of a shape that can never work', () => {
+  const API = 'k7Qw2Zp9Lr4Tx8Vb3Nm6Hc1Jd5Fg0Sa2Ye7Ui4Ko9Pl';
+  const VMWARE = `  - { name: vc1, type: vmware, url: "https://vc.example", username: sync, password: "vc-Pass-1" }\n`;
+  const withSecrets = (apiKey: string, extra = ''): string =>
+    VALID.replace(/apiKey: "k+"/, `apiKey: ${JSON.stringify(apiKey)}`).replace(/(sources:\n.*\n)/, `$1${VMWARE}`) + extra;
+
+  it('a YAML block scalar keeps a trailing newline: trimmed, as is surrounding whitespace from the environment', () => {
+    const block = VALID.replace(/panel: .*\n/, `panel:\n  url: https://panel.example\n  apiKey: |\n    ${API}\n`) + 'http:\n  adminToken: >\n    admin-token-0123456789\n';
+    const { config } = loadConfig({ path: write('block.yaml', block), env: {} });
+    expect(config.panel.apiKey).toBe(API);
+    expect(config.http.adminToken).toBe('admin-token-0123456789');
+    const fromEnv = loadConfig({ path: write('envtrim.yaml', VALID), env: { VPS_SYNC_API_KEY: ` ${API}\r\n`, VPS_SYNC_ADMIN_TOKEN: '\tadmin-token-0123456789 ' } }).config;
+    expect(fromEnv.panel.apiKey).toBe(API);
+    expect(fromEnv.http.adminToken).toBe('admin-token-0123456789');
+  });
+
+  it('a VMware password may hold a space (HTTP Basic carries it)', () => {
+    const text = withSecrets(KEY).replace('vc-Pass-1', 'vc Pass 1');
+    expect(loadConfig({ path: write('vcspace.yaml', text), env: {} }).config.sources[1]).toMatchObject({ password: 'vc Pass 1' });
+  });
+
+  // [case, config text, env, the problem, the secret that must not appear]
+  const refused: [string, string, NodeJS.ProcessEnv, RegExp, string][] = [
+    ['panel.apiKey with a space', withSecrets('k7Qw2Zp9Lr4Tx8Vb3Nm6 Hc1Jd5Fg0Sa2Ye7Ui4Ko9Pl'), {}, /^panel\.apiKey: contains whitespace/, 'k7Qw2Zp9Lr4Tx8Vb3Nm6'],
+    ['panel.apiKey with a line break inside', withSecrets(`${API.slice(0, 20)}\n${API.slice(20)}`), {}, /^panel\.apiKey: contains whitespace/, API.slice(0, 20)],
+    ['panel.apiKey with a control character, from the environment', VALID, { VPS_SYNC_API_KEY: `${API}\u0001x` }, /^panel\.apiKey: contains a control character/, API],
+    ['panel.apiKey with a non-ASCII character', withSecrets(`${API}ключ`), {}, /^panel\.apiKey: contains a non-ASCII character/, API],
+    ['http.adminToken with a space', VALID + 'http: { adminToken: "my admin token 0123" }\n', {}, /^http\.adminToken: contains whitespace/, 'my admin token 0123'],
+    ['http.adminToken with a tab, from the environment', VALID, { VPS_SYNC_ADMIN_TOKEN: 'admin-token\t0123456789' }, /^http\.adminToken: contains whitespace/, '0123456789'],
+    ['sources[].password with a line break inside', withSecrets(KEY).replace('vc-Pass-1', 'vc-Pass\\n-1'), {}, /^sources\[1\]\.password: contains a control character/, 'vc-Pass'],
+  ];
+  it.each(refused)('%s', (_name, text, env, pattern, secret) => {
+    const found = problems(text, env).join('\n');
+    expect(found).toMatch(pattern);
+    expect(found).not.toContain(secret);
   });
 });
