@@ -21,7 +21,11 @@ import { EXIT } from './exit-codes.js';
 import { formatPlan, planJson } from './format-plan.js';
 import { formatStatus, statusFromStore } from './format-status.js';
 
-/** `once`: one pass, exit 0 when everything was applied. */
+/**
+ * `once`: one pass; exit 0 when it did everything it could. What waits for a person from earlier
+ * passes (an ambiguous create, a held delete, a payload the panel rejected) is reported, not an
+ * error of this pass; a create this run found ambiguous (the last run stopped mid-call) is.
+ */
 export async function onceCommand(config: Config, logger: Logger, opts: { full: boolean; force: boolean }, io: CliIo): Promise<number> {
   const lock = acquireWriterLock(config.stateFile);
   limitHeapGrowth();
@@ -41,7 +45,7 @@ export async function onceCommand(config: Config, logger: Logger, opts: { full: 
     const s = report.summary;
     io.stdout.write(`pass ${s.id} ${s.result}: ${s.actions.ok}/${s.actions.planned} sent ok, ${s.actions.failed} failed, ${s.actions.ambiguous} ambiguous (${s.durationSeconds}s)\n`);
     for (const p of s.problems) io.stdout.write(`  ${p}\n`);
-    return s.result === 'success' ? EXIT.ok : EXIT.failure;
+    return s.result === 'success' && recovered.ambiguous === 0 ? EXIT.ok : EXIT.failure;
   } finally {
     await runtime.close();
     lock.release();

@@ -6,7 +6,8 @@ Usage: ospab-vps-sync <command> [options]
 
 Commands:
   run                      Run the daemon: a pass now, then on the schedule; SIGHUP = full resync
-  once [--full] [--force]  Run one pass and exit (0 = everything applied, 1 = something failed)
+  once [--full] [--force]  Run one pass and exit (0 = it did all it could, 1 = something failed;
+                           what waits for a person — ambiguous, held, rejected — is in "status")
   plan [--json] [--full]   Dry run: show what a pass would send (0 = no changes, 2 = changes, 1 = error)
   status [--json]          Last passes, sources, billing, outbox and snapshot counts
   check-config             Validate the config and print it with secrets masked (78 = invalid)

@@ -15,6 +15,12 @@ export interface GateInput {
 export interface SkippedAction {
   readonly action: Action;
   readonly why: string;
+  /**
+   * `retry`: it goes by itself once its backoff is over. `operator`: a person must act first (an
+   * ambiguous create to resolve; a payload the panel rejected, until it or the panel changes) —
+   * reported as drift with its own alert, so it does not make every later pass incomplete.
+   */
+  readonly waitsFor: 'retry' | 'operator';
 }
 
 export interface GateResult {
@@ -118,29 +124,30 @@ export function gate(input: GateInput): GateResult {
   const skipped: SkippedAction[] = [];
   // A VM's actions depend on each other in order (the old owner's VPS must go before the new one
   // is made): once one is held back, so are the ones after it.
-  const heldKeys = new Map<VmKey, Action>();
-  const skip = (action: Action, why: string): void => {
-    skipped.push({ action, why });
-    if (!heldKeys.has(action.key)) heldKeys.set(action.key, action);
+  const heldKeys = new Map<VmKey, SkippedAction>();
+  const skip = (action: Action, why: string, waitsFor: SkippedAction['waitsFor']): void => {
+    const skippedAction = { action, why, waitsFor };
+    skipped.push(skippedAction);
+    if (!heldKeys.has(action.key)) heldKeys.set(action.key, skippedAction);
   };
   for (const action of input.actions) {
     const earlier = heldKeys.get(action.key);
     if (earlier) {
-      skip(action, `waiting for the ${earlier.kind} of ${action.key} before it`);
+      skip(action, `waiting for the ${earlier.action.kind} of ${action.key} before it`, earlier.waitsFor);
       continue;
     }
     if (action.kind === 'create' && ambiguousCreates.has(action.key)) {
-      skip(action, 'an earlier create may have reached the panel; waiting for "resolve"');
+      skip(action, 'an earlier create may have reached the panel; waiting for "resolve"', 'operator');
       continue;
     }
     const failed = (failedByKey.get(action.key) ?? []).find((f) => f.kind === action.kind);
     if (failed && !input.full) {
       if (failed.failure === 'rejected' && samePayload(failed.fields, fieldsOf(action))) {
-        skip(action, `the panel rejected this exact payload: ${failed.lastError ?? ''}`);
+        skip(action, `the panel rejected this exact payload: ${failed.lastError ?? ''}`, 'operator');
         continue;
       }
       if (failed.failure === 'retryable' && failed.nextAttemptAt !== null && failed.nextAttemptAt > input.now) {
-        skip(action, `backing off after ${failed.attempts} failed attempt${failed.attempts === 1 ? '' : 's'} until ${new Date(failed.nextAttemptAt).toISOString()}`);
+        skip(action, `backing off after ${failed.attempts} failed attempt${failed.attempts === 1 ? '' : 's'} until ${new Date(failed.nextAttemptAt).toISOString()}`, 'retry');
         continue;
       }
     }

@@ -84,7 +84,7 @@ export function decide(
   for (const l of observation.listings) if (l.ok) listedCounts.set(l.source, l.vms.length);
   const guarded = guards({ actions: planned.actions, snapshot, missingPasses: planned.missingPasses, listedCounts, settings, force: options.force ?? false });
   const gated = gate({ actions: guarded.actions, open, now, full: options.full ?? false });
-  const drift = [...state.drift, ...planned.drift, ...guarded.drift, ...gated.drift];
+  const drift = [...state.drift, ...withoutAmbiguousCreates(planned.drift, gated.drift), ...guarded.drift, ...gated.drift];
   const driftCounts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
   for (const d of drift) driftCounts[d.class]++;
   const problems: string[] = [];
@@ -94,7 +94,19 @@ export function decide(
   }
   if (!observation.billing.ok) problems.push(`billing unavailable: ${observation.billing.error}`);
   else for (const r of observation.billing.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
+  const backingOff = gated.skipped.filter((s) => s.waitsFor === 'retry').length;
+  if (backingOff > 0) problems.push(`${backingOff} action(s) not sent: backing off after failed panel calls (see "ospab-vps-sync status")`);
   return { observation, state, plan: planned, guarded, gated, drift, driftCounts, problems };
+}
+
+/**
+ * A VM whose create is ambiguous is reported as `ambiguous` (waiting for "resolve"), not also as
+ * `missing_on_panel`, which counts towards the drift the daemon fixes by itself (VpsSyncDrift).
+ */
+function withoutAmbiguousCreates(planDrift: readonly DriftItem[], gateDrift: readonly DriftItem[]): readonly DriftItem[] {
+  if (gateDrift.length === 0) return planDrift;
+  const ambiguous = new Set(gateDrift.filter((d) => d.class === 'ambiguous').map((d) => d.key));
+  return planDrift.filter((d) => !(d.class === 'missing_on_panel' && d.key !== undefined && ambiguous.has(d.key)));
 }
 
 /** A full resync trusts no cache: the sources re-read what they keep between passes. */
@@ -121,7 +133,7 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
   let result: PassResult;
   const problems: string[] = [];
   try {
-    recoverStranded(deps);
+    problems.push(...recoverStranded(deps));
     decided = await observeAndDecide(deps, options, signal);
     problems.push(...decided.problems);
     deps.store.setMissingPasses(decided.missingPasses);
@@ -211,12 +223,14 @@ async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: 
  * in flight it would be planned and sent again — for a create, a second VPS. Recovered exactly as
  * after a crash: a create becomes ambiguous, an update or delete is retried.
  */
-function recoverStranded(deps: EngineDeps): void {
+function recoverStranded(deps: EngineDeps): string[] {
   const stranded = deps.store.recoverInFlight(deps.clock.now(), 'unrecorded');
-  if (stranded.ambiguous > 0) {
-    deps.logger.error(`${stranded.ambiguous} create(s) were answered but their outcome could not be recorded; they are ambiguous and will not be re-sent — see "ospab-vps-sync status" and resolve them`);
-  }
   if (stranded.retried > 0) deps.logger.warn(`${stranded.retried} update/delete call(s) had no recorded outcome; they will be retried`);
+  if (stranded.ambiguous === 0) return [];
+  const problem = `${stranded.ambiguous} create(s) were answered but their outcome could not be recorded; they are ambiguous and will not be re-sent — see "ospab-vps-sync status" and resolve them`;
+  deps.logger.error(problem);
+  // New news for a person: this pass is not a success (later ones are: the items are then drift).
+  return [problem];
 }
 
 /** Closes failed outbox items nothing will send again (see `mootItems()`), so they do not show as pending forever. */
@@ -257,9 +271,11 @@ function recordObservation(deps: EngineDeps, observation: Observation): void {
 function passResult(decided: DecidedPass, applied: ApplyReport): PassResult {
   if (applied.unauthorized) return 'failed';
   if (decided.nothingListed) return 'failed';
+  // Actions the gate holds for an operator (an ambiguous create, a rejected payload) are drift with
+  // alerts of their own, like held deletes; counted here they would fail every later pass — and
+  // /readyz and VpsSyncStale with them — for one VM. Actions backing off are in `problems`.
   const incomplete =
     decided.problems.length > 0 ||
-    decided.skipped.length > 0 ||
     applied.outcomes.some((o) => o.result !== 'ok' && o.result !== 'not_found');
   return incomplete ? 'partial' : 'success';
 }

@@ -133,6 +133,32 @@ describe('regressions found by the chaos suite', () => {
     expect(world.panel.stats().byAction.update ?? 0).toBe(0);
   });
 
+  // An action held for a person (a payload the panel rejected, an ambiguous create) made every later
+  // pass `partial`, with no problem named: /readyz failed and VpsSyncStale paged for one VM, and the
+  // ambiguous VM counted twice, as `ambiguous` and as `missing_on_panel` (VpsSyncDrift).
+  it('a rejected payload or an ambiguous create fails the pass that met it, not every later one', async () => {
+    world = await new World({ knownUserIds: [5, 6] }).start();
+    world.addVm({ vmid: 100, name: 'web' });
+    world.bill(100, 9); // a customer the panel does not know yet: 400
+    const rejected = await world.cli('once');
+    expect(rejected.code).toBe(1);
+    expect(rejected.stdout).toMatch(/partial: 0\/1 sent ok, 1 failed/);
+    const after = await world.cli('once');
+    expect(after.code, after.stdout).toBe(0);
+    expect(after.stdout).toMatch(/pass \d+ success: 0\/0 sent ok/);
+
+    world.addVm({ vmid: 101, name: 'db' });
+    world.bill(101, 6);
+    world.panel.addFault({ mode: 'commitThenFail', action: 'create', times: 1 });
+    expect((await world.cli('once')).stdout).toMatch(/partial: 0\/1 sent ok, 0 failed, 1 ambiguous/);
+    expect((await world.cli('once')).code).toBe(0);
+
+    const plan = JSON.parse((await world.cli('plan', '--json')).stdout) as { driftCounts: Record<string, number> };
+    expect(plan.driftCounts).toMatchObject({ ambiguous: 1, missing_on_panel: 1 }); // 101 ambiguous only; 100 missing (rejected)
+    const status = JSON.parse((await world.cli('status', '--json')).stdout) as { lastPasses: { result: string; problems: string[] }[] };
+    expect(status.lastPasses.map((p) => p.result)).toEqual(['success', 'partial', 'success', 'partial']);
+  });
+
   // An owner change is "delete the old customer's VPS, then create the new one". When the delete had
   // failed and was backing off, the gate skipped the delete but still sent the create: the new VPS
   // replaced the old one in the snapshot, and the old customer's VPS stayed on the panel for good.

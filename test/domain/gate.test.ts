@@ -13,19 +13,31 @@ function item(over: Partial<OutboxItem>): OutboxItem {
 
 describe('gate()', () => {
   it.each([
-    { name: 'nothing open → sent', open: [], action: create, full: false, sent: true },
-    { name: 'ambiguous create → never re-sent', open: [item({ state: 'ambiguous', failure: null })], action: create, full: false, sent: false },
-    { name: 'ambiguous create → not even on full resync', open: [item({ state: 'ambiguous', failure: null })], action: create, full: true, sent: false },
-    { name: 'retryable, backoff not elapsed → skipped', open: [item({ nextAttemptAt: NOW + 1 })], action: create, full: false, sent: false },
-    { name: 'retryable, backoff elapsed → sent', open: [item({ nextAttemptAt: NOW })], action: create, full: false, sent: true },
-    { name: 'retryable, full resync ignores backoff', open: [item({ nextAttemptAt: NOW + 1 })], action: create, full: true, sent: true },
-    { name: 'rejected with the same payload → skipped', open: [item({ failure: 'rejected' })], action: create, full: false, sent: false },
-    { name: 'rejected, payload changed since → sent', open: [item({ failure: 'rejected', fields: fields({ cpu: 1 }) })], action: create, full: false, sent: true },
-    { name: 'a failed create does not hold back an update', open: [item({ nextAttemptAt: NOW + 1 })], action: update, full: false, sent: true },
+    { name: 'nothing open → sent', open: [], action: create, full: false, sent: true, waitsFor: null },
+    { name: 'ambiguous create → never re-sent', open: [item({ state: 'ambiguous', failure: null })], action: create, full: false, sent: false, waitsFor: 'operator' },
+    { name: 'ambiguous create → not even on full resync', open: [item({ state: 'ambiguous', failure: null })], action: create, full: true, sent: false, waitsFor: 'operator' },
+    { name: 'retryable, backoff not elapsed → skipped', open: [item({ nextAttemptAt: NOW + 1 })], action: create, full: false, sent: false, waitsFor: 'retry' },
+    { name: 'retryable, backoff elapsed → sent', open: [item({ nextAttemptAt: NOW })], action: create, full: false, sent: true, waitsFor: null },
+    { name: 'retryable, full resync ignores backoff', open: [item({ nextAttemptAt: NOW + 1 })], action: create, full: true, sent: true, waitsFor: null },
+    { name: 'rejected with the same payload → skipped', open: [item({ failure: 'rejected' })], action: create, full: false, sent: false, waitsFor: 'operator' },
+    { name: 'rejected, payload changed since → sent', open: [item({ failure: 'rejected', fields: fields({ cpu: 1 }) })], action: create, full: false, sent: true, waitsFor: null },
+    { name: 'a failed create does not hold back an update', open: [item({ nextAttemptAt: NOW + 1 })], action: update, full: false, sent: true, waitsFor: null },
   ])('$name', (c) => {
     const r = gate({ actions: [c.action], open: c.open, now: NOW, full: c.full });
     expect(r.send.length).toBe(c.sent ? 1 : 0);
     expect(r.skipped.length).toBe(c.sent ? 0 : 1);
+    expect(r.skipped[0]?.waitsFor ?? null).toBe(c.waitsFor);
+  });
+
+  it('an action after a held one of the same VM waits for the same thing', () => {
+    const ownerChange: Action[] = [
+      { kind: 'delete', key: 'pve1/100', panelId: 3, reason: 'owner_changed' },
+      { ...create, reason: 'owner_changed' },
+    ];
+    for (const [failure, waitsFor] of [['retryable', 'retry'], ['rejected', 'operator']] as const) {
+      const r = gate({ actions: ownerChange, open: [item({ kind: 'delete', panelId: 3, fields: null, failure, nextAttemptAt: NOW + 1 })], now: NOW });
+      expect(r.skipped.map((s) => [s.action.kind, s.waitsFor])).toEqual([['delete', waitsFor], ['create', waitsFor]]);
+    }
   });
 
   it('reports every ambiguous item with the resolve command', () => {
