@@ -21,9 +21,12 @@ export interface VmRecord {
   readonly name: string;
   /** Cores. */
   readonly cpu: number;
-  /** Memory in MB (MiB, as the panel means it). */
+  /** Memory in MB (MiB, as the panel means it); at least 1. */
   readonly ramMb: number;
-  /** Total disk in GB, rounded up. */
+  /**
+   * Total disk in GB, rounded up, and at least 1: the panel takes only positive sizes, so a VM
+   * without a disk (network boot) would be refused for good and never shown to its customer.
+   */
   readonly diskGb: number;
   /** Guest OS as the hypervisor reports it, or null when it cannot tell. */
   readonly os: string | null;

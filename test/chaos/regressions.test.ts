@@ -159,6 +159,18 @@ describe('regressions found by the chaos suite', () => {
     expect(status.lastPasses.map((p) => p.result)).toEqual(['success', 'partial', 'success', 'partial']);
   });
 
+  // A guest without a disk (network boot) was sent with disk 0, which the panel refuses: its customer
+  // never saw the VPS, and the payload, never re-sent, kept every later pass from succeeding.
+  it('a diskless guest gets a VPS with the least disk the panel takes, and the pass succeeds', async () => {
+    world = await new World().start();
+    world.addVm({ vmid: 100, name: 'pxe', maxdisk: 0, maxmem: 256 * 1024 });
+    world.bill(100, 5);
+    const r = await world.cli('once');
+    expect(r.code, r.stdout).toBe(0);
+    expect(world.panel.table().map(({ name, disk, ram }) => ({ name, disk, ram }))).toEqual([{ name: 'pxe', disk: 1, ram: 1 }]);
+    expect((await world.cli('plan')).code).toBe(0); // and it stays in sync: no update of 1 vs 0 every pass
+  });
+
   // An owner change is "delete the old customer's VPS, then create the new one". When the delete had
   // failed and was backing off, the gate skipped the delete but still sent the create: the new VPS
   // replaced the old one in the snapshot, and the old customer's VPS stayed on the panel for good.

@@ -30,8 +30,9 @@ export function toVmRecord(source: string, entry: GuestEntry): VmRecord {
     name: entry.name,
     // LXC `maxcpu` is the cpulimit and may be fractional (1.5); the panel counts whole cores.
     cpu: Math.max(1, Math.ceil(entry.maxcpu)),
-    ramMb: Math.round(entry.maxmem / MIB),
-    diskGb: Math.ceil(entry.maxdisk / GIB),
+    // At least 1 of each: the panel refuses 0 (see VmRecord), and a diskless guest is still a VPS.
+    ramMb: Math.max(1, Math.round(entry.maxmem / MIB)),
+    diskGb: Math.max(1, Math.ceil(entry.maxdisk / GIB)),
     // The resource list has no OS; billing usually supplies it.
     os: null,
     power: powerOf(entry),

@@ -15,7 +15,8 @@ export function toVmRecord(source: string, s: VmSummary, d: CachedDetail, defaul
     name: s.name,
     cpu: s.cpu ?? d.cpu,
     ramMb: s.memoryMiB ?? d.memoryMiB,
-    diskGb: Math.ceil(d.diskBytes / GIB),
+    // At least 1: the panel refuses 0 (see VmRecord), and a VM without disks is still a VPS.
+    diskGb: Math.max(1, Math.ceil(d.diskBytes / GIB)),
     // Tools' full name when known; without Tools the operator's default, then vSphere's guest id.
     os: d.guestFullName ?? defaultGuestOs ?? d.guestOs ?? null,
     power: POWER[s.power],

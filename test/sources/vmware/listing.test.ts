@@ -42,7 +42,8 @@ describe.each(['api', 'rest'] as const)('vmware source over /%s', (flavor) => {
     });
     // Powered off: Tools cannot answer, so the guest id stands in (no defaultGuestOs configured).
     expect(got.get(db)).toMatchObject({ power: 'stopped', cpu: 8, ramMb: 16384, diskGb: 100, os: 'DEBIAN11_64' });
-    expect(got.get(paused)).toMatchObject({ power: 'suspended', diskGb: 0 });
+    // No disks: 1 GB, the least the panel takes (0 would be refused for good).
+    expect(got.get(paused)).toMatchObject({ power: 'suspended', diskGb: 1 });
     // cpu_count / memory_size_MiB missing from the list entry: taken from the detail.
     expect(got.get(bare)).toMatchObject({ cpu: 4, ramMb: 8192 });
     expect(got.get(oldSpelling)).toMatchObject({ cpu: 1, ramMb: 512 });
