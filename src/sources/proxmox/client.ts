@@ -136,17 +136,19 @@ export class ProxmoxClient {
     }
     if (call.networkError !== undefined) return networkError(this.config.name, this.origin, call.networkError);
     if (call.status === undefined) return this.fail('http', `request failed: ${printable(err instanceof Error ? err.message : String(err))}`, err);
+    // From here the answer's status says it all. The library's own error is not kept as the cause:
+    // its message interpolates the response's text() method, i.e. our reader's source code.
     const statusLine = `${call.status} ${printable(call.statusText)}`.trim();
     if (call.status === 401) {
-      return this.fail('auth', `${statusLine} — check tokenId/tokenSecret and that the token has PVEAuditor on /`, err);
+      return this.fail('auth', `${statusLine} — check tokenId/tokenSecret and that the token has PVEAuditor on /`);
     }
     if (call.status === 403) {
-      return this.fail('auth', `${statusLine} — the token lacks a privilege: grant PVEAuditor on / (to the token itself when privilege separation is on)`, err);
+      return this.fail('auth', `${statusLine} — the token lacks a privilege: grant PVEAuditor on / (to the token itself when privilege separation is on)`);
     }
     if (call.status === 200 && call.contentType !== PVE_CONTENT_TYPE) {
-      return this.fail('invalid_response', `answered with Content-Type "${printable(call.contentType ?? '', 80)}" instead of ${PVE_CONTENT_TYPE} — is ${this.origin} the Proxmox API and not a proxy or login page?`, err);
+      return this.fail('invalid_response', `answered with Content-Type "${printable(call.contentType ?? '', 80)}" instead of ${PVE_CONTENT_TYPE} — is ${this.origin} the Proxmox API and not a proxy or login page?`);
     }
-    return this.fail('http', `HTTP ${statusLine} from GET /cluster/resources`, err);
+    return this.fail('http', `HTTP ${statusLine} from GET /cluster/resources`);
   }
 
   /** The library hands back `data`, or null when the body was not JSON: say which. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProxmoxSimulator } from '../../../src/simulators/proxmox/index.js';
 import { SourceError } from '../../../src/sources/proxmox/index.js';
+import { errorMessage } from '../../../src/util/errors.js';
 import { failure, never, startHarness, TOKEN_SECRET, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -114,6 +115,9 @@ describe('proxmox source failures', () => {
     const err = await failure(() => h.source().listVms(never()));
     expect(err.reason).toBe('http');
     expect(err.message).toBe('proxmox pve1: HTTP 500 cluster not ready - no quorum? from GET /cluster/resources');
+    // What logs and /status show (the cause chain): nothing of the library's error, whose message
+    // interpolated our response reader's source code.
+    expect(errorMessage(err)).toBe(err.message);
   });
 
   const badBodies = [
@@ -138,6 +142,7 @@ describe('proxmox source failures', () => {
     const err = await failure(() => h.source().listVms(never()));
     expect(err.reason).toBe('invalid_response');
     expect(err.message).toContain('"text/html; charset=utf-8"');
+    expect(errorMessage(err)).toBe(err.message);
   });
 
   it('recovers once a one-shot fault is used up', async () => {
