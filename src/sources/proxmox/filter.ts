@@ -17,12 +17,18 @@ export function splitTags(tags: string | undefined): string[] {
   return tags.split(/[;,\s]+/).filter(Boolean).map((t) => t.toLowerCase());
 }
 
-/** The filter fields of a raw entry, taking only values that are strings. */
-export function filterFieldsOf(raw: unknown): FilterFields {
-  if (typeof raw !== 'object' || raw === null) return {};
-  const e = raw as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return { node: str(e.node), pool: str(e.pool), tags: str(e.tags) };
+/**
+ * The filter fields of a raw entry, or null when they cannot be read: not an object, no `node`
+ * text, or a `pool`/`tags` that is there but not text. Such an entry cannot be told managed or
+ * not, and dropping it as "filtered out" would make a managed VM look gone (a delete, in time).
+ */
+export function filterFieldsOf(raw: unknown): FilterFields | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const { node, pool, tags } = raw as Record<string, unknown>;
+  if (typeof node !== 'string') return null;
+  const optional = (v: unknown): v is string | undefined | null => v === undefined || v === null || typeof v === 'string';
+  if (!optional(pool) || !optional(tags)) return null;
+  return { node, pool: pool ?? undefined, tags: tags ?? undefined };
 }
 
 // An empty list counts as "not given": an empty include must not silently empty the source

@@ -39,6 +39,12 @@ export class ListingBuilder implements ListingResult {
     this.entries = offset + batch.length;
   }
 
+  /** Rejects an entry, keeping its vmid when readable: the VM exists, so the engine must treat it as unknown, not gone. */
+  private reject(raw: unknown, index: number, problem: string): void {
+    const vmid = readableVmid(raw);
+    this.rejected.push({ where: `${this.source}: ${describeEntry(raw, index)}`, problem, ...(vmid !== undefined ? { vmId: vmid, source: this.source } : {}) });
+  }
+
   private add(raw: unknown, index: number): void {
     const source = this.source;
     if (typeof raw === 'object' && raw !== null && (raw as { template?: unknown }).template === 1) {
@@ -46,9 +52,17 @@ export class ListingBuilder implements ListingResult {
       return;
     }
     // Filtering before validation: garbage on a node we do not manage is not our problem.
-    if (this.keep && !this.keep(filterFieldsOf(raw))) {
-      this.filteredOut++;
-      return;
+    if (this.keep) {
+      const fields = filterFieldsOf(raw);
+      if (fields === null) {
+        // Whether we manage it cannot be told, so it is neither filtered out (it would look gone) nor listed.
+        this.reject(raw, index, 'node, pool or tags is not text: cannot tell whether the include/exclude filters take this guest');
+        return;
+      }
+      if (!this.keep(fields)) {
+        this.filteredOut++;
+        return;
+      }
     }
     // The usual entry is valid: map it as it is (the fields we read are exactly the validated ones),
     // without building a cleaned copy of each of 100,000 entries first.
@@ -58,9 +72,7 @@ export class ListingBuilder implements ListingResult {
     } else {
       const parsed = parseGuestEntry(raw);
       if (!parsed.ok) {
-        // Keep the vmid when it is readable: the VM exists, so the engine must treat it as unknown, not gone.
-        const vmid = readableVmid(raw);
-        this.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: parsed.problem, ...(vmid !== undefined ? { vmId: vmid, source } : {}) });
+        this.reject(raw, index, parsed.problem);
         return;
       }
       entry = parsed.entry;

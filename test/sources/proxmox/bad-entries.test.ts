@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BAD_ENTRY_CASES, type BadEntryCase } from '../../../src/simulators/proxmox/index.js';
 import { parseGuestEntry } from '../../../src/sources/proxmox/schema.js';
+import { createGuestFilter } from '../../../src/sources/proxmox/filter.js';
 import { buildListing } from '../../../src/sources/proxmox/listing.js';
 import { never, startHarness, type Harness } from './helpers.js';
 
@@ -75,6 +76,26 @@ describe('proxmox source: bad entries', () => {
   ])('rejected entry, %s → vmId %s', (_name, raw, vmId) => {
     const [rejected] = buildListing('pve1', [raw]).rejected;
     expect(rejected?.vmId).toBe(vmId);
+  });
+
+  // With a filter, an entry whose node, pool or tags cannot be read cannot be told managed or not:
+  // filtered out, a managed VM would look gone (deleted in time); it is rejected, its VM unknown.
+  it.each([
+    ['node missing', { id: 'qemu/300', vmid: 300, type: 'qemu', name: 'a', status: 'running', maxcpu: 1, maxmem: 1, maxdisk: 1 }],
+    ['node not text', { id: 'qemu/300', vmid: 300, type: 'qemu', node: 7, name: 'a', status: 'running', maxcpu: 1, maxmem: 1, maxdisk: 1 }],
+    ['pool not text', { id: 'qemu/300', vmid: 300, type: 'qemu', node: 'pve1', pool: 5, name: 'a', status: 'running', maxcpu: 1, maxmem: 1, maxdisk: 1 }],
+  ])('with a filter, %s → rejected as unknown, not filtered out', (_name, raw) => {
+    const keep = createGuestFilter({ nodes: ['pve1'] }, { pools: ['infra'] })!;
+    const result = buildListing('pve1', [raw], keep);
+    expect(result.filteredOut).toBe(0);
+    expect(result.vms).toEqual([]);
+    expect(result.rejected).toEqual([{ where: 'pve1: qemu/300', problem: expect.stringMatching(/^node, pool or tags is not text|^node must be/), vmId: '300', source: 'pve1' }]);
+  });
+
+  it('with a filter, a readable entry on another node is filtered out, garbage and all', () => {
+    const keep = createGuestFilter({ nodes: ['pve1'] }, undefined)!;
+    const result = buildListing('pve1', [{ id: 'qemu/301', vmid: 301, node: 'pve9', maxmem: 'garbage' }], keep);
+    expect(result).toMatchObject({ filteredOut: 1, rejected: [], vms: [] });
   });
 
   it('a non-object entry is rejected with its position', async () => {

@@ -40,7 +40,7 @@ export function bigGuestList(n: number, seed = 11): Record<string, unknown>[] {
   return out;
 }
 
-/** buildListing as it was before the incremental listing (verbatim), the reference for results. */
+/** buildListing as it was before the incremental listing (verbatim but for later rules, marked), the reference for results. */
 export function oldBuildListing(source: string, entries: readonly unknown[], keep?: (g: FilterFields) => boolean) {
   const result = { vms: [] as VmRecord[], rejected: [] as RejectedItem[], templates: 0, filteredOut: 0 };
   const seen = new Map<number, GuestEntry>();
@@ -49,9 +49,19 @@ export function oldBuildListing(source: string, entries: readonly unknown[], kee
       result.templates++;
       return;
     }
-    if (keep && !keep(filterFieldsOf(raw))) {
-      result.filteredOut++;
-      return;
+    if (keep) {
+      // Since the audit of the 27th: unreadable filter fields reject the entry instead of filtering it out.
+      const fields = filterFieldsOf(raw);
+      if (fields === null) {
+        const vmid = readableVmid(raw);
+        const problem = 'node, pool or tags is not text: cannot tell whether the include/exclude filters take this guest';
+        result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem, ...(vmid !== undefined ? { vmId: vmid, source } : {}) });
+        return;
+      }
+      if (!keep(fields)) {
+        result.filteredOut++;
+        return;
+      }
     }
     let entry: GuestEntry;
     if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && isQuickGuestEntry(raw as Record<string, unknown>)) {
