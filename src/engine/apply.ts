@@ -101,8 +101,11 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
       outcomes.push(outcome);
       if (outcome.result === 'unauthorized') unauthorized = true;
       if (outcome.result === 'not_found' && action.kind === 'update' && action.ownerConfirmed) {
-        // The panel lost this VPS (restored database?): recreate it now rather than next pass.
-        outcomes.push(await send({ kind: 'create', key: action.key, desired: action.desired, reason: 'missing_on_panel' }));
+        // The panel lost this VPS (restored database?): recreate it now rather than next pass — unless
+        // the pass is stopping or the breaker holds calls; the next pass then plans the create.
+        if (!stop.aborted && deps.breaker.tryAcquire()) {
+          outcomes.push(await send({ kind: 'create', key: action.key, desired: action.desired, reason: 'missing_on_panel' }));
+        }
         continue;
       }
       if (outcome.result !== 'ok' && outcome.result !== 'not_found') {
