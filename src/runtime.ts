@@ -1,7 +1,7 @@
 // Wiring: turns a validated config into the engine's dependencies. The only place that knows
 // every concrete implementation; everything else sees the interfaces in domain/ports.ts.
-import { readFileSync } from 'node:fs';
 import { createThreadedBillingSource } from './billing/index.js';
+import { readCaFile } from './config/load.js';
 import { scrub, secretValues } from './config/redact.js';
 import type { Config, SourceConfig } from './config/schema.js';
 import type { BillingSource, Clock, PanelClient, VmSource } from './domain/ports.js';
@@ -28,13 +28,10 @@ function savedDetails(store: StateStore, source: string, readonly: boolean): Det
   return readonly ? { load } : { load, save: (changes) => store.vsphereDetails.save(source, changes) };
 }
 
+/** The panel's CA; a missing or unreadable file is a config error (exit 78): no pass can reach the panel without it. */
 function panelCa(config: Config): { ca?: string } {
   if (!config.panel.caFile) return {};
-  try {
-    return { ca: readFileSync(config.panel.caFile, 'utf8') };
-  } catch (err) {
-    throw new Error(`panel.caFile: cannot read ${config.panel.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
-  }
+  return { ca: readCaFile('panel.caFile', config.panel.caFile) };
 }
 
 /** Drops the saved VM details of vSphere sources no longer configured: nothing would read them again. */

@@ -9,16 +9,16 @@ import { logDrift } from '../engine/daemon.js';
 import { nullObserver } from '../engine/observer.js';
 import { dryRun, runPass } from '../engine/pass.js';
 import { parseListen, formatUrl } from '../http/index.js';
-import { createRuntime } from '../runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import { StateStore } from '../store/state-store.js';
-import { acquireWriterLock } from '../store/writer-lock.js';
+import { acquireWriterLock, type WriterLock } from '../store/writer-lock.js';
 import { errorMessage } from '../util/errors.js';
 import { limitHeapGrowth } from '../util/heap.js';
 import type { Logger } from '../util/logger.js';
 import { readVersion } from '../version.js';
 import { CliExit, type CliIo } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { formatPlan, planJson } from './format-plan.js';
+import { formatPlan, joinWords, planJson, unknownParts } from './format-plan.js';
 import { formatStatus, statusFromStore } from './format-status.js';
 
 /**
@@ -27,9 +27,8 @@ import { formatStatus, statusFromStore } from './format-status.js';
  * error of this pass; a create this run found ambiguous (the last run stopped mid-call) is.
  */
 export async function onceCommand(config: Config, logger: Logger, opts: { full: boolean; force: boolean }, io: CliIo): Promise<number> {
-  const lock = acquireWriterLock(config.stateFile);
   limitHeapGrowth();
-  const runtime = createRuntime({ config, logger, clock: systemClock, observer: nullObserver });
+  const { lock, runtime } = openForWriting(config, { config, logger, clock: systemClock, observer: nullObserver });
   try {
     const recovered = runtime.deps.store.recoverInFlight(systemClock.now());
     if (recovered.ambiguous > 0) logger.error(`${recovered.ambiguous} create(s) were in flight when the last run stopped; they are now ambiguous (see "status")`);
@@ -52,6 +51,21 @@ export async function onceCommand(config: Config, logger: Logger, opts: { full: 
   }
 }
 
+/**
+ * Takes the writer lock, then builds the runtime. When the runtime cannot be built (an
+ * unreadable panel.caFile, a state file that does not open) the lock is released again, so an
+ * embedding process, or the next command in it, is not locked out by a command that never started.
+ */
+export function openForWriting(config: Config, options: RuntimeOptions): { lock: WriterLock; runtime: Runtime } {
+  const lock = acquireWriterLock(config.stateFile);
+  try {
+    return { lock, runtime: createRuntime(options) };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
 /** A panel that refuses every call: dry runs must never reach the panel. */
 const refusingPanel: PanelClient = {
   create: () => Promise.reject(new Error('dry run: no panel calls')),
@@ -59,7 +73,10 @@ const refusingPanel: PanelClient = {
   delete: () => Promise.reject(new Error('dry run: no panel calls')),
 };
 
-/** `plan`: the dry run (0 no changes, 2 changes, 1 error). */
+/**
+ * `plan`: the dry run (0 no changes, 2 changes, 1 error or incomplete). A plan missing a source
+ * or billing still prints what it could plan, but exits 1: it cannot say whether the panel matches.
+ */
 export async function planCommand(config: Config, logger: Logger, opts: { json: boolean; full: boolean }, io: CliIo): Promise<number> {
   // Before the first pass there is no state file: plan against an empty snapshot.
   const planConfig = existsSync(config.stateFile) ? config : { ...config, stateFile: ':memory:' };
@@ -67,8 +84,13 @@ export async function planCommand(config: Config, logger: Logger, opts: { json: 
   try {
     const planned = await dryRun(runtime.deps, { full: opts.full }, AbortSignal.timeout(config.passTimeoutMs));
     io.stdout.write(opts.json ? `${JSON.stringify(planJson(planned), null, 2)}\n` : formatPlan(planned));
-    const everythingUnknown = planned.observation.listings.every((l) => !l.ok);
-    if (everythingUnknown) return EXIT.failure;
+    const unknown = unknownParts(planned);
+    if (unknown.length > 0) {
+      const what = planned.observation.listings.filter((l) => !l.ok).map((l) => `source ${l.source} is unknown (its listing failed)`);
+      if (!planned.observation.billing.ok) what.push('billing is unavailable');
+      io.stderr.write(`plan is incomplete: ${joinWords(what)}; what is shown is what could be planned without ${unknown.length === 1 ? 'it' : 'them'}, and the panel may differ in more\n`);
+      return EXIT.failure;
+    }
     return planned.gated.send.length > 0 ? EXIT.changes : EXIT.ok;
   } finally {
     await runtime.close();
@@ -119,15 +141,30 @@ export async function resyncCommand(config: Config, logger: Logger, opts: { full
   return EXIT.ok;
 }
 
-/** `resolve`: settles an ambiguous create. Safe beside a running daemon (one small transaction). */
-export function resolveCommand(config: Config, key: string, opts: { panelId?: number; recreate: boolean; forget: boolean }, io: CliIo): number {
+export interface ResolveOptions {
+  readonly key: string;
+  readonly panelId?: number;
+  readonly recreate: boolean;
+  readonly forget: boolean;
+}
+
+/** `resolve`'s arguments, checked before the config is loaded: a usage mistake is 64 even without a config. */
+export function resolveOptions(key: string, raw: { panelId: string | undefined; recreate: boolean; forget: boolean }): ResolveOptions {
   try {
     parseVmKey(key);
   } catch (err) {
     throw new CliExit(EXIT.usage, (err as Error).message);
   }
-  const chosen = [opts.panelId !== undefined, opts.recreate, opts.forget].filter(Boolean).length;
+  const panelId = raw.panelId === undefined ? undefined : Number(raw.panelId);
+  if (panelId !== undefined && (!Number.isInteger(panelId) || panelId <= 0)) throw new CliExit(EXIT.usage, `--panel-id must be a positive integer, got "${raw.panelId}"`);
+  const chosen = [panelId !== undefined, raw.recreate, raw.forget].filter(Boolean).length;
   if (chosen !== 1) throw new CliExit(EXIT.usage, 'resolve needs exactly one of --panel-id N, --recreate, --forget');
+  return { key, ...(panelId !== undefined ? { panelId } : {}), recreate: raw.recreate, forget: raw.forget };
+}
+
+/** `resolve`: settles an ambiguous create. Safe beside a running daemon (one small transaction). */
+export function resolveCommand(config: Config, opts: ResolveOptions, io: CliIo): number {
+  const { key } = opts;
   if (!existsSync(config.stateFile)) throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
   const store = new StateStore({ path: config.stateFile });
   store.open();

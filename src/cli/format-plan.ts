@@ -7,6 +7,21 @@ const DRIFT_ORDER: readonly DriftClass[] = [
   'unbilled', 'billed_but_missing', 'suspended_but_running', 'ambiguous_billing',
 ];
 
+/**
+ * What the plan could not read: each source whose listing failed, and billing when it is down.
+ * A plan without them cannot say the panel matches: their VMs, owners and deletes are unknown.
+ */
+export function unknownParts(p: PlannedPass): string[] {
+  const parts = p.observation.listings.filter((l) => !l.ok).map((l) => `source ${l.source}`);
+  if (!p.observation.billing.ok) parts.push('billing');
+  return parts;
+}
+
+/** "a", "a and b", "a, b and c". */
+export function joinWords(words: readonly string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+}
+
 /** Renders a plan as text for a terminal. */
 export function formatPlan(p: PlannedPass, maxLines = 200): string {
   const out: string[] = [];
@@ -19,7 +34,10 @@ export function formatPlan(p: PlannedPass, maxLines = 200): string {
   out.push('');
 
   const send = p.gated.send;
-  out.push(send.length === 0 ? 'No changes: the panel matches.' : `Actions (${send.length}):`);
+  const unknown = unknownParts(p);
+  if (send.length > 0) out.push(`Actions (${send.length}):`);
+  else if (unknown.length === 0) out.push('No changes: the panel matches.');
+  else out.push(`No changes from what could be read; ${joinWords(unknown)} could not be read, so the panel may still differ.`);
   out.push(...limit(send.map(formatAction), maxLines));
   if (p.gated.skipped.length > 0) {
     out.push('', `Not sent this pass (${p.gated.skipped.length}):`);
@@ -75,6 +93,8 @@ function limit(lines: string[], max: number): string[] {
 /** The machine view of a plan (`plan --json`). */
 export function planJson(p: PlannedPass): unknown {
   return {
+    /** false when a source or billing could not be read: then no change planned does not mean none is due. */
+    complete: unknownParts(p).length === 0,
     sources: p.observation.listings.map((l) => (l.ok ? { name: l.source, ok: true, vms: l.vms.length, rejected: l.rejected } : { name: l.source, ok: false, error: l.error })),
     billing: p.observation.billing.ok ? { ok: true, rows: p.observation.billing.records.length, rejected: p.observation.billing.rejected } : { ok: false, error: p.observation.billing.error },
     actions: p.gated.send.map((a) =>

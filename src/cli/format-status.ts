@@ -4,8 +4,14 @@ import type { DaemonStatus } from '../engine/control.js';
 import type { OutboxItem } from '../domain/types.js';
 import type { StateStore } from '../store/state-store.js';
 
+/**
+ * `status --json`: `/status` without `startedAt`. That is when the running daemon started, which
+ * the state file does not record; the start of each pass is in `lastPasses[].startedAt`.
+ */
+export type CliStatus = Omit<DaemonStatus, 'startedAt'>;
+
 /** The daemon's status as recorded in the state file. */
-export function statusFromStore(store: StateStore, config: Config, version: string): DaemonStatus {
+export function statusFromStore(store: StateStore, config: Config, version: string): CliStatus {
   const counts = store.outboxCounts();
   const rows = new Map(store.sourceStatuses().map((s) => [s.name, s]));
   const billingUp = store.meta('billing_up');
@@ -16,7 +22,6 @@ export function statusFromStore(store: StateStore, config: Config, version: stri
   const passes = store.recentPasses(10);
   return {
     version,
-    startedAt: passes.at(-1)?.startedAt ?? '',
     passRunning: passes[0]?.result === 'running',
     lastSuccessAt: ms('last_success_at'),
     lastFullResyncAt: ms('last_full_resync_at'),
@@ -32,7 +37,7 @@ export function statusFromStore(store: StateStore, config: Config, version: stri
 }
 
 /** Renders the status for a terminal. */
-export function formatStatus(s: DaemonStatus, open: readonly OutboxItem[]): string {
+export function formatStatus(s: CliStatus, open: readonly OutboxItem[]): string {
   const out: string[] = [];
   out.push(`ospab-vps-sync ${s.version}`);
   out.push(`Last successful pass: ${s.lastSuccessAt ?? 'never'}    last full resync: ${s.lastFullResyncAt ?? 'never'}`);

@@ -8,9 +8,11 @@ Commands:
   run                      Run the daemon: a pass now, then on the schedule; SIGHUP = full resync
   once [--full] [--force]  Run one pass and exit (0 = it did all it could, 1 = something failed;
                            what waits for a person — ambiguous, held, rejected — is in "status")
-  plan [--json] [--full]   Dry run: show what a pass would send (0 = no changes, 2 = changes, 1 = error)
+  plan [--json] [--full]   Dry run: show what a pass would send (0 = no changes, 2 = changes,
+                           1 = error, or a source or billing could not be read)
   status [--json]          Last passes, sources, billing, outbox and snapshot counts
-  check-config             Validate the config and print it with secrets masked (78 = invalid)
+  check-config             Validate the config and print it with secrets masked (78 = invalid;
+                           files it names, such as panel.caFile, are read when a command starts)
   resync [--full] [--force] [--local]
                            Ask the running daemon for a pass (POST /resync); --local runs it here
                            when no daemon is running

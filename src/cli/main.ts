@@ -1,9 +1,10 @@
 // Argument parsing and dispatch. No logic lives here beyond choosing the command.
 import { parseArgs } from 'node:util';
+import { ConfigError, ConfigValueError } from '../config/load.js';
 import { StateLockedError } from '../store/writer-lock.js';
 import { errorMessage } from '../util/errors.js';
 import { readVersion } from '../version.js';
-import { checkConfigCommand, onceCommand, planCommand, resolveCommand, resyncCommand, statusCommand } from './commands.js';
+import { checkConfigCommand, onceCommand, planCommand, resolveCommand, resolveOptions, resyncCommand, statusCommand } from './commands.js';
 import { CliExit, commandLogger, configOrExit, type CliIo } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { USAGE } from './help.js';
@@ -68,19 +69,19 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return EXIT.usage;
   }
 
+  let configPath: string | undefined;
   try {
+    // Usage first: a wrong command line is 64 whether or not a config can be found.
+    const resolveOpts = command === 'resolve' ? resolveOptions(rest[0]!, { panelId: values['panel-id'], recreate: values.recreate, forget: values.forget }) : null;
     const { config, path } = configOrExit(values.config, io.env);
+    configPath = path;
     switch (command) {
       case 'check-config':
         return checkConfigCommand(config, path, io);
       case 'status':
         return statusCommand(config, { json: values.json }, io);
-      case 'resolve': {
-        const raw = values['panel-id'];
-        const panelId = raw === undefined ? undefined : Number(raw);
-        if (panelId !== undefined && (!Number.isInteger(panelId) || panelId <= 0)) throw new CliExit(EXIT.usage, `--panel-id must be a positive integer, got "${raw}"`);
-        return resolveCommand(config, rest[0]!, { ...(panelId !== undefined ? { panelId } : {}), recreate: values.recreate, forget: values.forget }, io);
-      }
+      case 'resolve':
+        return resolveCommand(config, resolveOpts!, io);
       case 'plan':
         return await planCommand(config, commandLogger(config, io, true), { json: values.json, full: values.full }, io);
       case 'once':
@@ -95,6 +96,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (err instanceof CliExit) {
       io.stderr.write(`${err.message}\n`);
       return err.code;
+    }
+    if (err instanceof ConfigValueError) {
+      // A file the config names, found unusable at start-up: a config error like the others.
+      io.stderr.write(`${new ConfigError(configPath ?? '(unknown)', [err.message]).message}\n`);
+      return EXIT.config;
     }
     if (err instanceof StateLockedError) {
       io.stderr.write(`${err.message}\n`);

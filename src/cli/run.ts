@@ -4,19 +4,17 @@ import { systemClock } from '../domain/ports.js';
 import { Daemon } from '../engine/daemon.js';
 import { createHttpServer } from '../http/index.js';
 import { createSyncMetrics } from '../metrics/index.js';
-import { createRuntime } from '../runtime.js';
-import { acquireWriterLock } from '../store/writer-lock.js';
 import { COLLECT_AFTER_VMS, fullCollector, limitHeapGrowth } from '../util/heap.js';
 import type { Logger } from '../util/logger.js';
 import { readVersion } from '../version.js';
+import { openForWriting } from './commands.js';
 
 /** Runs the daemon until a stop signal; resolves with the exit code. */
 export async function runDaemon(config: Config, logger: Logger): Promise<number> {
   const version = readVersion();
-  const lock = acquireWriterLock(config.stateFile);
   limitHeapGrowth();
   const metrics = createSyncMetrics({ version, sources: config.sources.map((s) => s.name) });
-  const runtime = createRuntime({ config, logger, clock: systemClock, observer: metrics });
+  const { lock, runtime } = openForWriting(config, { config, logger, clock: systemClock, observer: metrics });
   const collect = fullCollector();
   const daemon = new Daemon(runtime.deps, { schedule: config.schedule, version, logger, ...(collect ? { collectGarbage: { minVms: COLLECT_AFTER_VMS, collect } } : {}) });
   const http = config.http.listen

@@ -18,6 +18,42 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A key that passed validation but cannot be used when a command starts: a file it names is
+ * missing, unreadable or not what it must hold. Also exit 78 — restarting cannot fix it.
+ * (`check-config` does not read such files: it may run as another user than the service.)
+ */
+export class ConfigValueError extends Error {
+  constructor(
+    readonly key: string,
+    readonly problem: string,
+  ) {
+    super(`${key}: ${problem}`);
+    this.name = 'ConfigValueError';
+  }
+}
+
+/** Why a file could not be read, in words (the errno code alone for the rare others). */
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return code ?? (err as Error).message;
+}
+
+/** Reads a PEM CA file a key names, or throws `ConfigValueError` naming the key, the file and why. */
+export function readCaFile(key: string, path: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): string {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (err) {
+    throw new ConfigValueError(key, `cannot read ${path}: ${unreadable(err)}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigValueError(key, `${path} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
+  return text;
+}
+
 export interface ConfigInputs {
   /** `--config` from the command line, if given. */
   readonly path?: string | undefined;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { readNetworkUrl } from '../billing/url.js';
+import { parseListen } from '../http/listen.js';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const positiveInt = z.number().int().positive();
@@ -52,9 +53,41 @@ const tlsSchema = z
   })
   .default({ insecure: false });
 
+/**
+ * `http.listen` is read here with the parser the server uses, so a value it would refuse
+ * ("localhost" without a port) fails `check-config` and start-up with exit 78 instead of
+ * passing validation and then failing every (re)start of the unit.
+ */
+function checkListen(listen: string, ctx: z.RefinementCtx): void {
+  if (listen === '') return; // disables the endpoints
+  if (listen.trim() === '') {
+    ctx.addIssue({ code: 'custom', message: 'is only whitespace: use "" to disable the HTTP endpoints, or host:port (e.g. 127.0.0.1:9477)' });
+    return;
+  }
+  try {
+    parseListen(listen);
+  } catch (err) {
+    // parseListen names the key itself; the path printed before the message already does.
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^http\.listen /, '') });
+  }
+}
+
 const sourceName = nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "-", "_" or "." (it becomes part of every VM key)');
 
 const stringList = z.array(nonEmpty).optional();
+
+/** Regular expressions, compiled here so a typo fails check-config rather than every listing. */
+const regexList = z
+  .array(
+    nonEmpty.superRefine((pattern, ctx) => {
+      try {
+        new RegExp(pattern);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `is not a valid regular expression: ${(err as Error).message}` });
+      }
+    }),
+  )
+  .optional();
 
 const proxmoxFilter = z
   .strictObject({ nodes: stringList, pools: stringList, tags: stringList })
@@ -95,7 +128,7 @@ export const vmwareSourceSchema = z.strictObject({
       folders: stringList,
       resourcePools: stringList,
       /** Regular expressions matched against the VM name. */
-      namePatterns: stringList,
+      namePatterns: regexList,
     })
     .optional(),
   /** OS for VMs without VMware Tools when billing has none (order: billing, Tools' full name, this, the vSphere guest id). */
@@ -191,7 +224,7 @@ export const configSchema = z.strictObject({
   http: z
     .strictObject({
       /** host:port; loopback by default. Empty string disables the listener. */
-      listen: z.string().default('127.0.0.1:9477'),
+      listen: z.string().superRefine(checkListen).default('127.0.0.1:9477'),
       /** Bearer token for POST /resync. Secret: also from VPS_SYNC_ADMIN_TOKEN. Without it the admin endpoint is refused. */
       adminToken: headerToken(16, 'must be at least 16 characters').optional(),
       /** /readyz fails when the last successful pass is older than this. */

@@ -10,8 +10,8 @@ import DatabaseConstructor, { type Database } from 'better-sqlite3';
 export class StateLockedError extends Error {
   constructor(readonly stateFile: string) {
     super(
-      `another ospab-vps-sync process (run, once, resync --local or resolve) is using ${stateFile}; ` +
-        'stop it first (systemctl stop ospab-vps-sync), or ask the running daemon (resync) — read-only commands (plan, status) still work',
+      `another ospab-vps-sync process (run, once or resync --local) is using ${stateFile}; ` +
+        'stop it first (systemctl stop ospab-vps-sync), or ask the running daemon (resync) — plan, status and resolve still work',
     );
     this.name = 'StateLockedError';
   }

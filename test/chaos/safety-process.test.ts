@@ -8,7 +8,7 @@ import { DaemonProc, freePort, requireBuiltCli } from './harness/daemon.js';
 import { StateProbe } from './harness/state-probe.js';
 
 const ADMIN = 'safety-admin-token-0123456789';
-const LOCKED = /another ospab-vps-sync process \(run, once, resync --local or resolve\) is using .*state\.db; stop it first .*read-only commands \(plan, status\) still work/;
+const LOCKED = /another ospab-vps-sync process \(run, once or resync --local\) is using .*state\.db; stop it first .*plan, status and resolve still work/;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, resolveConfigPath, sourceSecretEnvName } from '../../src/config/load.js';
+import { ConfigError, ConfigValueError, loadConfig, readCaFile, resolveConfigPath, sourceSecretEnvName } from '../../src/config/load.js';
 import { redactConfig, redactUrl, scrub, secretValues } from '../../src/config/redact.js';
 import type { Config } from '../../src/config/schema.js';
 
@@ -151,6 +151,50 @@ billing: { driver: oracle, url: x }
     expect(shown).not.toContain('hunter2hunter2');
     expect(shown).toContain('mysql://sync:***@db:3306/billing');
     expect(scrub(`boom ${KEY} and hunter2hunter2`, secretValues(config))).toBe('boom *** and ***');
+  });
+});
+
+describe('http.listen is read at load the way the server reads it', () => {
+  const listenProblems = (listen: string): string => problems(`${VALID}http: { listen: ${JSON.stringify(listen)} }\n`).join('\n');
+  it.each([
+    ['a host without a port', 'localhost', /^http\.listen: "localhost": missing host or port \(expected host:port/],
+    ['a port without a host', ':9477', /^http\.listen: ":9477": missing host or port/],
+    ['a port that is not a number', '127.0.0.1:http', /^http\.listen: "127\.0\.0\.1:http": port "http" is not a number/],
+    ['a port out of range', '127.0.0.1:70000', /^http\.listen: "127\.0\.0\.1:70000": port 70000 is out of range/],
+    ['IPv6 without brackets', '::1:9477', /^http\.listen: "::1:9477": put an IPv6 address in brackets/],
+    ['only whitespace', ' ', /^http\.listen: is only whitespace: use "" to disable/],
+  ])('refuses %s', (_name, listen, pattern) => {
+    expect(listenProblems(listen)).toMatch(pattern);
+  });
+  it.each([['the default', '127.0.0.1:9477'], ['a host name', 'localhost:9477'], ['IPv6', '[::1]:9477'], ['every address', '0.0.0.0:9477'], ['disabled', '']])('accepts %s', (_name, listen) => {
+    expect(listenProblems(listen)).toBe('');
+  });
+});
+
+it('a vSphere name pattern that is not a regular expression fails validation, naming the entry', () => {
+  const vmware = `  - { name: vc1, type: vmware, url: "https://vc.example", username: sync, password: pw, filters: { namePatterns: ["^vps-", "(unclosed"] } }\n`;
+  const found = problems(VALID.replace(/(sources:\n.*\n)/, `$1${vmware}`));
+  expect(found).toEqual([expect.stringMatching(/^sources\[1\]\.filters\.namePatterns\[1\]: is not a valid regular expression: .*unclosed/i)]);
+});
+
+describe('readCaFile: a CA file a key names, checked when a command starts', () => {
+  const pem = write('ca.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  it('returns the PEM text', () => expect(readCaFile('panel.caFile', pem)).toContain('BEGIN CERTIFICATE'));
+  it.each([
+    ['a missing file', join(dir, 'missing.pem'), /^panel\.caFile: cannot read .*missing\.pem: file not found$/],
+    ['a directory', dir, /^panel\.caFile: cannot read .*: is a directory$/],
+    ['a file without a certificate', write('empty.pem', 'not a certificate\n'), /^panel\.caFile: .*empty\.pem holds no PEM certificate/],
+  ])('refuses %s, naming the key and the file', (_name, path, pattern) => {
+    const err = (() => {
+      try {
+        readCaFile('panel.caFile', path);
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(ConfigValueError);
+    expect((err as Error).message).toMatch(pattern);
   });
 });
 

@@ -1,6 +1,7 @@
 // Each mistake an operator is likely to make gives one clear line saying what to fix,
 // never a stack trace as the only message.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort } from '../support/ports.js';
 import { API_KEY, TOKEN_SECRET, World } from '../support/world.js';
@@ -80,6 +81,63 @@ describe('operator errors', () => {
     expect(r.stdout + r.stderr).not.toContain(wrong);
     expect(world.panel.table()).toEqual([]);
     world.writeConfig();
+  });
+
+  // A value that validates but cannot work must stop every command that would use it with 78,
+  // which the unit does not restart on — not pass check-config and then exit 1 in a restart loop.
+  // [case, config overrides (as a function of the world), commands and their exit codes, the problem]
+  const unusable: [string, (w: World) => Record<string, unknown>, [string, number][], RegExp][] = [
+    ['http.listen without a port', () => ({ http: { listen: 'localhost' } }), [['check-config', 78], ['run', 78], ['once', 78]], /^ {2}- http\.listen: "localhost": missing host or port \(expected host:port, e\.g\. 127\.0\.0\.1:9477/m],
+    ['http.listen with a port out of range', () => ({ http: { listen: '127.0.0.1:94770' } }), [['check-config', 78], ['run', 78]], /^ {2}- http\.listen: "127\.0\.0\.1:94770": port 94770 is out of range/m],
+    ['http.listen of spaces', () => ({ http: { listen: '  ' } }), [['check-config', 78], ['run', 78]], /^ {2}- http\.listen: is only whitespace: use "" to disable/m],
+    // check-config does not read the files a config names (it may run as another user than the
+    // service); the commands that use the file refuse to start. plan never talks to the panel.
+    [
+      'a missing panel.caFile',
+      (w) => ({ panel: { ...(w.configObject().panel as object), caFile: '/nonexistent/panel-ca.pem' } }),
+      [['check-config', 0], ['once', 78], ['run', 78], ['resync --local', 78]],
+      /^config .*config\.yaml: 1 problem:\n {2}- panel\.caFile: cannot read \/nonexistent\/panel-ca\.pem: file not found$/m,
+    ],
+    [
+      'a panel.caFile that is not PEM',
+      (w) => {
+        writeFileSync(join(w.dir, 'not-a-ca.txt'), 'hello\n');
+        return { panel: { ...(w.configObject().panel as object), caFile: join(w.dir, 'not-a-ca.txt') } };
+      },
+      [['once', 78], ['run', 78]],
+      /^ {2}- panel\.caFile: .*not-a-ca\.txt holds no PEM certificate/m,
+    ],
+  ];
+  it.each(unusable)('%s exits 78 naming the key', async (_name, over, commands, problem) => {
+    world.writeConfig(over(world));
+    try {
+      for (const [command, code] of commands) {
+        const r = await world.cli(...command.split(' '));
+        expect(r.code, `${command}: ${r.stderr}`).toBe(code);
+        if (code !== 78) continue;
+        expect(r.stderr).toMatch(problem);
+        expect(r.stderr).not.toMatch(/(E[A-Z]+): \1/); // an errno code said once, not "ENOENT: ENOENT"
+        noStack(r.stderr);
+      }
+    } finally {
+      world.writeConfig();
+    }
+    // Nothing was left locked by a command that refused to start.
+    expect((await world.cli('once')).code).toBe(0);
+  });
+
+  it('resolve checks its arguments before the config: a usage mistake is 64 even without one', async () => {
+    const away = `${world.configPath}.away`;
+    renameSync(world.configPath, away);
+    try {
+      for (const args of [['resolve', 'pve1/100'], ['resolve', 'pve1/100', '--recreate', '--forget'], ['resolve', 'pve1/100', '--panel-id', 'x'], ['resolve', 'nokey', '--forget']]) {
+        const r = await world.cli(...args);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(64);
+      }
+      expect((await world.cli('resolve', 'pve1/100', '--forget')).code).toBe(78); // well-formed: now the missing config counts
+    } finally {
+      renameSync(away, world.configPath);
+    }
   });
 
   it('unknown commands and options exit 64 with the usage', async () => {
