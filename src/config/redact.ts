@@ -122,7 +122,11 @@ export function redactConfig(config: Config): unknown {
 /** Every secret value of a config, so free text (error messages) can be scrubbed of them. */
 export function secretValues(config: Config): string[] {
   const values = [config.panel.apiKey, config.http.adminToken, ...urlPasswords(config.billing.url)];
-  for (const s of config.sources) values.push(s.type === 'proxmox' ? s.tokenSecret : s.password);
+  for (const s of config.sources) {
+    if (s.type === 'proxmox') values.push(s.tokenSecret);
+    // The password also travels as HTTP Basic credentials: a proxy echoing the header shows that form.
+    else values.push(s.password, Buffer.from(`${s.username}:${s.password}`).toString('base64'));
+  }
   return values.filter((v): v is string => typeof v === 'string' && v.length >= 4);
 }
 

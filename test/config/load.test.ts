@@ -152,6 +152,13 @@ billing: { driver: oracle, url: x }
     expect(shown).toContain('mysql://sync:***@db:3306/billing');
     expect(scrub(`boom ${KEY} and hunter2hunter2`, secretValues(config))).toBe('boom *** and ***');
   });
+
+  it("a vSphere password is also scrubbed in the HTTP Basic form a proxy may echo", () => {
+    const sources = [{ type: 'vmware', name: 'vc1', username: 'svc@vsphere.local', password: 'vc-Passw0rd!' }];
+    const config = { panel: { apiKey: KEY }, http: {}, sources, billing: { driver: 'sqlite', url: '/x.db' } } as unknown as Config;
+    const basic = Buffer.from('svc@vsphere.local:vc-Passw0rd!').toString('base64');
+    expect(scrub(`echoed: Authorization: Basic ${basic}`, secretValues(config))).toBe('echoed: Authorization: Basic ***');
+  });
 });
 
 describe('http.listen is read at load the way the server reads it', () => {
