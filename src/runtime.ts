@@ -1,7 +1,7 @@
 // Wiring: turns a validated config into the engine's dependencies. The only place that knows
 // every concrete implementation; everything else sees the interfaces in domain/ports.ts.
 import { createThreadedBillingSource } from './billing/index.js';
-import { readCaFile } from './config/load.js';
+import { ConfigValueError, readCaFile } from './config/load.js';
 import { scrub, secretValues } from './config/redact.js';
 import type { Config, SourceConfig } from './config/schema.js';
 import type { BillingSource, Clock, PanelClient, VmSource } from './domain/ports.js';
@@ -32,6 +32,24 @@ function savedDetails(store: StateStore, source: string, readonly: boolean): Det
 function panelCa(config: Config): { ca?: string } {
   if (!config.panel.caFile) return {};
   return { ca: readCaFile('panel.caFile', config.panel.caFile) };
+}
+
+/**
+ * The state file holds VPSes (or open calls) of a source the config no longer has: it was renamed
+ * or removed. Renamed, every VM of the new name would look new and its customer get a second VPS;
+ * removed, nothing would ever manage those VPSes. Neither may pass silently: a config error (78)
+ * naming the command that settles it.
+ */
+function refuseUnconfiguredSources(store: StateStore, config: Config): void {
+  const configured = new Set(config.sources.map((s) => s.name));
+  const gone = store.sourcesInState().filter((s) => !configured.has(s.source));
+  if (gone.length === 0) return;
+  const what = gone.map((s) => `"${s.source}" (${s.vps} VPS(es))`).join(', ');
+  const one = gone[0]!.source;
+  throw new ConfigValueError(
+    'sources',
+    `the state file holds ${what} of source(s) the config no longer has. Renamed? run "ospab-vps-sync rename-source ${one} <new name>" — without it every VM of the new name would be created again, a second VPS for each customer. Removed for good? run "ospab-vps-sync forget-source ${one}" (its VPSes stay on the panel, no longer managed)`,
+  );
 }
 
 /** Drops the saved VM details of vSphere sources no longer configured: nothing would read them again. */
@@ -79,6 +97,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const readonly = options.readonly ?? false;
   const store = new StateStore({ path: config.stateFile, readonly });
   store.open();
+  try {
+    refuseUnconfiguredSources(store, config);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   if (!readonly) forgetUnconfiguredDetails(store, config, logger);
   const sources = config.sources.map((s) => createSource(s, logger, clock, store, readonly));
   const billing: BillingSource = createThreadedBillingSource(config.billing, { logger });

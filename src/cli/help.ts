@@ -21,6 +21,11 @@ Commands:
                              --panel-id N  it did reach the panel as VPS #N: adopt it
                              --recreate    it did not: send it again on the next pass
                              --forget      drop what is known locally about this VM
+  rename-source <old> <new>
+                           The config's source <old> is now called <new>: move its VPSes over (the
+                           daemon refuses to start until then, or each VM would be created again)
+  forget-source <name>     Source <name> was removed from the config for good: forget its VPSes
+                           (they stay on the panel, no longer managed)
 
 Options:
   -c, --config <file>      Config file (default: $OSPAB_VPS_SYNC_CONFIG or /etc/ospab-vps-sync/config.yaml)

@@ -9,6 +9,7 @@ import { CliExit, commandLogger, configOrExit, type CliIo } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { USAGE } from './help.js';
 import { runDaemon } from './run.js';
+import { forgetSourceCommand, renameSourceCommand } from './source-commands.js';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -32,6 +33,15 @@ const ACCEPTS: Record<string, readonly string[]> = {
   'check-config': ['config'],
   resync: ['config', 'full', 'force', 'local'],
   resolve: ['config', 'panel-id', 'recreate', 'forget'],
+  'rename-source': ['config'],
+  'forget-source': ['config'],
+};
+
+/** Positional arguments after the command, where a command takes any. */
+const POSITIONALS: Record<string, { readonly count: number; readonly usage: string }> = {
+  resolve: { count: 1, usage: 'usage: ospab-vps-sync resolve <source>/<vm id> (--panel-id N | --recreate | --forget)' },
+  'rename-source': { count: 2, usage: 'usage: ospab-vps-sync rename-source <old name> <new name>' },
+  'forget-source': { count: 1, usage: 'usage: ospab-vps-sync forget-source <name>' },
 };
 
 /** Runs the CLI; resolves with the process exit code. */
@@ -64,8 +74,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(`"${command}" does not take ${wrong.map((w) => `--${w}`).join(', ')}\n`);
     return EXIT.usage;
   }
-  if ((command === 'resolve' && rest.length !== 1) || (command !== 'resolve' && rest.length > 0)) {
-    io.stderr.write(command === 'resolve' ? 'usage: ospab-vps-sync resolve <source>/<vm id> (--panel-id N | --recreate | --forget)\n' : `unexpected argument "${rest[0]}"\n`);
+  const takes = POSITIONALS[command];
+  if (rest.length !== (takes?.count ?? 0)) {
+    io.stderr.write(takes ? `${takes.usage}\n` : `unexpected argument "${rest[0]}"\n`);
     return EXIT.usage;
   }
 
@@ -82,6 +93,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return statusCommand(config, { json: values.json }, io);
       case 'resolve':
         return resolveCommand(config, resolveOpts!, io);
+      case 'rename-source':
+        return renameSourceCommand(config, rest[0]!, rest[1]!, io);
+      case 'forget-source':
+        return forgetSourceCommand(config, rest[0]!, io);
       case 'plan':
         return await planCommand(config, commandLogger(config, io, true), { json: values.json, full: values.full }, io);
       case 'once':

@@ -161,7 +161,8 @@ export function plan(input: PlanInput): PlanResult {
 }
 
 function sourceListed(state: DesiredState, source: string): boolean {
-  // A snapshot entry of a source that is no longer configured is never "listed": it is left alone.
+  // A snapshot entry of a source that is no longer configured is never "listed": it is left alone
+  // (and the runtime refuses to start until the operator renames or forgets that source).
   return state.listedSources.has(source);
 }
 

@@ -61,6 +61,7 @@ export class DetailTable {
       readonly upsert: Statement;
       readonly remove: Statement;
       readonly removeSource: Statement;
+      readonly renameSource: Statement;
       readonly sources: Statement;
     } | null,
     private readonly writable: boolean,
@@ -86,6 +87,7 @@ export class DetailTable {
             memory_mib = excluded.memory_mib, disk_bytes = excluded.disk_bytes, guest_os = excluded.guest_os, guest_full_name = excluded.guest_full_name`),
         remove: w(`DELETE FROM ${TABLE} WHERE source = ? AND vm_id = ?`),
         removeSource: w(`DELETE FROM ${TABLE} WHERE source = ?`),
+        renameSource: w(`UPDATE ${TABLE} SET source = ? WHERE source = ?`),
         sources: db.prepare(`SELECT DISTINCT source FROM ${TABLE}`).pluck(),
       },
       !readonly,
@@ -124,6 +126,17 @@ export class DetailTable {
     const gone = (s.sources.all() as string[]).filter((name) => !keep.has(name));
     if (gone.length > 0) this.db.transaction(() => gone.forEach((name) => s.removeSource.run(name))).immediate();
     return gone.length;
+  }
+
+  /**
+   * Moves `from`'s cache to `to` (a renamed source; `to` has none yet), or drops it when `to` is
+   * null. Part of the caller's transaction: it opens none of its own.
+   */
+  moveSource(from: string, to: string | null): void {
+    if (!this.statements) return; // no table yet: nothing cached
+    const s = this.writableStatements();
+    if (to === null) s.removeSource.run(from);
+    else s.renameSource.run(to, from);
   }
 
   private writableStatements(): NonNullable<DetailTable['statements']> {

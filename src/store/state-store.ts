@@ -153,6 +153,13 @@ export class StateStore {
       // `state <> 'in_flight'` as in the index outbox_settled, so it uses it.
       ambiguousCreateId: w("SELECT id FROM outbox WHERE source = ? AND external_id = ? AND kind = 'create' AND state <> 'in_flight' AND state = 'ambiguous'"),
       deleteVpsByKey: w('DELETE FROM vps WHERE source = ? AND external_id = ?'),
+      vpsSources: db.prepare('SELECT source, COUNT(*), MIN(hypervisor) FROM vps GROUP BY source').raw(true),
+      outboxSources: db.prepare('SELECT DISTINCT source FROM outbox').pluck(),
+      renameVpsSource: w('UPDATE vps SET source = ? WHERE source = ?'),
+      renameOutboxSource: w('UPDATE outbox SET source = ? WHERE source = ?'),
+      deleteVpsOfSource: w('DELETE FROM vps WHERE source = ?'),
+      deleteOutboxOfSource: w('DELETE FROM outbox WHERE source = ?'),
+      deleteSourceStatus: w('DELETE FROM source_status WHERE name = ?'),
       deleteOutboxOpen: w('DELETE FROM outbox WHERE source = ? AND external_id = ?'),
       recoverInFlightCreates: w("UPDATE OR REPLACE outbox SET state = 'ambiguous', last_error = ?, updated_at = ? WHERE state = 'in_flight' AND kind = 'create'"),
       recoverInFlightOthers: w("UPDATE OR REPLACE outbox SET state = 'failed', failure = 'retryable', last_error = ?, next_attempt_at = NULL, updated_at = ? WHERE state = 'in_flight'"),
@@ -289,6 +296,53 @@ export class StateStore {
   /** Operator: the ambiguous create did not reach the panel; send it again next pass. */
   retryAmbiguous(key: VmKey, now: number): boolean {
     return this.settleAmbiguousCreate(key, { outcome: 'failed', failure: 'retryable', error: 'operator asked to recreate', nextAttemptAt: null }, now);
+  }
+
+  /**
+   * The sources the state file holds VPSes or open calls of, with how many VPSes and their
+   * hypervisor: a source missing from the config but present here was renamed or removed.
+   */
+  sourcesInState(): Array<{ source: string; vps: number; hypervisor: string | null }> {
+    const bySource = new Map<string, { source: string; vps: number; hypervisor: string | null }>();
+    for (const [source, vps, hypervisor] of this.s.vpsSources.all() as Array<[string, number, string]>) bySource.set(source, { source, vps, hypervisor });
+    for (const source of this.s.outboxSources.all() as string[]) if (!bySource.has(source)) bySource.set(source, { source, vps: 0, hypervisor: null });
+    return [...bySource.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
+  }
+
+  /**
+   * Operator: source `from` is now called `to` in the config. Its VPSes, open calls, status and
+   * cached details move over in one transaction, so no VM is taken for new. Refused when `to`
+   * already has any of these (it would merge two sources' VPSes). Returns the VPSes moved.
+   */
+  renameSource(from: string, to: string): number {
+    return this.replaceSource(from, to);
+  }
+
+  /** Operator: source `name` was removed for good: forget its VPSes, open calls, status and details (the panel is not touched). Returns the VPSes forgotten. */
+  forgetSource(name: string): number {
+    return this.replaceSource(name, null);
+  }
+
+  private replaceSource(from: string, to: string | null): number {
+    const s = this.s;
+    const moved = this.writeTransaction(() =>
+      this.conn.transaction(() => {
+        if (to !== null) {
+          const taken = this.sourcesInState().find((x) => x.source === to);
+          if (taken) throw new Error(`source "${to}" already has ${taken.vps} VPS(es) in the state file; a rename must not merge two sources`);
+        }
+        const vps = to === null ? s.deleteVpsOfSource.run(from).changes : s.renameVpsSource.run(to, from).changes;
+        if (to === null) s.deleteOutboxOfSource.run(from);
+        else s.renameOutboxSource.run(to, from);
+        s.deleteSourceStatus.run(from);
+        this.vsphereDetails.moveSource(from, to);
+        return vps;
+      }).immediate(),
+    );
+    // Every key of the source changed: what is kept in memory is read again.
+    this.snapshotCache.drop();
+    this.outbox.invalidate();
+    return moved;
   }
 
   /** Operator: drop everything known locally about a VM (open outbox items and snapshot entry); the panel is not touched. */
