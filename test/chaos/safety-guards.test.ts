@@ -152,27 +152,26 @@ describe('delete guards (defaults) through the CLI', () => {
     const logger = createLogger({ level: 'silent', pretty: false });
     const runtime = createRuntime({ config: loadConfig({ path: world.configPath, env: {} }).config, logger, clock: systemClock, observer: nullObserver });
     const daemon = new Daemon(runtime.deps, { schedule: '0 0 1 1 *', version: 'test', logger });
+    const passes = async (n: number, force = false): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        daemon.requestPass({ full: false, force, reason: 'test' });
+        await daemon.whenIdle();
+      }
+    };
     try {
       daemon.start();
       await daemon.whenIdle();
       for (const vmid of [101, 103, 105]) world.pve.inventory.remove(vmid);
-      for (let i = 0; i < 3; i++) {
-        daemon.requestPass({ full: false, reason: 'test' });
-        await daemon.whenIdle();
-      }
+      await passes(3);
       expect(deletes(world)).toBe(0);
       expect(daemon.status().lastPasses[0]!.drift.held_delete).toBe(3);
 
-      daemon.requestPass({ full: false, force: true, reason: 'test' });
-      await daemon.whenIdle();
+      await passes(1, true);
       expect(deletes(world)).toBe(3);
 
       // The force was for that pass: the next mass disappearance is held again.
       for (const vmid of [100, 102, 104]) world.pve.inventory.remove(vmid);
-      for (let i = 0; i < 3; i++) {
-        daemon.requestPass({ full: false, reason: 'test' });
-        await daemon.whenIdle();
-      }
+      await passes(3);
       expect(deletes(world)).toBe(3);
       expect(daemon.status().lastPasses[0]!.drift.held_delete).toBe(3);
     } finally {
