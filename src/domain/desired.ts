@@ -134,7 +134,7 @@ export function desired(input: DesiredInput): DesiredState {
     }
     for (const bad of listing.rejected) {
       if (bad.vmId === undefined) {
-        unreadableSources.add(listing.source);
+        if (bad.namesNoVm) unreadableSources.add(listing.source);
         continue;
       }
       unknownVms.add(vmKey(listing.source, bad.vmId));

@@ -129,6 +129,12 @@ export interface RejectedItem {
    *  than "unbilled". */
   readonly vmId?: string;
   readonly source?: string | null;
+  /**
+   * A listing entry that names no VM at all (no readable id): any VM of its source absent from
+   * the listing may be this one, so none of them counts as missing that pass. Not set for
+   * warnings about a VM that is listed anyway (a vSphere detail served from the cache).
+   */
+  readonly namesNoVm?: true;
 }
 
 export type DriftClass =

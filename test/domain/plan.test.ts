@@ -105,13 +105,15 @@ describe('plan()', () => {
   it('an entry naming no VM makes every VM absent from that listing unknown: no delete, no missing count', () => {
     const gone = entry({ externalId: '100', panelId: 11, missingPasses: 2 });
     const other = entry({ source: 'pve2', externalId: '300', panelId: 12, missingPasses: 2 });
-    const noId = { where: 'pve1: entry #7', problem: 'entry is null, not an object' };
+    const noId = { where: 'pve1: entry #7', problem: 'entry is null, not an object', namesNoVm: true as const };
+    // A warning about a VM that is listed anyway (a vSphere detail served from the cache) names no VM either, but hides none.
+    const warning = { where: 'pve2: vm-9', problem: 'detail fetch failed, used the cached detail: timeout' };
     const listings = [
       { source: 'pve1', ok: true, vms: [vm({ externalId: '200' })], rejected: [noId] } as SourceListing,
-      listed('pve2', []),
+      { source: 'pve2', ok: true, vms: [], rejected: [warning] } as SourceListing,
     ];
     const r = run(listings, billing([owned100]), [gone, other]);
-    // pve1's VM 100 may be the unreadable entry; pve2 listed cleanly, so its VM 300 is missing as before.
+    // pve1's VM 100 may be the unreadable entry; pve2's VM 300 is missing as before.
     expect(r.summary).toEqual(['delete pve2/300 #12']);
     expect([...r.missingPasses]).toEqual([['pve2/300', 3]]);
   });

@@ -42,7 +42,7 @@ export class ListingBuilder implements ListingResult {
   /** Rejects an entry, keeping its vmid when readable: the VM exists, so the engine must treat it as unknown, not gone. */
   private reject(raw: unknown, index: number, problem: string): void {
     const vmid = readableVmid(raw);
-    this.rejected.push({ where: `${this.source}: ${describeEntry(raw, index)}`, problem, ...(vmid !== undefined ? { vmId: vmid, source: this.source } : {}) });
+    this.rejected.push({ where: `${this.source}: ${describeEntry(raw, index)}`, problem, ...(vmid !== undefined ? { vmId: vmid, source: this.source } : { namesNoVm: true }) });
   }
 
   private add(raw: unknown, index: number): void {

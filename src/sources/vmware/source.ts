@@ -123,7 +123,7 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
         problem: `invalid list entry: ${describeIssues(parsed.error)}${kept ? ' (kept its last valid values, so it is not taken for deleted)' : ''}`,
         // The VM exists: unknown this pass, never missing — also in a process that has no last
         // valid values for it (after a restart).
-        ...(id !== null ? { vmId: id, source: config.name } : {}),
+        ...(id !== null ? { vmId: id, source: config.name } : { namesNoVm: true }),
       });
     });
 

@@ -101,9 +101,9 @@ describe('proxmox source: bad entries', () => {
   it('a non-object entry is rejected with its position', async () => {
     const result = buildListing('pve1', [null, 'x', 42]);
     expect(result.rejected).toEqual([
-      { where: 'pve1: entry #0', problem: 'entry is null, not an object' },
-      { where: 'pve1: entry #1', problem: 'entry is string, not an object' },
-      { where: 'pve1: entry #2', problem: 'entry is number, not an object' },
+      { where: 'pve1: entry #0', problem: 'entry is null, not an object', namesNoVm: true },
+      { where: 'pve1: entry #1', problem: 'entry is string, not an object', namesNoVm: true },
+      { where: 'pve1: entry #2', problem: 'entry is number, not an object', namesNoVm: true },
     ]);
   });
 });

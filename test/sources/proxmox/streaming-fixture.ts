@@ -55,7 +55,7 @@ export function oldBuildListing(source: string, entries: readonly unknown[], kee
       if (fields === null) {
         const vmid = readableVmid(raw);
         const problem = 'node, pool or tags is not text: cannot tell whether the include/exclude filters take this guest';
-        result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem, ...(vmid !== undefined ? { vmId: vmid, source } : {}) });
+        result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem, ...(vmid !== undefined ? { vmId: vmid, source } : { namesNoVm: true as const }) });
         return;
       }
       if (!keep(fields)) {
@@ -70,7 +70,7 @@ export function oldBuildListing(source: string, entries: readonly unknown[], kee
       const parsed = parseGuestEntry(raw);
       if (!parsed.ok) {
         const vmid = readableVmid(raw);
-        result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: parsed.problem, ...(vmid !== undefined ? { vmId: vmid, source } : {}) });
+        result.rejected.push({ where: `${source}: ${describeEntry(raw, index)}`, problem: parsed.problem, ...(vmid !== undefined ? { vmId: vmid, source } : { namesNoVm: true as const }) });
         return;
       }
       entry = parsed.entry;
