@@ -138,20 +138,32 @@ function quickVpsId(body: unknown): number | undefined {
   return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
-/** Whether a 2xx body to an update/delete is the panel's: empty (a 204), or a JSON object whose `status`, if any, is "success". */
+/**
+ * Whether a 2xx body to an update/delete is the panel's: empty (a 204), or a JSON object with
+ * `"status": "success"` as PANEL_API.md documents. A gateway's or maintenance page's own JSON
+ * (`{"message": "maintenance"}`) is not.
+ */
 function isPanelSuccess(body: string): boolean {
   if (body.trim() === '') return true;
   const parsed = parseJson(body);
-  if (!isPlainObject(parsed)) return false;
-  return !('status' in parsed) || parsed.status === 'success';
+  return isPlainObject(parsed) && parsed.status === 'success';
 }
 
-/** Whether a body is the panel's JSON error shape (`errorAnswerSchema`) with a non-empty `error` or `message`. */
+/**
+ * Whether a body is the panel's own error, `{"error": "<status text>", "message": "<text>"}`:
+ * both keys, both text, nothing else. Gateways answer a missing route with JSON too — Kong's
+ * `{"message": "no Route matched …"}`, Spring's `{"timestamp", "path", "status", "error", …}` — and
+ * taking theirs for "no such VPS" would forget (and re-create) a VPS the panel still has.
+ */
 function isPanelError(body: string): boolean {
-  const parsed = errorAnswerSchema.safeParse(parseJson(body));
-  if (!parsed.success) return false;
-  const { error, message } = parsed.data;
-  return (error ?? '').trim() !== '' || (message ?? '').trim() !== '';
+  const parsed = parseJson(body);
+  if (!isPlainObject(parsed)) return false;
+  const keys = Object.keys(parsed);
+  return (
+    keys.length === 2 &&
+    typeof parsed.error === 'string' && parsed.error.trim() !== '' &&
+    typeof parsed.message === 'string' && parsed.message.trim() !== ''
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -29,7 +29,8 @@ const answers: Row[] = [
   ['update', 201, ok201, 'ok'],
   ['delete', 200, ok201, 'ok'],
   ['update', 200, '{"status":"success"}', 'ok'],
-  ['delete', 201, '{}', 'ok'],
+  ['delete', 201, '{}', 'retryable'],
+  ['update', 200, '{"message":"maintenance"}', 'retryable'],
   ['update', 200, ssoLogin, 'retryable'],
   ['delete', 200, ssoLogin, 'retryable'],
   ['update', 200, maintenance, 'retryable'],
@@ -50,8 +51,11 @@ const answers: Row[] = [
   // update/delete 404: not_found only when the panel's JSON error says so; anything else never reached its handler.
   ['update', 404, err('Not Found', 'VPS not found'), 'not_found'],
   ['delete', 404, err('Not Found', 'VPS not found'), 'not_found'],
-  ['update', 404, '{"error":"Not Found"}', 'not_found'],
-  ['delete', 404, '{"message":"VPS not found","code":7}', 'not_found'],
+  ['update', 404, '{"error":"Not Found"}', 'retryable'],
+  ['delete', 404, '{"message":"VPS not found","code":7}', 'retryable'],
+  // Gateways answer a missing route with JSON of their own: Kong, Spring Cloud Gateway.
+  ['update', 404, '{"message":"no Route matched with those values"}', 'retryable'],
+  ['delete', 404, '{"timestamp":"2026-11-27T10:00:00Z","path":"/api/vps/sync","status":404,"error":"Not Found","message":"x"}', 'retryable'],
   ['update', 404, nginx404, 'retryable'],
   ['delete', 404, nginx404, 'retryable'],
   ['update', 404, goMux404, 'retryable'],
