@@ -10,7 +10,7 @@ import { nullObserver } from '../engine/observer.js';
 import { dryRun, runPass } from '../engine/pass.js';
 import { parseListen, formatUrl } from '../http/index.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
-import { StateStore } from '../store/state-store.js';
+import { PanelIdTakenError, StateStore } from '../store/state-store.js';
 import { acquireWriterLock, type WriterLock } from '../store/writer-lock.js';
 import { errorMessage } from '../util/errors.js';
 import { limitHeapGrowth } from '../util/heap.js';
@@ -162,6 +162,19 @@ export function resolveOptions(key: string, raw: { panelId: string | undefined; 
   return { key, ...(panelId !== undefined ? { panelId } : {}), recreate: raw.recreate, forget: raw.forget };
 }
 
+/** adoptAmbiguous, with a refusal an operator can act on when the id is another VM's. */
+function adopt(store: StateStore, key: string, panelId: number, now: number): boolean {
+  try {
+    return store.adoptAmbiguous(key, panelId, now);
+  } catch (err) {
+    if (!(err instanceof PanelIdTakenError)) throw err;
+    throw new CliExit(
+      EXIT.failure,
+      `${err.message}: adopting it for ${key} would give one customer's VPS to another. Check VPS #${panelId} on the panel (its name and owner); if ${err.heldBy}'s entry is the wrong one, run "ospab-vps-sync resolve ${err.heldBy} --forget" first`,
+    );
+  }
+}
+
 /** `resolve`: settles an ambiguous create. Safe beside a running daemon (one small transaction). */
 export function resolveCommand(config: Config, opts: ResolveOptions, io: CliIo): number {
   const { key } = opts;
@@ -171,7 +184,7 @@ export function resolveCommand(config: Config, opts: ResolveOptions, io: CliIo):
   try {
     const now = systemClock.now();
     if (opts.panelId !== undefined) {
-      if (!store.adoptAmbiguous(key, opts.panelId, now)) throw new CliExit(EXIT.failure, `${key} has no ambiguous create to adopt (see "ospab-vps-sync status")`);
+      if (!adopt(store, key, opts.panelId, now)) throw new CliExit(EXIT.failure, `${key} has no ambiguous create to adopt (see "ospab-vps-sync status")`);
       io.stdout.write(`${key}: adopted panel VPS #${opts.panelId}; the next pass updates it if needed\n`);
     } else if (opts.recreate) {
       if (!store.retryAmbiguous(key, now)) throw new CliExit(EXIT.failure, `${key} has no ambiguous create to retry (see "ospab-vps-sync status")`);

@@ -17,6 +17,17 @@ import { OutboxJournal, type JournalCall, type JournalEntry, type ReassignedPane
 import { toOutboxItem, type OutboxRow } from './outbox-row.js';
 import { SnapshotCache, type VpsTuple } from './snapshot-cache.js';
 
+/** `resolve --panel-id N` named an id the snapshot holds for another VM (see adoptAmbiguous). */
+export class PanelIdTakenError extends Error {
+  constructor(
+    readonly panelId: number,
+    readonly heldBy: VmKey,
+  ) {
+    super(`panel VPS #${panelId} is the one the state file has for ${heldBy}`);
+    this.name = 'PanelIdTakenError';
+  }
+}
+
 export interface StoreOptions {
   readonly path: string;
   /** Read-only views (`plan`, `status`) never migrate or write. */
@@ -153,6 +164,7 @@ export class StateStore {
       // `state <> 'in_flight'` as in the index outbox_settled, so it uses it.
       ambiguousCreateId: w("SELECT id FROM outbox WHERE source = ? AND external_id = ? AND kind = 'create' AND state <> 'in_flight' AND state = 'ambiguous'"),
       deleteVpsByKey: w('DELETE FROM vps WHERE source = ? AND external_id = ?'),
+      vpsWithPanelId: db.prepare('SELECT source, external_id FROM vps WHERE panel_id = ? LIMIT 1').raw(true),
       vpsSources: db.prepare('SELECT source, COUNT(*), MIN(hypervisor) FROM vps GROUP BY source').raw(true),
       outboxSources: db.prepare('SELECT DISTINCT source FROM outbox').pluck(),
       renameVpsSource: w('UPDATE vps SET source = ? WHERE source = ?'),
@@ -288,8 +300,15 @@ export class StateStore {
     }
   }
 
-  /** Operator: the ambiguous create did reach the panel as VPS `panelId`; adopt it. */
+  /**
+   * Operator: the ambiguous create did reach the panel as VPS `panelId`; adopt it. Throws
+   * PanelIdTakenError when the snapshot holds that id for another VM: an id the panel answers with
+   * may be one handed out again, but one typed by a person is more likely a typo, and adopting it
+   * would give one customer's VPS to another.
+   */
   adoptAmbiguous(key: VmKey, panelId: number, now: number): boolean {
+    const held = this.s.vpsWithPanelId.get(panelId) as [string, string] | undefined;
+    if (held && vmKey(held[0], held[1]) !== key) throw new PanelIdTakenError(panelId, vmKey(held[0], held[1]));
     return this.settleAmbiguousCreate(key, { outcome: 'created', panelId }, now);
   }
 

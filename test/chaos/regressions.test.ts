@@ -171,6 +171,29 @@ describe('regressions found by the chaos suite', () => {
     expect((await world.cli('plan')).code).toBe(0); // and it stays in sync: no update of 1 vs 0 every pass
   });
 
+  // `resolve --panel-id` took any id: a typo naming another VM's VPS silently dropped that VM's
+  // entry (so its VPS was created again) and handed the VPS to the wrong customer.
+  it("resolve --panel-id refuses an id the state file has for another VM, naming it", async () => {
+    world = await new World().start();
+    world.addVm({ vmid: 100, name: 'web' });
+    world.bill(100, 5);
+    expect((await world.cli('once')).code).toBe(0);
+    world.addVm({ vmid: 101, name: 'db' });
+    world.bill(101, 6);
+    world.panel.addFault({ mode: 'commitThenFail', action: 'create', times: 1 });
+    await world.cli('once'); // 101's create: ambiguous (it reached the panel as #2)
+
+    const typo = await world.cli('resolve', 'pve1/101', '--panel-id', '1');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/panel VPS #1 is the one the state file has for pve1\/100: adopting it for pve1\/101 would give one customer's VPS to another/);
+    expect((await world.cli('resolve', 'pve1/101', '--panel-id', '2')).code).toBe(0);
+    expect((await world.cli('once')).code).toBe(0);
+    expect(fields(world)).toEqual([
+      { id: 1, user_id: 5, name: 'web', status: 'running' },
+      { id: 2, user_id: 6, name: 'db', status: 'running' },
+    ]);
+  });
+
   // An owner change is "delete the old customer's VPS, then create the new one". When the delete had
   // failed and was backing off, the gate skipped the delete but still sent the create: the new VPS
   // replaced the old one in the snapshot, and the old customer's VPS stayed on the panel for good.
