@@ -2,7 +2,7 @@
 // VMs really going away. A hypervisor answering an empty or partial list must never wipe
 // customers' panels: a delete needs N consecutive successful listings without the VM, and
 // when more deletes are due on a source than a count and a fraction of its VPSes, none of
-// them is sent until an operator says so (`once --force`).
+// them is sent until an operator says so (`resync --force`, or `once --force` with no daemon running).
 import { parseVmKey, type Action, type DriftItem, type SnapshotEntry, type VmKey } from './types.js';
 
 export interface GuardSettings {
@@ -19,7 +19,7 @@ export interface GuardInput {
   /** VMs each source listed this pass (the fraction's base is the larger of this and the snapshot). */
   readonly listedCounts: ReadonlyMap<string, number>;
   readonly settings: GuardSettings;
-  /** `once --force`: lifts the count and fraction limits for this pass (never the missing-pass rule). */
+  /** `resync --force` / `once --force`: lifts the count and fraction limits for this pass (never the missing-pass rule). */
   readonly force?: boolean;
 }
 
@@ -94,8 +94,8 @@ export function guards(input: GuardInput): GuardResult {
       if (due.length <= budget) continue;
       // More deletes than a pass may make is what a bad listing looks like (an empty answer, a wrong
       // filter): none of them goes, not just the excess, or the budget would only pace the damage.
-      // They wait for a person: `once --force` if the VMs really are gone, or a fix of the listing.
-      const why = `${due.length} deletes are due on source ${source}, more than the ${budget} one pass may make (guards.maxDeletesPerPass ${settings.maxDeletesPerPass}, maxDeleteFraction ${settings.maxDeleteFraction} of ${size} VPSes); none is sent until an operator runs "once --force" (if the VMs really are gone) or the listing is fixed`;
+      // They wait for a person: a forced pass if the VMs really are gone, or a fix of the listing.
+      const why = `${due.length} deletes are due on source ${source}, more than the ${budget} one pass may make (guards.maxDeletesPerPass ${settings.maxDeletesPerPass}, maxDeleteFraction ${settings.maxDeleteFraction} of ${size} VPSes); none is sent until an operator runs "resync --force" ("once --force" with no daemon running) if the VMs really are gone, or the listing is fixed`;
       for (const action of due) hold(action, why);
     }
   }

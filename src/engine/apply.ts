@@ -126,10 +126,12 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     outbox.close();
   }
   for (const r of deps.store.takeReassignedPanelIds()) {
-    deps.logger.warn(
-      { vm: r.key, panelId: r.panelId, formerVm: r.formerKey },
-      `the panel created ${r.key} as VPS #${r.panelId}, an id it had given ${r.formerKey}: that VPS is no longer on the panel (deleted there, or the panel's database restored), so ${r.formerKey} is planned afresh — created again if its VM is still there and billed`,
-    );
+    const ctx = { vm: r.key, panelId: r.panelId, formerVm: r.formerKey };
+    if (r.answeredTwice) {
+      deps.logger.error(ctx, `the panel answered the creates of ${r.formerKey} and ${r.key} with the same id #${r.panelId} (a panel fault): ${r.key} keeps it and ${r.formerKey} is planned afresh — check the panel for a second VPS of ${r.formerKey}'s customer`);
+    } else {
+      deps.logger.warn(ctx, `the panel created ${r.key} as VPS #${r.panelId}, an id it had given ${r.formerKey}: that VPS is no longer on the panel (deleted there, or the panel's database restored), so ${r.formerKey} is planned afresh — created again if its VM is still there and billed`);
+    }
   }
   return { outcomes, unauthorized, heldByBreaker };
 }

@@ -143,7 +143,7 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
     closeMootItems(deps, decided);
     if (applied.unauthorized) problems.push('the panel refused the API key (401): fix panel.apiKey / VPS_SYNC_API_KEY');
     if (applied.heldByBreaker > 0) problems.push(`${applied.heldByBreaker} action(s) held: the panel keeps failing (circuit breaker open)`);
-    result = passResult(decided, applied);
+    result = passResult(decided, applied, problems);
   } catch (err) {
     // Only our own machinery throws here (the state file, a bug): observe() and apply() report external failures as values.
     const message = deps.scrub(errorMessage(err));
@@ -268,14 +268,15 @@ function recordObservation(deps: EngineDeps, observation: Observation): void {
   deps.store.setMeta('billing_error', observation.billing.ok ? null : observation.billing.error);
 }
 
-function passResult(decided: DecidedPass, applied: ApplyReport): PassResult {
+/** `problems`: everything the pass found wrong (its observation's, recovered calls', the panel's). */
+function passResult(decided: DecidedPass, applied: ApplyReport, problems: readonly string[]): PassResult {
   if (applied.unauthorized) return 'failed';
   if (decided.nothingListed) return 'failed';
   // Actions the gate holds for an operator (an ambiguous create, a rejected payload) are drift with
   // alerts of their own, like held deletes; counted here they would fail every later pass — and
   // /readyz and VpsSyncStale with them — for one VM. Actions backing off are in `problems`.
   const incomplete =
-    decided.problems.length > 0 ||
+    problems.length > 0 ||
     applied.outcomes.some((o) => o.result !== 'ok' && o.result !== 'not_found');
   return incomplete ? 'partial' : 'success';
 }

@@ -95,7 +95,7 @@ function resync(req: IncomingMessage, res: ServerResponse, url: URL, deps: Route
   }
   const full = parseFlag(url.searchParams.get('full'));
   if (full === undefined) return sendJson(res, 400, { error: 'full must be 1, true, 0 or false' });
-  // force: the operator has checked the held deletes and wants them sent (`once --force` without stopping the daemon).
+  // force: the operator has checked the held deletes and wants them sent (what `once --force` does, without stopping the daemon).
   const force = parseFlag(url.searchParams.get('force'));
   if (force === undefined) return sendJson(res, 400, { error: 'force must be 1, true, 0 or false' });
   const query = [full ? 'full=1' : '', force ? 'force=1' : ''].filter(Boolean).join('&');

@@ -129,14 +129,19 @@ export class DetailTable {
   }
 
   /**
-   * Moves `from`'s cache to `to` (a renamed source; `to` has none yet), or drops it when `to` is
-   * null. Part of the caller's transaction: it opens none of its own.
+   * Moves `from`'s cache to `to` (a renamed source), or drops it when `to` is null. What `to` had
+   * cached goes first: it is a cache, and keeping it would make the rename fail on a duplicate key.
+   * Part of the caller's transaction: it opens none of its own.
    */
   moveSource(from: string, to: string | null): void {
     if (!this.statements) return; // no table yet: nothing cached
     const s = this.writableStatements();
-    if (to === null) s.removeSource.run(from);
-    else s.renameSource.run(to, from);
+    if (to === null) {
+      s.removeSource.run(from);
+      return;
+    }
+    s.removeSource.run(to);
+    s.renameSource.run(to, from);
   }
 
   private writableStatements(): NonNullable<DetailTable['statements']> {

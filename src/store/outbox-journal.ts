@@ -46,6 +46,8 @@ export interface ReassignedPanelId {
   readonly panelId: number;
   readonly formerKey: VmKey;
   readonly key: VmKey;
+  /** Not an id handed out again: the panel answered two creates of one group commit with it (a panel fault). */
+  readonly answeredTwice?: true;
 }
 
 /** A journaled call: the outbox id to resolve it with, and its attempt number. */
@@ -283,7 +285,13 @@ export class OutboxJournal {
     for (let i = from; i < to; i++) panelIds[i - from] = (resolutions[i]!.resolution as Extract<Resolution, { outcome: 'created' }>).panelId;
     if (new Set(panelIds).size < n) {
       // The panel answered two creates with one id (broken): one by one, so the later one finds the earlier.
+      const staged = this.stagedReassigned.length;
       for (let i = from; i < to; i++) this.resolve(resolutions[i]!.outboxId, resolutions[i]!.resolution, resolutions[i]!.now, resolutions[i]!.action);
+      const batchKeys = new Set(resolutions.slice(from, to).map((r) => r.action!.key));
+      for (let i = staged; i < this.stagedReassigned.length; i++) {
+        const r = this.stagedReassigned[i]!;
+        if (batchKeys.has(r.formerKey)) this.stagedReassigned[i] = { ...r, answeredTwice: true };
+      }
       return;
     }
     const held = this.maxPanelId;

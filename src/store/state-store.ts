@@ -329,9 +329,10 @@ export class StateStore {
   }
 
   /**
-   * Operator: source `from` is now called `to` in the config. Its VPSes, open calls, status and
-   * cached details move over in one transaction, so no VM is taken for new. Refused when `to`
-   * already has any of these (it would merge two sources' VPSes). Returns the VPSes moved.
+   * Operator: source `from` is now called `to` in the config. Its VPSes, open calls and cached
+   * vSphere details move over in one transaction, so no VM is taken for new; its last listing
+   * status is dropped (the next pass records `to`'s). Refused when `to` already has VPSes or open
+   * calls (it would merge two sources' VPSes). Returns the VPSes moved.
    */
   renameSource(from: string, to: string): number {
     return this.replaceSource(from, to);

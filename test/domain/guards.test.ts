@@ -50,7 +50,7 @@ describe('guards()', () => {
     expect(third.actions).toHaveLength(0);
     expect(third.held).toHaveLength(1000);
     expect(third.drift[0]!.detail).toBe(
-      'delete of pve1/100 (panel #1) held: 1000 deletes are due on source pve1, more than the 20 one pass may make (guards.maxDeletesPerPass 20, maxDeleteFraction 0.1 of 1000 VPSes); none is sent until an operator runs "once --force" (if the VMs really are gone) or the listing is fixed',
+      'delete of pve1/100 (panel #1) held: 1000 deletes are due on source pve1, more than the 20 one pass may make (guards.maxDeletesPerPass 20, maxDeleteFraction 0.1 of 1000 VPSes); none is sent until an operator runs "resync --force" ("once --force" with no daemon running) if the VMs really are gone, or the listing is fixed',
     );
   });
 

@@ -33,6 +33,10 @@ describe('an in-flight item at the start of a pass', () => {
     expect(world.panel.stats().byAction.create ?? 0).toBe(0);
     expect(store.openOutbox().map((i) => [i.key, i.kind, i.state, i.lastError])).toEqual([['pve1/100', 'create', 'ambiguous', 'the answer to this create could not be recorded']]);
     expect(report.summary.drift.ambiguous).toBe(1);
+    // News for a person: this pass is not a success (the next one is; the item is then drift).
+    expect(report.summary.result).toBe('partial');
+    expect(report.summary.problems).toEqual([expect.stringMatching(/^1 create\(s\) were answered but their outcome could not be recorded/)]);
+    expect((await runPass(runtime.deps, {}, new AbortController().signal)).summary.result).toBe('success');
   });
 
   it('an update is sent again (updates are idempotent)', async () => {

@@ -185,7 +185,7 @@ describe('outbox', () => {
       const entries = store.resolveAndJournal([], fresh.map((action) => ({ action, passId: 3, now: NOW })));
       store.resolveAndJournal(entries.map((e, i) => ({ ...created(e.id, 5), action: fresh[i]! })), []);
       expect(store.snapshot().map((e) => [e.key, e.panelId])).toEqual([['pve1/201', 5]]);
-      expect(store.takeReassignedPanelIds()).toEqual([{ panelId: 5, formerKey: 'pve1/200', key: 'pve1/201' }]);
+      expect(store.takeReassignedPanelIds()).toEqual([{ panelId: 5, formerKey: 'pve1/200', key: 'pve1/201', answeredTwice: true }]);
     });
 
     it('a rolled-back group commit reports nothing', () => {

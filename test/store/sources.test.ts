@@ -50,6 +50,12 @@ describe('sources in the state file', () => {
     expect(again.attempts).toBe(2);
   });
 
+  it("a rename onto a source with cached details but no VPSes replaces that cache", () => {
+    store.vsphereDetails.save('vc-new', { replaceAll: true, removed: [], upserts: new Map([['vm-7', { listKey: 'old', refreshAt: NOW, cpu: 2, memoryMiB: 1024, diskBytes: 1, guestOs: null, guestFullName: null }]]) });
+    expect(store.renameSource('vc1', 'vc-new')).toBe(1);
+    expect(store.vsphereDetails.load('vc-new').details.get('vm-7')).toMatchObject({ listKey: 'k', cpu: 1 });
+  });
+
   it('a rename onto a source that already has VPSes is refused and changes nothing', () => {
     expect(() => store.renameSource('pve1', 'vc1')).toThrow(/source "vc1" already has 1 VPS\(es\) in the state file/);
     expect(store.sourcesInState().map((s) => [s.source, s.vps])).toEqual([['pve1', 2], ['vc1', 1]]);
