@@ -64,26 +64,15 @@ describe('plan is incomplete when a source or billing cannot be read', () => {
       world.pve.inventory.update(100, { status: 'running' });
     }
   });
-});
 
-describe('status --json', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await new World().start();
-    world.addVm({ vmid: 100 });
-    world.bill(100, 5);
-  });
-  afterAll(async () => {
-    await world.stop();
-  });
-
-  it("has no startedAt: the state file does not know when a daemon started (each pass's start is in lastPasses)", async () => {
-    for (let i = 0; i < 2; i++) expect((await world.cli('once')).code).toBe(0);
+  // Same world: its passes so far are the setup's and the tests' above; status lists each one's start.
+  it("status --json has no startedAt: the state file does not know when a daemon started (each pass's start is in lastPasses)", async () => {
+    expect((await world.cli('once')).code).toBe(0);
     const r = await world.cli('status', '--json');
     expect(r.code, r.stderr).toBe(0);
     const status = JSON.parse(r.stdout) as Record<string, unknown> & { lastPasses: { startedAt: string }[] };
     expect(status).not.toHaveProperty('startedAt');
-    expect(status.lastPasses).toHaveLength(2);
+    expect(status.lastPasses.length).toBeGreaterThanOrEqual(2);
     for (const p of status.lastPasses) expect(Date.parse(p.startedAt)).not.toBeNaN();
   });
 });
