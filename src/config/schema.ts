@@ -1,5 +1,6 @@
 // The configuration file's schema: the one place that says what a valid config is.
 // Defaults live here too, so `check-config` can print the effective values.
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { readNetworkUrl } from '../billing/url.js';
@@ -158,7 +159,9 @@ export const billingSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  stateFile: nonEmpty.default('/var/lib/ospab-vps-sync/state.db'),
+  // Absolute: a relative path depends on the directory a command runs in, so `status`, `resolve`
+  // and a second daemon could each open (and lock) a different file than the running daemon.
+  stateFile: nonEmpty.refine(isAbsolute, 'must be an absolute path (a relative one depends on the directory each command runs in)').default('/var/lib/ospab-vps-sync/state.db'),
   schedule: nonEmpty.default('*/1 * * * *').refine((pattern) => {
     try {
       new Cron(pattern, { paused: true }).stop();

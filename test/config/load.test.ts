@@ -82,6 +82,7 @@ billing: { driver: oracle, url: x }
     ['not a mapping', '- a\n- b\n', /top level must be a mapping/],
     ['broken YAML', 'panel: {url: [}\n', /not valid YAML/],
     ['duplicate key', VALID + 'stateFile: /x\n', /not valid YAML/],
+    ['relative stateFile', VALID.replace('stateFile: /tmp/state.db', 'stateFile: state.db'), /stateFile: must be an absolute path/],
   ])('%s', (_name, text, pattern) => {
     expect(problems(text).join('\n')).toMatch(pattern);
   });
