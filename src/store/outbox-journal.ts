@@ -310,7 +310,7 @@ export class OutboxJournal {
       const action = r.action as CreateAction;
       const { source, externalId } = parseVmKey(action.key);
       const f = action.desired.fields;
-      const panelId = (r.resolution as Extract<Resolution, { outcome: 'created' }>).panelId;
+      const panelId = panelIds[i - from]!;
       // Staged only: it reaches the cache if the transaction commits (StateStore's writeTransaction).
       this.snapshotCache.put(source, externalId, panelId, action.desired.owner.billingId, f, action.desired.owner);
       values[v++] = source;
@@ -334,6 +334,12 @@ export class OutboxJournal {
       this.s.outboxDone.run(r.outboxId);
       if (settled.size > 0) settled.delete(settledKey('create', r.action!.key));
     }
+  }
+
+  /** The snapshot row holding `panelId`, if any (a table scan: see maxPanelIdCache). */
+  vpsHolding(panelId: number): { source: string; externalId: string } | null {
+    const row = this.s.vpsWithPanelId.get(panelId) as [string, string] | undefined;
+    return row ? { source: row[0], externalId: row[1] } : null;
   }
 
   /** See maxPanelIdCache. */
@@ -398,8 +404,8 @@ export class OutboxJournal {
         if (!f) throw new Error(`outbox item ${outboxId}: a create without fields`);
         const held = this.maxPanelId;
         if (resolution.panelId <= held) {
-          const holder = this.s.vpsWithPanelId.raw(true).get(resolution.panelId) as [string, string] | undefined;
-          if (holder) this.release(holder[0], holder[1], resolution.panelId, vmKey(source, externalId));
+          const holder = this.vpsHolding(resolution.panelId);
+          if (holder) this.release(holder.source, holder.externalId, resolution.panelId, vmKey(source, externalId));
         } else {
           this.maxPanelIdCache = resolution.panelId;
         }
@@ -462,7 +468,7 @@ function prepare(db: Database) {
       WHERE source = ? AND external_id = ? AND panel_id = ?`),
     deleteVps: db.prepare('DELETE FROM vps WHERE source = ? AND external_id = ? AND panel_id = ?'),
     // A scan (no index on panel_id, see maxPanelIdCache); at most one row unless an older build recorded a reused id twice.
-    vpsWithPanelId: db.prepare('SELECT source, external_id FROM vps WHERE panel_id = ? LIMIT 1'),
+    vpsWithPanelId: db.prepare('SELECT source, external_id FROM vps WHERE panel_id = ? LIMIT 1').raw(true),
     maxPanelId: db.prepare('SELECT COALESCE(MAX(panel_id), 0) AS id FROM vps'),
     // The open update or delete of a VPS whose panel id went to another VM's VPS.
     dropCallsToVps: db.prepare("DELETE FROM outbox WHERE source = ? AND external_id = ? AND panel_id = ? AND kind <> 'create'"),

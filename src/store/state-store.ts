@@ -164,7 +164,6 @@ export class StateStore {
       // `state <> 'in_flight'` as in the index outbox_settled, so it uses it.
       ambiguousCreateId: w("SELECT id FROM outbox WHERE source = ? AND external_id = ? AND kind = 'create' AND state <> 'in_flight' AND state = 'ambiguous'"),
       deleteVpsByKey: w('DELETE FROM vps WHERE source = ? AND external_id = ?'),
-      vpsWithPanelId: db.prepare('SELECT source, external_id FROM vps WHERE panel_id = ? LIMIT 1').raw(true),
       vpsSources: db.prepare('SELECT source, COUNT(*), MIN(hypervisor) FROM vps GROUP BY source').raw(true),
       outboxSources: db.prepare('SELECT DISTINCT source FROM outbox').pluck(),
       renameVpsSource: w('UPDATE vps SET source = ? WHERE source = ?'),
@@ -307,8 +306,8 @@ export class StateStore {
    * would give one customer's VPS to another.
    */
   adoptAmbiguous(key: VmKey, panelId: number, now: number): boolean {
-    const held = this.s.vpsWithPanelId.get(panelId) as [string, string] | undefined;
-    if (held && vmKey(held[0], held[1]) !== key) throw new PanelIdTakenError(panelId, vmKey(held[0], held[1]));
+    const held = this.outbox.vpsHolding(panelId);
+    if (held && vmKey(held.source, held.externalId) !== key) throw new PanelIdTakenError(panelId, vmKey(held.source, held.externalId));
     return this.settleAmbiguousCreate(key, { outcome: 'created', panelId }, now);
   }
 
