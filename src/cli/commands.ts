@@ -74,8 +74,9 @@ const refusingPanel: PanelClient = {
 };
 
 /**
- * `plan`: the dry run (0 no changes, 2 changes, 1 error or incomplete). A plan missing a source
- * or billing still prints what it could plan, but exits 1: it cannot say whether the panel matches.
+ * `plan`: the dry run (0 no changes, 2 changes, 1 error or incomplete). A plan missing a source,
+ * guests of a node that reports nothing, or billing still prints what it could plan, but exits 1:
+ * it cannot say whether the panel matches.
  */
 export async function planCommand(config: Config, logger: Logger, opts: { json: boolean; full: boolean }, io: CliIo): Promise<number> {
   // Before the first pass there is no state file: plan against an empty snapshot.
@@ -86,7 +87,11 @@ export async function planCommand(config: Config, logger: Logger, opts: { json: 
     io.stdout.write(opts.json ? `${JSON.stringify(planJson(planned), null, 2)}\n` : formatPlan(planned));
     const unknown = unknownParts(planned);
     if (unknown.length > 0) {
-      const what = planned.observation.listings.filter((l) => !l.ok).map((l) => `source ${l.source} is unknown (its listing failed)`);
+      const what: string[] = [];
+      for (const l of planned.observation.listings) {
+        if (!l.ok) what.push(`source ${l.source} is unknown (its listing failed)`);
+        else if (l.unreported && l.unreported.length > 0) what.push(`${l.unreported.length} guest(s) of source ${l.source} were listed without a state (node offline or not reporting)`);
+      }
       if (!planned.observation.billing.ok) what.push('billing is unavailable');
       io.stderr.write(`plan is incomplete: ${joinWords(what)}; what is shown is what could be planned without ${unknown.length === 1 ? 'it' : 'them'}, and the panel may differ in more\n`);
       return EXIT.failure;

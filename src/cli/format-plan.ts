@@ -1,6 +1,7 @@
 // The human view of a plan: what would be sent, what is held, and the drift — one line each.
 import type { PlannedPass } from '../engine/pass.js';
 import type { Action, DriftClass } from '../domain/types.js';
+import { unreportedByNode, unreportedLine } from '../engine/observe.js';
 
 const DRIFT_ORDER: readonly DriftClass[] = [
   'missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor', 'owner_changed', 'held_delete', 'ambiguous',
@@ -12,7 +13,12 @@ const DRIFT_ORDER: readonly DriftClass[] = [
  * A plan without them cannot say the panel matches: their VMs, owners and deletes are unknown.
  */
 export function unknownParts(p: PlannedPass): string[] {
-  const parts = p.observation.listings.filter((l) => !l.ok).map((l) => `source ${l.source}`);
+  const parts: string[] = [];
+  for (const l of p.observation.listings) {
+    if (!l.ok) parts.push(`source ${l.source}`);
+    // A node that is down: its guests' VPSes may be wrong on the panel, and nothing here can tell.
+    else if (l.unreported && l.unreported.length > 0) parts.push(`${l.unreported.length} guest(s) of source ${l.source} (listed without a state)`);
+  }
   if (!p.observation.billing.ok) parts.push('billing');
   return parts;
 }
@@ -28,6 +34,7 @@ export function formatPlan(p: PlannedPass, maxLines = 200): string {
   out.push('Sources:');
   for (const l of p.observation.listings) {
     out.push(l.ok ? `  ${l.source.padEnd(16)} ok, ${l.vms.length} VM(s)${l.rejected.length ? `, ${l.rejected.length} rejected` : ''}` : `  ${l.source.padEnd(16)} UNKNOWN (nothing of it will change): ${l.error}`);
+    if (l.ok && l.unreported && l.unreported.length > 0) out.push(`    ${unreportedLine(l.source, l.unreported.length, unreportedByNode(l.unreported))}`);
   }
   const b = p.observation.billing;
   out.push(b.ok ? `Billing:          ok, ${b.records.length} row(s)${b.rejected.length ? `, ${b.rejected.length} rejected` : ''}` : `Billing:          UNAVAILABLE (no creates, deletes or owner changes): ${b.error}`);
@@ -93,9 +100,11 @@ function limit(lines: string[], max: number): string[] {
 /** The machine view of a plan (`plan --json`). */
 export function planJson(p: PlannedPass): unknown {
   return {
-    /** false when a source or billing could not be read: then no change planned does not mean none is due. */
+    /** false when a source, some of its guests or billing could not be read: then no change planned does not mean none is due. */
     complete: unknownParts(p).length === 0,
-    sources: p.observation.listings.map((l) => (l.ok ? { name: l.source, ok: true, vms: l.vms.length, rejected: l.rejected } : { name: l.source, ok: false, error: l.error })),
+    sources: p.observation.listings.map((l) =>
+      l.ok ? { name: l.source, ok: true, vms: l.vms.length, rejected: l.rejected, unreported: l.unreported ?? [] } : { name: l.source, ok: false, error: l.error },
+    ),
     billing: p.observation.billing.ok ? { ok: true, rows: p.observation.billing.records.length, rejected: p.observation.billing.rejected } : { ok: false, error: p.observation.billing.error },
     actions: p.gated.send.map((a) =>
       a.kind === 'delete'

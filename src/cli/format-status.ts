@@ -28,7 +28,7 @@ export function statusFromStore(store: StateStore, config: Config, version: stri
     billing: { up: billingUp === null ? null : billingUp === '1', lastError: store.meta('billing_error') },
     sources: config.sources.map((s) => {
       const r = rows.get(s.name);
-      return { name: s.name, kind: s.type, up: r?.up ?? null, vms: r?.vms ?? null, lastError: r?.lastError ?? null, lastListedAt: r?.lastListedAt ? new Date(r.lastListedAt).toISOString() : null };
+      return { name: s.name, kind: s.type, up: r?.up ?? null, vms: r?.vms ?? null, lastError: r?.lastError ?? null, lastListedAt: r?.lastListedAt ? new Date(r.lastListedAt).toISOString() : null, unreported: r?.unreported ?? null };
     }),
     outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous, ambiguousKeys: store.ambiguousKeys(100) },
     snapshot: { vps: store.vpsCount() },
@@ -47,6 +47,10 @@ export function formatStatus(s: CliStatus, open: readonly OutboxItem[]): string 
   for (const src of s.sources) {
     const state = src.up === null ? 'not listed yet' : src.up ? `up, ${src.vms ?? 0} VM(s)` : `DOWN: ${src.lastError ?? ''}`;
     out.push(`  ${src.name.padEnd(16)} ${src.kind.padEnd(8)} ${state}${src.lastListedAt ? ` (at ${src.lastListedAt})` : ''}`);
+    if (src.up === true && src.unreported) {
+      const nodes = Object.entries(src.unreported.nodes).map(([node, n]) => `${node} (${n})`).join(', ');
+      out.push(`  ${''.padEnd(16)} ${''.padEnd(8)} ${src.unreported.vms} listed without a state on node ${nodes}: offline or not reporting; their panel VPSes are left as they are`);
+    }
   }
   out.push(`Outbox: ${s.outbox.pending} pending retry, ${s.outbox.failed} failed, ${s.outbox.ambiguous} ambiguous`);
   for (const item of open.filter((i) => i.state === 'ambiguous')) {

@@ -71,7 +71,7 @@ export interface DesiredState {
   readonly unknownSources: ReadonlySet<string>;
   /** Sources that listed successfully; only their VMs can be missing. */
   readonly listedSources: ReadonlySet<string>;
-  /** VMs whose listing entry was rejected: they exist but are unknown this pass (never missing). */
+  /** VMs whose listing entry was rejected or carried no state: they exist but are unknown this pass (never missing). */
   readonly unknownVms: ReadonlySet<VmKey>;
   /**
    * Sources whose listing had an entry that names no VM at all (no readable id): any of their VMs
@@ -108,7 +108,8 @@ export function desired(input: DesiredInput): DesiredState {
   const unknownSources = new Set<string>();
   const unknownVms = new Set<VmKey>();
   const unreadableSources = new Set<string>();
-  // external id → the sources whose listing had an entry with that id that could not be read (rare).
+  // external id → the sources whose listing had an entry with that id that could not be read or
+  // carried no state (rare).
   const rejectedOn = new Map<string, string[]>();
   // Sized once for every listed VM (duplicates make it shorter): no copies while they are added.
   let listed = 0;
@@ -132,16 +133,22 @@ export function desired(input: DesiredInput): DesiredState {
       unknownSources.add(listing.source);
       continue;
     }
+    // A rejected entry that names its VM, and a guest listed without its state: the VM exists,
+    // but nothing about it is known this pass.
+    const unknownHere = (vmId: string): void => {
+      unknownVms.add(vmKey(listing.source, vmId));
+      const on = rejectedOn.get(vmId);
+      if (on) on.push(listing.source);
+      else rejectedOn.set(vmId, [listing.source]);
+    };
     for (const bad of listing.rejected) {
       if (bad.vmId === undefined) {
         if (bad.namesNoVm) unreadableSources.add(listing.source);
         continue;
       }
-      unknownVms.add(vmKey(listing.source, bad.vmId));
-      const on = rejectedOn.get(bad.vmId);
-      if (on) on.push(listing.source);
-      else rejectedOn.set(bad.vmId, [listing.source]);
+      unknownHere(bad.vmId);
     }
+    if (listing.unreported) for (const u of listing.unreported) unknownHere(u.vmId);
     for (const vm of listing.vms) {
       const held = byId.get(vm.externalId);
       const seen = held === undefined ? undefined : among(held, vm.source);

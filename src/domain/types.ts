@@ -111,8 +111,27 @@ export interface SnapshotEntry {
 
 /** The result of listing one source: its VMs, or the reason it is unknown this pass. */
 export type SourceListing =
-  | { readonly source: string; readonly ok: true; readonly vms: readonly VmRecord[]; readonly rejected: readonly RejectedItem[] }
+  | {
+      readonly source: string;
+      readonly ok: true;
+      readonly vms: readonly VmRecord[];
+      readonly rejected: readonly RejectedItem[];
+      /** Guests listed without their state (absent: none). */
+      readonly unreported?: readonly UnreportedVm[];
+    }
   | { readonly source: string; readonly ok: false; readonly error: string };
+
+/**
+ * A guest the hypervisor lists but reports nothing about: Proxmox names every guest of a node
+ * that is offline (or whose status daemon stopped) with `status: "unknown"` and no name, CPU,
+ * memory or disk. The VM exists, so it is never missing; its state is unknown, so nothing of it
+ * is sent. Not bad input: an expected state of a cluster, reported per node rather than per VM.
+ */
+export interface UnreportedVm {
+  readonly vmId: string;
+  /** Where it runs, as the hypervisor names it (the Proxmox node). */
+  readonly node: string;
+}
 
 /** The result of the billing query: its records, or the reason it is unavailable this pass. */
 export type BillingListing =

@@ -24,6 +24,8 @@ export interface SourceStatus {
   readonly vms: number | null;
   readonly lastError: string | null;
   readonly lastListedAt: string | null;
+  /** Guests the last listing named without a state (a Proxmox node offline), per node; null when none. */
+  readonly unreported: { readonly vms: number; readonly nodes: Readonly<Record<string, number>> } | null;
 }
 
 /** The JSON body of GET /status. */

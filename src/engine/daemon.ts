@@ -140,6 +140,7 @@ export class Daemon implements DaemonControl {
           vms: row?.vms ?? null,
           lastError: row?.lastError ?? null,
           lastListedAt: iso(row?.lastListedAt ?? null),
+          unreported: row?.unreported ?? null,
         };
       }),
       outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous, ambiguousKeys: store.ambiguousKeys(100) },

@@ -9,8 +9,8 @@ export type PassResult = 'success' | 'partial' | 'failed';
 
 /** Receives the engine's measurements. Every method must be cheap and must not throw. */
 export interface PassObserver {
-  /** A source was listed (ok) or failed; `vmsByPower` only when ok. */
-  sourceListed(source: string, ok: boolean, durationSeconds: number, vmsByPower?: Readonly<Record<VmPower, number>>): void;
+  /** A source was listed (ok) or failed; `vmsByPower` and `unreported` (guests listed without a state) only when ok. */
+  sourceListed(source: string, ok: boolean, durationSeconds: number, vmsByPower?: Readonly<Record<VmPower, number>>, unreported?: number): void;
   billingQueried(ok: boolean, durationSeconds: number): void;
   /** The drift of the pass just planned, one count per class (every class present, 0 when none). */
   drift(counts: Readonly<Record<DriftClass, number>>): void;

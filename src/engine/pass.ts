@@ -13,7 +13,7 @@ import type { Logger } from '../util/logger.js';
 import { apply, type ApplyReport } from './apply.js';
 import type { PanelBreaker } from './breaker.js';
 import type { PassSummary } from './control.js';
-import { observe, type Observation } from './observe.js';
+import { observe, unreportedByNode, type Observation } from './observe.js';
 import type { PassObserver, PassResult } from './observer.js';
 
 export interface EngineSettings {
@@ -262,6 +262,7 @@ function recordObservation(deps: EngineDeps, observation: Observation): void {
       vms: l.ok ? l.vms.length : null,
       lastError: l.ok ? null : l.error,
       lastListedAt: now,
+      unreported: l.ok && l.unreported && l.unreported.length > 0 ? { vms: l.unreported.length, nodes: Object.fromEntries(unreportedByNode(l.unreported)) } : null,
     });
   }
   deps.store.setMeta('billing_up', observation.billing.ok ? '1' : '0');

@@ -59,13 +59,15 @@ export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
   return {
     registry,
     declareSources,
-    sourceListed(source: string, ok: boolean, durationSeconds: number, vmsByPower?: Readonly<Record<VmPower, number>>): void {
+    sourceListed(source: string, ok: boolean, durationSeconds: number, vmsByPower?: Readonly<Record<VmPower, number>>, unreported = 0): void {
       if (!m.knownSources.has(source)) declareSources([source]);
       m.sourceUp.set({ source }, ok ? 1 : 0);
       m.listDuration.observe({ source }, safe(durationSeconds));
       // A failed listing leaves the last known counts: the source is unknown, not empty.
       if (ok && vmsByPower) {
         for (const status of VM_POWERS) m.sourceVms.set({ source, status }, safe(vmsByPower[status] ?? 0));
+        // Listed without a state (a Proxmox node offline): VpsSyncGuestsUnreported watches this one.
+        m.sourceVms.set({ source, status: 'unknown' }, safe(unreported));
       }
     },
     billingQueried(ok: boolean): void {
@@ -114,7 +116,7 @@ function defineMetrics(registry: Registry) {
     knownSources: new Set<string>(),
     buildInfo: new Gauge({ name: 'vpssync_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers }),
     sourceUp: new Gauge({ name: 'vpssync_source_up', help: '1 if the last listing of the source succeeded, 0 if it failed, NaN before the first listing.', labelNames: ['source'], registers }),
-    sourceVms: new Gauge({ name: 'vpssync_source_vms', help: 'VMs seen in the last successful listing of the source, by status.', labelNames: ['source', 'status'], registers }),
+    sourceVms: new Gauge({ name: 'vpssync_source_vms', help: 'VMs seen in the last successful listing of the source, by status; "unknown": listed without a state (node offline or not reporting), left as they are on the panel.', labelNames: ['source', 'status'], registers }),
     listDuration: new Histogram({ name: 'vpssync_source_list_duration_seconds', help: 'Time taken to list the VMs of a source, failed listings included.', labelNames: ['source'], buckets: LIST_BUCKETS, registers }),
     billingUp: new Gauge({ name: 'vpssync_billing_up', help: '1 if the last billing query succeeded, 0 if it failed, NaN before the first query.', registers }),
     drift: new Gauge({ name: 'vpssync_drift', help: 'Drift items found by the last planned pass, by class.', labelNames: ['class'], registers }),

@@ -41,7 +41,19 @@ export interface SourceStatusRow {
   readonly vms: number | null;
   readonly lastError: string | null;
   readonly lastListedAt: number | null;
+  /** Guests the last listing named without a state, per node (null: none, or not listed). */
+  readonly unreported: UnreportedSummary | null;
 }
+
+/** How many guests a source listed without a state, and on which nodes. */
+export interface UnreportedSummary {
+  readonly vms: number;
+  readonly nodes: Readonly<Record<string, number>>;
+}
+
+// Kept in `meta` rather than a new `source_status` column: a schema version would make the state
+// file unreadable to the previous build, a high price for a status line.
+const unreportedKey = (source: string): string => `source_unreported:${source}`;
 
 /** WAL frames (pages) after which a commit checkpoints; SQLite's default is 1000. */
 const WAL_AUTOCHECKPOINT_PAGES = 4000;
@@ -354,6 +366,7 @@ export class StateStore {
         if (to === null) s.deleteOutboxOfSource.run(from);
         else s.renameOutboxSource.run(to, from);
         s.deleteSourceStatus.run(from);
+        s.setMeta.run(unreportedKey(from), null);
         this.vsphereDetails.moveSource(from, to);
         return vps;
       }).immediate(),
@@ -451,6 +464,7 @@ export class StateStore {
       last_error: status.lastError,
       last_listed_at: status.lastListedAt,
     });
+    this.s.setMeta.run(unreportedKey(status.name), status.unreported === null ? null : JSON.stringify(status.unreported));
   }
 
   /** The last recorded status of every source. */
@@ -462,7 +476,19 @@ export class StateStore {
       vms: r.vms,
       lastError: r.last_error,
       lastListedAt: r.last_listed_at,
+      unreported: this.unreportedOf(r.name),
     }));
+  }
+
+  private unreportedOf(source: string): UnreportedSummary | null {
+    const text = this.meta(unreportedKey(source));
+    if (text === null) return null;
+    try {
+      const v = JSON.parse(text) as UnreportedSummary;
+      return typeof v.vms === 'number' && typeof v.nodes === 'object' && v.nodes !== null ? v : null;
+    } catch {
+      return null; // a status line is not worth failing `status` over
+    }
   }
 
   /** A small daemon-level value (billing status, last success time). */

@@ -102,6 +102,18 @@ describe('plan()', () => {
     expect(run([dup], billing([owned100]), []).actions).toEqual([]);
   });
 
+  it('a guest listed without a state (its node offline) is unknown: not missing, not changed, not created, its billing row not "billed but missing"', () => {
+    const offline: SourceListing = { source: 'pve1', ok: true, vms: [], rejected: [], unreported: [{ vmId: '100', node: 'pve3' }, { vmId: '101', node: 'pve3' }] };
+    const owned101 = { ...owned100, vmId: '101', billingId: '43' };
+    const r = run([offline], billing([owned100, owned101]), [entry({ externalId: '100', panelId: 11, missingPasses: 2 })]);
+    expect(r.actions).toEqual([]);
+    expect(r.missingPasses.size).toBe(0);
+    expect(r.classes).toEqual([]);
+    // The same VM id listed by another source is a different VM, which this one's state does not hide.
+    const elsewhere = run([offline, listed('pve2', [])], billing([]), [entry({ source: 'pve2', externalId: '100', panelId: 12, missingPasses: 2 })]);
+    expect(elsewhere.summary).toEqual(['delete pve2/100 #12']);
+  });
+
   it('an entry naming no VM makes every VM absent from that listing unknown: no delete, no missing count', () => {
     const gone = entry({ externalId: '100', panelId: 11, missingPasses: 2 });
     const other = entry({ source: 'pve2', externalId: '300', panelId: 12, missingPasses: 2 });

@@ -61,6 +61,7 @@ describe('createSyncMetrics', () => {
     expect(s.get('vpssync_source_up{source="pve1"}')).toBe(1);
     expect(s.get('vpssync_source_vms{source="pve1",status="running"}')).toBe(5);
     expect(s.get('vpssync_source_vms{source="pve1",status="creating"}')).toBe(0);
+    expect(s.get('vpssync_source_vms{source="pve1",status="unknown"}')).toBe(0);
     expect(s.get('vpssync_source_list_duration_seconds_count{source="pve1"}')).toBe(1);
     expect(s.get('vpssync_billing_up')).toBe(1);
     expect(s.get('vpssync_drift{class="unbilled"}')).toBe(3);
@@ -76,6 +77,12 @@ describe('createSyncMetrics', () => {
     expect(s.get('vpssync_passes_total{result="partial"}')).toBe(1);
     expect(s.get('vpssync_last_success_timestamp_seconds')).toBe(1_700_000_000);
     expect(s.get('vpssync_last_full_resync_timestamp_seconds')).toBe(1_700_000_000);
+
+    // Guests listed without a state (a node offline) are counted apart, and the count follows each listing.
+    m.sourceListed('pve1', true, 0.3, { running: 3, stopped: 2, suspended: 1, creating: 0 }, 2);
+    expect((await samples(m)).get('vpssync_source_vms{source="pve1",status="unknown"}')).toBe(2);
+    m.sourceListed('pve1', true, 0.3, { running: 5, stopped: 2, suspended: 1, creating: 0 });
+    expect((await samples(m)).get('vpssync_source_vms{source="pve1",status="unknown"}')).toBe(0);
 
     // A failed listing flips up to 0 but keeps the last known counts (unknown, not empty).
     m.sourceListed('pve1', false, 15);

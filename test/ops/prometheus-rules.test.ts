@@ -19,7 +19,7 @@ const rules = (parse(read(alertsFile)) as { groups: { rules: Rule[] }[] }).group
 
 const REQUIRED = [
   'VpsSyncStale', 'VpsSyncDrift', 'VpsSyncSourceDown', 'VpsSyncBillingDown', 'VpsSyncUnbilledVms',
-  'VpsSyncBilledButMissing', 'VpsSyncAmbiguousActions', 'VpsSyncPanelErrors', 'VpsSyncHeldDeletes',
+  'VpsSyncBilledButMissing', 'VpsSyncAmbiguousActions', 'VpsSyncPanelErrors', 'VpsSyncHeldDeletes', 'VpsSyncGuestsUnreported',
 ];
 
 describe('alert rules (static checks)', () => {

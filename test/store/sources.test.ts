@@ -23,11 +23,17 @@ describe('sources in the state file', () => {
     const v = store.journal(create('vm-7', { hypervisor: 'vmware' }, 'vc1'), 1, NOW);
     store.resolve(v.id, { outcome: 'created', panelId: 3 }, NOW);
     store.vsphereDetails.save('vc1', { replaceAll: true, removed: [], upserts: new Map([['vm-7', { listKey: 'k', refreshAt: NOW, cpu: 1, memoryMiB: 512, diskBytes: 1, guestOs: null, guestFullName: null }]]) });
-    store.recordSource({ name: 'pve1', kind: 'proxmox', up: true, vms: 2, lastError: null, lastListedAt: NOW });
+    store.recordSource({ name: 'pve1', kind: 'proxmox', up: true, vms: 2, lastError: null, lastListedAt: NOW, unreported: { vms: 1, nodes: { pve3: 1 } } });
   });
   afterEach(() => {
     store.close();
     state.cleanup();
+  });
+
+  it("keeps each source's unreported guests with its status until the next listing says otherwise", () => {
+    expect(store.sourceStatuses()).toEqual([{ name: 'pve1', kind: 'proxmox', up: true, vms: 2, lastError: null, lastListedAt: NOW, unreported: { vms: 1, nodes: { pve3: 1 } } }]);
+    store.recordSource({ name: 'pve1', kind: 'proxmox', up: true, vms: 3, lastError: null, lastListedAt: NOW + 1, unreported: null });
+    expect(store.sourceStatuses()[0]!.unreported).toBeNull();
   });
 
   it('lists each source with its VPS count and hypervisor', () => {
@@ -44,6 +50,8 @@ describe('sources in the state file', () => {
     expect(store.snapshot().map((e) => [e.key, e.panelId]).sort()).toEqual([['pve-fra1/100', 1], ['pve-fra1/101', 2], ['vc-fra1/vm-7', 3]]);
     expect(store.openOutbox().map((i) => [i.key, i.kind, i.state])).toEqual([['pve-fra1/101', 'update', 'failed']]);
     expect(store.sourceStatuses()).toEqual([]);
+    // A new source of the old name must not show the old one's unreported guests.
+    expect(store.meta('source_unreported:pve1')).toBeNull();
     expect([...store.vsphereDetails.load('vc-fra1').details.keys()]).toEqual(['vm-7']);
     // The failed update is still the one a retry reuses.
     const again = store.journal(update('101', 2, { status: 'stopped' }, 'pve-fra1'), 3, NOW);

@@ -21,6 +21,9 @@ const seedSchema = z.strictObject({
   startVmid: z.number().int().min(1).optional(),
 });
 
+/** `POST /_sim/nodes/{node}`: take a node offline (its guests listed without a state) or back. */
+const nodeStateSchema = z.strictObject({ online: z.boolean() });
+
 /** Turns a zod failure into `field: message; …`. */
 function describe(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
@@ -46,6 +49,7 @@ export class SimControl {
     const path = url.pathname.replace(/\/+$/, '');
     const guest = /^\/_sim\/guests\/(\d+)$/.exec(path);
     const faultKind = /^\/_sim\/faults\/([A-Za-z0-9]+)$/.exec(path);
+    const node = /^\/_sim\/nodes\/([^/]+)$/.exec(path);
 
     if (path === '/_sim/guests' && method === 'GET') return sendControl(res, 200, { guests: inventory.list() });
     if (path === '/_sim/guests' && (method === 'POST' || method === 'PUT')) {
@@ -73,6 +77,12 @@ export class SimControl {
       const { n, ...options } = seedSchema.parse(await readJson(req));
       inventory.seed(n, options);
       return sendControl(res, 200, { ok: true, guests: inventory.size, nodes: inventory.nodes() });
+    }
+    if (path === '/_sim/nodes' && method === 'GET') return sendControl(res, 200, { nodes: inventory.nodes(), offline: inventory.offlineNodes() });
+    if (node && (method === 'POST' || method === 'PUT')) {
+      const { online } = nodeStateSchema.parse(await readJson(req));
+      inventory.setNodeOnline(decodeURIComponent(node[1]!), online);
+      return sendControl(res, 200, { offline: inventory.offlineNodes() });
     }
     if (path === '/_sim/counters' && method === 'GET') return sendControl(res, 200, { counters: counters.snapshot(), total: counters.total() });
     if ((path === '/_sim/counters' && method === 'DELETE') || (path === '/_sim/counters/reset' && method === 'POST')) {

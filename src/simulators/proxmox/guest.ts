@@ -128,6 +128,25 @@ export function resourceEntry(g: SimGuest): Record<string, unknown> {
   return entry;
 }
 
+/**
+ * The entry of a guest whose node is offline: `/cluster/resources` has no statistics for it, so
+ * it says `status: "unknown"` and leaves out name, template, CPU, memory, disk and uptime; pool,
+ * lock, tags and HA state still come from the cluster's configuration (PVE 8's extract_vm_stats).
+ */
+export function unreportedEntry(g: SimGuest): Record<string, unknown> {
+  const entry: Record<string, unknown> = {};
+  if (g.hastate !== undefined) entry.hastate = g.hastate;
+  entry.id = `${g.type}/${g.vmid}`;
+  if (g.lock !== undefined) entry.lock = g.lock;
+  entry.node = g.node;
+  if (g.pool !== undefined) entry.pool = g.pool;
+  entry.status = 'unknown';
+  if (g.tags !== undefined) entry.tags = g.tags;
+  entry.type = g.type;
+  entry.vmid = g.vmid;
+  return entry;
+}
+
 /** A MAC in Proxmox's BC:24:11 prefix, derived from the vmid. */
 function mac(vmid: number): string {
   const b = [vmid >>> 16, vmid >>> 8, vmid].map((n) => (n & 0xff).toString(16).padStart(2, '0').toUpperCase());

@@ -1,6 +1,6 @@
 // The simulated cluster's guests, with the serialized `/cluster/resources` bodies cached until
 // the next change, so 100,000 guests can be served many times a second.
-import { applyPatch, guestFromInput, resourceEntry, type GuestInput, type GuestPatch, type SimGuest } from './guest.js';
+import { applyPatch, guestFromInput, resourceEntry, unreportedEntry, type GuestInput, type GuestPatch, type SimGuest } from './guest.js';
 import { generateGuests, seedNodeNames, type SeedOptions } from './seed.js';
 
 /** Resource types `/cluster/resources?type=` accepts (PVE 8). */
@@ -14,6 +14,8 @@ export class Inventory {
   private readonly guests = new Map<number, SimGuest>();
   private nodeNames: string[] = ['pve1'];
   private readonly bodies = new Map<string, Buffer>();
+  /** Nodes taken offline: their guests are listed without a state, as Proxmox does. */
+  private readonly offline = new Set<string>();
 
   /** Adds a guest or replaces the one with the same vmid. */
   upsert(input: GuestInput): SimGuest {
@@ -55,15 +57,29 @@ export class Inventory {
     return this.guests.size;
   }
 
-  /** Removes every guest. */
+  /** Removes every guest; every node is online again. */
   clear(): void {
     this.guests.clear();
+    this.offline.clear();
     this.changed();
   }
 
-  /** Replaces the inventory with `n` generated guests (deterministic for the same options). */
+  /** Takes a node offline (its guests lose their state in listings) or brings it back. */
+  setNodeOnline(node: string, online: boolean): void {
+    if (online) this.offline.delete(node);
+    else this.offline.add(node);
+    this.changed();
+  }
+
+  /** Nodes currently offline, sorted. */
+  offlineNodes(): string[] {
+    return [...this.offline].sort();
+  }
+
+  /** Replaces the inventory with `n` generated guests (deterministic for the same options); every node is online again. */
   seed(n: number, options: SeedOptions = {}): void {
     this.guests.clear();
+    this.offline.clear();
     this.nodeNames = seedNodeNames(options.nodes);
     for (const g of generateGuests(n, options)) this.guests.set(g.vmid, g);
     this.changed();
@@ -78,7 +94,11 @@ export class Inventory {
 
   /** The guests' resource entries, freshly built (for faults that alter the list). */
   guestEntries(): Record<string, unknown>[] {
-    return this.sortedGuests().map(resourceEntry);
+    return this.sortedGuests().map((g) => this.entryOf(g));
+  }
+
+  private entryOf(g: SimGuest): Record<string, unknown> {
+    return this.offline.has(g.node) ? unreportedEntry(g) : resourceEntry(g);
   }
 
   /** The full `{"data":[...]}` body for `/cluster/resources[?type=]`, cached until a change. */
@@ -89,7 +109,7 @@ export class Inventory {
       const parts: string[] = [];
       if (type === undefined || type === 'node') for (const e of this.nodeEntries()) parts.push(JSON.stringify(e));
       if (type === undefined || type === 'storage') for (const e of this.storageEntries()) parts.push(JSON.stringify(e));
-      if (type === undefined || type === 'vm') for (const g of this.sortedGuests()) parts.push(JSON.stringify(resourceEntry(g)));
+      if (type === undefined || type === 'vm') for (const g of this.sortedGuests()) parts.push(JSON.stringify(this.entryOf(g)));
       body = Buffer.from(`{"data":[${parts.join(',')}]}`);
       this.bodies.set(key, body);
     }
@@ -106,7 +126,8 @@ export class Inventory {
   }
 
   private nodeEntries(): Record<string, unknown>[] {
-    return this.nodes().map((node, i) => ({
+    return this.nodes().map((node, i) =>
+      this.offline.has(node) ? { id: `node/${node}`, level: '', maxcpu: 64, maxdisk: 100 * GIB, maxmem: 512 * GIB, node, status: 'offline', type: 'node' } : ({
       'cgroup-mode': 2,
       cpu: (5 + (i % 7)) / 100,
       disk: 12 * GIB,

@@ -1,7 +1,7 @@
 // The Proxmox VE `VmSource`: one cluster, one request per listing.
 import type { ProxmoxSourceConfig } from '../../config/schema.js';
 import { systemClock, type Clock, type VmSource } from '../../domain/ports.js';
-import type { RejectedItem, VmRecord } from '../../domain/types.js';
+import type { RejectedItem, UnreportedVm, VmRecord } from '../../domain/types.js';
 import type { Logger } from '../../util/logger.js';
 import type { FetchFn } from './capture.js';
 import { ProxmoxClient } from './client.js';
@@ -37,15 +37,15 @@ class ProxmoxSource implements VmSource {
   }
 
   /** One `GET /cluster/resources?type=vm`, validated, filtered and mapped. */
-  async listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> {
+  async listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[]; unreported: UnreportedVm[] }> {
     const clock = this.deps.clock ?? systemClock;
     const started = clock.now();
-    const { vms, rejected, templates, filteredOut, entries } = await this.client.listGuests(signal, () => new ListingBuilder(this.config.name, this.keep));
+    const { vms, rejected, unreported, templates, filteredOut, entries } = await this.client.listGuests(signal, () => new ListingBuilder(this.config.name, this.keep));
     this.deps.logger.debug(
-      { source: this.config.name, entries, vms: vms.length, rejected: rejected.length, templates, filteredOut, ms: clock.now() - started },
+      { source: this.config.name, entries, vms: vms.length, rejected: rejected.length, unreported: unreported.length, templates, filteredOut, ms: clock.now() - started },
       'proxmox listing done',
     );
-    return { vms, rejected };
+    return { vms, rejected, unreported };
   }
 
   /** Closes the pooled connections (API tokens have no session to end). */

@@ -1,15 +1,17 @@
 // Turns the raw guest list into VM records: templates and filtered-out guests are skipped,
-// each malformed or duplicate entry is rejected with a reason, and the rest are mapped.
+// guests of a node that reports nothing are set aside as unreported, each malformed or
+// duplicate entry is rejected with a reason, and the rest are mapped.
 // Entries can be added a batch at a time (as the body arrives), so a raw entry is dropped as
 // soon as its record exists: only the compact records and the rejects accumulate.
-import type { RejectedItem, VmRecord } from '../../domain/types.js';
+import type { RejectedItem, UnreportedVm, VmRecord } from '../../domain/types.js';
 import { filterFieldsOf, type FilterFields } from './filter.js';
 import { toVmRecord } from './map.js';
-import { describeEntry, isQuickGuestEntry, parseGuestEntry, type GuestEntry } from './schema.js';
+import { CONTROL_CHARS, describeEntry, isQuickGuestEntry, parseGuestEntry, type GuestEntry } from './schema.js';
 
 export interface ListingResult {
   vms: VmRecord[];
   rejected: RejectedItem[];
+  unreported: UnreportedVm[];
   /** Counts of what was deliberately left out, for the debug log. */
   templates: number;
   filteredOut: number;
@@ -19,6 +21,7 @@ export interface ListingResult {
 export class ListingBuilder implements ListingResult {
   readonly vms: VmRecord[] = [];
   readonly rejected: RejectedItem[] = [];
+  readonly unreported: UnreportedVm[] = [];
   templates = 0;
   filteredOut = 0;
   /** Raw entries seen so far (their position in the list is the index of the next one). */
@@ -70,6 +73,12 @@ export class ListingBuilder implements ListingResult {
     if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && isQuickGuestEntry(raw as Record<string, unknown>)) {
       entry = raw as GuestEntry;
     } else {
+      // Checked only where the quick path failed (`unknown` is not a status it accepts).
+      const unreported = unreportedGuest(raw);
+      if (unreported !== undefined) {
+        this.unreported.push(unreported);
+        return;
+      }
       const parsed = parseGuestEntry(raw);
       if (!parsed.ok) {
         this.reject(raw, index, parsed.problem);
@@ -93,7 +102,21 @@ export class ListingBuilder implements ListingResult {
 export function buildListing(source: string, entries: readonly unknown[], keep?: (g: FilterFields) => boolean): ListingResult {
   const builder = new ListingBuilder(source, keep);
   builder.addBatch(entries);
-  return { vms: builder.vms, rejected: builder.rejected, templates: builder.templates, filteredOut: builder.filteredOut };
+  return { vms: builder.vms, rejected: builder.rejected, unreported: builder.unreported, templates: builder.templates, filteredOut: builder.filteredOut };
+}
+
+/**
+ * A guest Proxmox lists without any state: `status: "unknown"` is what `/cluster/resources` says
+ * when it has no current statistics for the guest (its node is offline, or the node's pvestatd
+ * stopped reporting), and then name, CPU, memory and disk are absent too. Such an entry still
+ * names the guest and its node, from the cluster's configuration. Anything less is rejected.
+ */
+function unreportedGuest(raw: unknown): UnreportedVm | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { status, node } = raw as { status?: unknown; node?: unknown };
+  if (status !== 'unknown' || typeof node !== 'string' || node.length === 0 || node.length > 255 || CONTROL_CHARS.test(node)) return undefined;
+  const vmId = readableVmid(raw);
+  return vmId === undefined ? undefined : { vmId, node };
 }
 
 /**

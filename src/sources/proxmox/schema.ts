@@ -8,7 +8,7 @@ const PIB = 1024 ** 5;
 export const LIMITS = { maxMemBytes: 64 * TIB, maxDiskBytes: PIB, maxCpu: 1024, maxNameLength: 255 } as const;
 
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 const optionalText = z.string().max(1024, 'is longer than 1024 characters').optional();
 

@@ -98,7 +98,8 @@ export class Model {
     this.world.pve.inventory.upsert({
       vmid: vm.vmid,
       type: 'qemu',
-      node: 'pve-a',
+      // Two nodes, so that one of them going offline (the nodeOffline op) leaves the other listed.
+      node: vm.vmid % 2 === 0 ? 'pve-a' : 'pve-b',
       name: vm.name,
       status: vm.running ? 'running' : 'stopped',
       template: vm.template ? 1 : 0,

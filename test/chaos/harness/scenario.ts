@@ -41,6 +41,8 @@ export type Op =
   | { readonly kind: 'panelFault'; readonly fault: PanelFaultSpec }
   | { readonly kind: 'panelDown'; readonly ms: number }
   | { readonly kind: 'pveFault'; readonly fault: PveFaultSpec }
+  /** Proxmox node pve-b goes offline for `ms`: its guests are listed without a state meanwhile. */
+  | { readonly kind: 'nodeOffline'; readonly ms: number }
   | { readonly kind: 'kill'; readonly signal: 'SIGKILL' | 'SIGTERM'; readonly poke: boolean; readonly delayMs: number; readonly restartAfterMs: number }
   | { readonly kind: 'passes'; readonly n: number }
   /**
@@ -131,6 +133,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 7, arbitrary: panelFaultArb.map((fault): Op => ({ kind: 'panelFault', fault })) },
   { weight: 1, arbitrary: fc.integer({ min: 200, max: 1500 }).map((ms): Op => ({ kind: 'panelDown', ms })) },
   { weight: 4, arbitrary: pveFaultArb.map((fault): Op => ({ kind: 'pveFault', fault })) },
+  { weight: 1, arbitrary: fc.integer({ min: 300, max: 3000 }).map((ms): Op => ({ kind: 'nodeOffline', ms })) },
   {
     weight: 4,
     arbitrary: fc
@@ -261,6 +264,7 @@ class ChaosRun {
     world.panel.clearFaults();
     await world.panel.up();
     world.pve.faults.clear();
+    world.pve.inventory.setNodeOnline('pve-b', true);
     this.note('faults cleared');
     if (!this.daemon.running) await this.daemon.start();
     const convergedAfter = await this.converge('after the faults', true);
@@ -326,6 +330,12 @@ class ChaosRun {
         if (op.fault.kind === 'emptyList' || op.fault.kind === 'partialList') return this.armShrinkingFault(op.fault);
         world.pve.faults.set(op.fault);
         return this.note(`proxmox fault ${JSON.stringify(op.fault)}`);
+      case 'nodeOffline': {
+        world.pve.inventory.setNodeOnline('pve-b', false);
+        const timer = setTimeout(() => world.pve.inventory.setNodeOnline('pve-b', true), op.ms);
+        timer.unref();
+        return this.note(`proxmox node pve-b offline for ${op.ms} ms`);
+      }
       case 'kill':
         return this.kill(op);
       case 'killMidCall':

@@ -1,5 +1,6 @@
 // Listing a cluster over real HTTPS: units, power mapping, templates, filters, one request.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildListing } from '../../../src/sources/proxmox/listing.js';
 import { GB, never, startHarness, type Harness } from './helpers.js';
 
 const RESOURCES = '/api2/json/cluster/resources';
@@ -63,6 +64,34 @@ describe('proxmox source listing', () => {
     const { vms } = await source.listVms(never());
     expect(vms.find((v) => v.externalId === '100')).toBeUndefined();
     expect(vms.find((v) => v.externalId === '103')).toMatchObject({ power: 'running', ramMb: 2048 });
+  });
+
+  it('sets the guests of an offline node aside as unreported, neither rejected nor listed', async () => {
+    h.sim.inventory.setNodeOnline('pve3', false);
+    const { vms, rejected, unreported } = await h.source().listVms(never());
+    expect(rejected).toEqual([]);
+    expect(unreported).toEqual([{ vmId: '107', node: 'pve3' }, { vmId: '108', node: 'pve3' }]);
+    expect(vms.map((v) => v.externalId).sort()).toEqual(['100', '103', '104', '105', '106']);
+    // The include filters still apply: pool and tags come from the cluster's configuration.
+    const filtered = await h.source({ include: { tags: ['prod'] } }).listVms(never());
+    expect(filtered.unreported).toEqual([{ vmId: '108', node: 'pve3' }]);
+    expect(filtered.vms.map((v) => v.externalId)).toEqual(['104']);
+  });
+
+  const stateless = { id: 'qemu/300', vmid: 300, node: 'pve9', type: 'qemu', status: 'unknown' };
+  it.each([
+    { name: "Proxmox's shape: unreported", entry: stateless, unreported: [{ vmId: '300', node: 'pve9' }], rejected: [] },
+    { name: 'vmid as text: unreported', entry: { ...stateless, vmid: '300' }, unreported: [{ vmId: '300', node: 'pve9' }], rejected: [] },
+    { name: 'vmid only in id: unreported', entry: { ...stateless, vmid: undefined }, unreported: [{ vmId: '300', node: 'pve9' }], rejected: [] },
+    { name: 'no node: rejected, its VM unknown', entry: { ...stateless, node: undefined }, unreported: [], rejected: [{ vmId: '300', problem: expect.stringMatching(/^node must be a string \(node name\);/) }] },
+    { name: 'control characters in node: rejected', entry: { ...stateless, node: 'pve\n9' }, unreported: [], rejected: [{ vmId: '300' }] },
+    { name: 'no readable id at all: rejected, names no VM', entry: { ...stateless, vmid: 'x', id: 'x' }, unreported: [], rejected: [{ namesNoVm: true }] },
+    { name: 'another unexpected status stays bad input', entry: { ...stateless, status: 'exploded' }, unreported: [], rejected: [{ vmId: '300' }] },
+  ])('an entry without a state: $name', ({ entry, unreported, rejected }) => {
+    const r = buildListing('pve1', [entry]);
+    expect(r.vms).toEqual([]);
+    expect(r.unreported).toEqual(unreported);
+    expect(r.rejected).toEqual(rejected.map((x) => expect.objectContaining(x)));
   });
 
   it('treats an empty list as an empty (successful) listing: the guards decide what that means', async () => {
