@@ -94,22 +94,52 @@ const proxmoxFilter = z
   .strictObject({ nodes: stringList, pools: stringList, tags: stringList })
   .optional();
 
-export const proxmoxSourceSchema = z.strictObject({
-  name: sourceName,
-  type: z.literal('proxmox'),
-  url: httpUrl,
-  /** `USER@REALM!TOKENID` */
-  tokenId: nonEmpty.regex(/^[^@\s]+@[^!\s]+![^\s]+$/, 'must look like USER@REALM!TOKENID, e.g. sync@pve!daemon'),
-  /** The token's UUID secret. Secret: also from env/credentials. */
-  tokenSecret: nonEmpty.regex(
-    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-    'must be the token secret Proxmox showed (a lowercase UUID)',
-  ),
-  tls: tlsSchema,
-  timeoutMs: positiveInt.default(15_000),
-  include: proxmoxFilter,
-  exclude: proxmoxFilter,
-});
+/** What makes two API URLs the same endpoint: scheme, host, port and base path (`https://h:8006/` = `https://h:8006`). */
+function endpointKey(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * `url` and `fallbackUrls` name different endpoints: a duplicate would only repeat a failed
+ * attempt (and usually means a node was meant that is not listed).
+ */
+function checkEndpoints(source: { url: string; fallbackUrls?: string[] | undefined }, ctx: z.RefinementCtx): void {
+  const seen = new Map<string, string>();
+  [source.url, ...(source.fallbackUrls ?? [])].forEach((url, i) => {
+    let key: string;
+    try {
+      key = endpointKey(url);
+    } catch {
+      return; // not a URL: its own key already says so
+    }
+    const first = seen.get(key);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['fallbackUrls', i - 1], message: `is the same endpoint as ${first}: list each node of the cluster once` });
+    else seen.set(key, i === 0 ? 'url' : `fallbackUrls[${i - 1}]`);
+  });
+}
+
+export const proxmoxSourceSchema = z
+  .strictObject({
+    name: sourceName,
+    type: z.literal('proxmox'),
+    /** The API of one cluster node, asked first. */
+    url: httpUrl,
+    /** Other nodes of the same cluster, asked in order when the one asked cannot answer (see client.ts). */
+    fallbackUrls: z.array(httpUrl).optional(),
+    /** `USER@REALM!TOKENID` */
+    tokenId: nonEmpty.regex(/^[^@\s]+@[^!\s]+![^\s]+$/, 'must look like USER@REALM!TOKENID, e.g. sync@pve!daemon'),
+    /** The token's UUID secret. Secret: also from env/credentials. */
+    tokenSecret: nonEmpty.regex(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      'must be the token secret Proxmox showed (a lowercase UUID)',
+    ),
+    tls: tlsSchema,
+    timeoutMs: positiveInt.default(15_000),
+    include: proxmoxFilter,
+    exclude: proxmoxFilter,
+  })
+  .superRefine(checkEndpoints);
 
 export const vmwareSourceSchema = z.strictObject({
   name: sourceName,

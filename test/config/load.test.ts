@@ -322,3 +322,38 @@ describe('secrets of a shape that can never work', () => {
     expect(found).not.toContain(secret);
   });
 });
+
+describe('sources[].fallbackUrls: more nodes of the same Proxmox cluster', () => {
+  const withFallbacks = (list: string): string =>
+    VALID.replace('tokenSecret: "' + SECRET + '" }', `tokenSecret: "${SECRET}", fallbackUrls: ${list} }`);
+
+  it('loads, keeping url as the primary', () => {
+    const { config } = loadConfig({ path: write('fallbacks.yaml', withFallbacks('["https://10.0.0.3:8006", "https://pve-c.example:8006"]')), env: {} });
+    expect(config.sources[0]).toMatchObject({ url: 'https://10.0.0.2:8006', fallbackUrls: ['https://10.0.0.3:8006', 'https://pve-c.example:8006'] });
+  });
+
+  it('is optional', () => {
+    expect(loadConfig({ path: write('nofallbacks.yaml', VALID), env: {} }).config.sources[0]).not.toHaveProperty('fallbackUrls');
+  });
+
+  it.each([
+    ['a duplicate of url', '["https://10.0.0.2:8006"]', /^sources\[0\]\.fallbackUrls\[0\]: is the same endpoint as url: list each node of the cluster once$/],
+    ['a duplicate of url spelled differently', '["https://10.0.0.3:8006", "HTTPS://10.0.0.2:8006/"]', /^sources\[0\]\.fallbackUrls\[1\]: is the same endpoint as url:/],
+    ['two equal fallbacks', '["https://10.0.0.3:8006", "https://10.0.0.4:8006", "https://10.0.0.3:8006"]', /^sources\[0\]\.fallbackUrls\[2\]: is the same endpoint as fallbackUrls\[0\]:/],
+    ['a URL that is not http(s)', '["ftp://10.0.0.3"]', /^sources\[0\]\.fallbackUrls\[0\]: must be an http:\/\/ or https:\/\/ URL$/],
+    ['no URL at all', '["10.0.0.3:8006 pve-b"]', /^sources\[0\]\.fallbackUrls\[0\]: must be an http:\/\/ or https:\/\/ URL$/],
+    ['an empty entry', '[""]', /^sources\[0\]\.fallbackUrls\[0\]: must not be empty/],
+    ['not a list', '"https://10.0.0.3:8006"', /^sources\[0\]\.fallbackUrls: /],
+  ])('refuses %s, naming the key', (_name, list, pattern) => {
+    expect(problems(withFallbacks(list)).join('\n')).toMatch(pattern);
+  });
+
+  it('the same host on another port or base path is another endpoint', () => {
+    expect(problems(withFallbacks('["https://10.0.0.2:8007", "https://10.0.0.2:8006/pve-b"]'))).toEqual([]);
+  });
+
+  it('is a Proxmox key: a vSphere source refuses it', () => {
+    const vmware = `  - { name: vc1, type: vmware, url: "https://vc.example", username: sync, password: pw, fallbackUrls: ["https://vc2.example"] }\n`;
+    expect(problems(VALID.replace(/(sources:\n.*\n)/, `$1${vmware}`))).toEqual([expect.stringMatching(/^sources\[1\]: unknown key "fallbackUrls"/)]);
+  });
+});

@@ -4,7 +4,8 @@
 // sent; and it is a state of the cluster, not bad input, so it is reported once per node and the
 // pass still succeeds for every other VM. Real wire: simulators on loopback, the daemon's CLI.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { World } from '../support/world.js';
+import { ProxmoxSimulator } from '../../src/simulators/proxmox/index.js';
+import { TOKEN_ID, TOKEN_SECRET, World } from '../support/world.js';
 
 describe('a Proxmox node offline', () => {
   let world: World;
@@ -84,6 +85,34 @@ describe('a Proxmox node offline', () => {
     world.pve.inventory.setNodeOnline('pve-b', true);
     expect((await world.cli('once')).code).toBe(0);
     expect(world.panel.table().filter((v) => v.name === 'new-b')).toHaveLength(1);
+  });
+
+  it('the node in `url` down: the cluster is listed through `fallbackUrls`, that node\'s guests stay as they are', async () => {
+    // pve-a's own API goes with it; another node of the same cluster (same inventory, same CA) answers.
+    const other = new ProxmoxSimulator({ tokens: [{ tokenId: TOKEN_ID, secret: TOKEN_SECRET }], nodeOf: world.pve });
+    await other.start();
+    try {
+      const source = (world.configObject().sources as Array<Record<string, unknown>>)[0]!;
+      world.writeConfig({ sources: [{ ...source, fallbackUrls: [other.url] }], log: { level: 'warn' } });
+      const before = world.panel.table();
+      world.pve.faults.set({ kind: 'down', mode: 'refuse' });
+      world.pve.inventory.setNodeOnline('pve-a', false);
+      world.pve.inventory.update(103, { status: 'stopped' });
+
+      const r = await world.cli('once');
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      expect(world.panel.table().find((v) => v.name === 'web-c')?.status).toBe('stopped');
+      expect(world.panel.table().find((v) => v.name === 'web-a')).toEqual(before.find((v) => v.name === 'web-a'));
+      expect(world.panel.stats().byAction.delete ?? 0).toBe(0);
+      const logs = `${r.stdout}${r.stderr}`;
+      expect(logs).toMatch(/failed \(cannot connect: connection refused\); listed through https:\/\/127\.0\.0\.1:\d+/);
+      expect(logs).toMatch(/1 guest\(s\) listed without a state on node pve-a \(1\)/);
+      expect(logs).not.toContain(TOKEN_SECRET);
+      const json = JSON.parse((await world.cli('status', '--json')).stdout) as { sources: Array<{ up: boolean; unreported: unknown }> };
+      expect(json.sources[0]).toMatchObject({ up: true, unreported: { vms: 1, nodes: { 'pve-a': 1 } } });
+    } finally {
+      await other.stop();
+    }
   });
 
   it('with an include filter on tags, an offline guest is still matched (tags come from its config)', async () => {

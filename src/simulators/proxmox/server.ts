@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { generateSelfSignedCert } from '../tls.js';
+import { generateSelfSignedCert, type SelfSignedCert } from '../tls.js';
 import { PveApi, type SimToken } from './api.js';
 import { SimControl } from './control.js';
 import { RequestCounters } from './counters.js';
@@ -18,6 +18,11 @@ export interface ProxmoxSimulatorOptions {
   readonly host?: string;
   /** 0 (default) picks a free port. */
   readonly port?: number;
+  /**
+   * Another node of the same cluster: share its inventory (every node serves the whole cluster)
+   * and its certificate (one CA file trusts every node, as the cluster's pve-root-ca does).
+   */
+  readonly nodeOf?: ProxmoxSimulator;
 }
 
 export interface SimulatorAddress {
@@ -28,7 +33,7 @@ export interface SimulatorAddress {
 
 /** A fake Proxmox VE cluster for tests, the demo and the benchmark; `start()`/`stop()` own the server. */
 export class ProxmoxSimulator {
-  readonly inventory = new Inventory();
+  readonly inventory: Inventory;
   readonly counters = new RequestCounters();
   readonly faults = new FaultSet(() => this.syncDown());
   private server: http.Server | undefined;
@@ -39,7 +44,11 @@ export class ProxmoxSimulator {
   private address: SimulatorAddress | undefined;
   private port = 0;
 
-  constructor(private readonly options: ProxmoxSimulatorOptions) {}
+  private certificate: SelfSignedCert | undefined;
+
+  constructor(private readonly options: ProxmoxSimulatorOptions) {
+    this.inventory = options.nodeOf?.inventory ?? new Inventory();
+  }
 
   /** Starts listening; resolves with the base URL and the certificate to trust. */
   async start(): Promise<SimulatorAddress> {
@@ -48,7 +57,9 @@ export class ProxmoxSimulator {
     const handler = this.handler();
     let caPem = '';
     if (tls) {
-      const cert = await generateSelfSignedCert();
+      const shared = this.options.nodeOf?.certificate;
+      if (this.options.nodeOf && !shared) throw new Error('proxmox simulator: start the first node of the cluster (nodeOf) before this one');
+      const cert = (this.certificate = shared ?? (await generateSelfSignedCert()));
       caPem = cert.cert;
       this.server = https.createServer({ key: cert.key, cert: cert.cert }, handler);
     } else {

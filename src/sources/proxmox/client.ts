@@ -1,41 +1,57 @@
-// Talks to one Proxmox VE cluster through the proxmox-api client: exactly one
+// Talks to one Proxmox VE cluster through the proxmox-api client: one
 // `GET /cluster/resources?type=vm` per listing, bounded by `timeoutMs` (headers and body) and
 // the caller's signal, with every failure turned into a one-line `SourceError`. The guest list is
 // validated and mapped while it arrives (see stream.ts), so the raw list is never held whole.
+// A cluster listed through several nodes (`fallbackUrls`) is asked at the next node only when the
+// node asked could not answer for the cluster; each such attempt is one more request.
 import { proxmoxApi, type ProxmoxEngineOptions } from 'proxmox-api';
 import { fetch as undiciFetch, type Agent } from 'undici';
 import type { ProxmoxSourceConfig } from '../../config/schema.js';
 import { CapturedCall, STREAMED_DATA, type AnswerHead, type BodyReader, type FetchFn } from './capture.js';
+import { inOrder, parseEndpoints, type Endpoint } from './endpoints.js';
 import { networkError, SourceError, type SourceErrorReason } from './errors.js';
+import { afterFailures, allFailed, failoverEvent, isNodeFault, type Failure, type FailoverEvent } from './failover.js';
 import type { ListingBuilder } from './listing.js';
 import { guestListSchema } from './schema.js';
 import { DEFAULT_BATCH_BYTES, GuestListStream } from './stream.js';
+import { printable } from './text.js';
 import { createDispatcher } from './tls.js';
 
 export { SourceError, type SourceErrorReason } from './errors.js';
+export type { FailoverEvent } from './failover.js';
 
 const PVE_CONTENT_TYPE = 'application/json;charset=UTF-8';
 // The formats proxmox-api checks in its constructor (where it would console.error and throw).
 const TOKEN_ID = /.*@.+!.+/;
 const TOKEN_SECRET = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-type ClientConfig = Pick<ProxmoxSourceConfig, 'name' | 'url' | 'tokenId' | 'tokenSecret' | 'timeoutMs' | 'tls'>;
+type ClientConfig = Pick<ProxmoxSourceConfig, 'name' | 'url' | 'fallbackUrls' | 'tokenId' | 'tokenSecret' | 'timeoutMs' | 'tls'>;
 
 export interface ClientOptions {
   /** Bytes of the guest list parsed at a time (the benchmark and the tests vary it). */
   readonly batchBytes?: number;
+  /** Told once per listing that another endpoint answered after the first one(s) failed. */
+  readonly onFailover?: (event: FailoverEvent) => void;
 }
 
-/** Removes control characters and caps length, for text that came from the server. */
-function printable(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
+/** How one attempt at one endpoint ended. */
+type Attempt =
+  | { readonly ok: true; readonly builder: ListingBuilder }
+  | {
+      readonly ok: false;
+      readonly error: SourceError;
+      /** Another node may answer (see isNodeFault). */
+      readonly nodeFault: boolean;
+      /** The node gave the cluster's answer (a 401, an invalid body): it is up, ask it first next time. */
+      readonly answered: boolean;
+    };
 
-/** The HTTP side of one Proxmox source; holds the connection pool between passes. */
+/** The HTTP side of one Proxmox source; holds the connection pool and the sticky endpoint between passes. */
 export class ProxmoxClient {
   private dispatcher: Agent | undefined;
+  /** Config index of the endpoint that answered last: the next listing starts there. */
+  private first = 0;
+  private answeredBy: string | undefined;
 
   constructor(
     private readonly config: ClientConfig,
@@ -45,15 +61,55 @@ export class ProxmoxClient {
 
   /**
    * The guests of the cluster, fed to a builder from `newBuilder` as they arrive (a fresh one
-   * per attempt); throws `SourceError` when the listing is unusable.
+   * per attempt); throws `SourceError` when the listing is unusable. With `fallbackUrls` the
+   * endpoints are tried in turn, from the one that answered last, while the failure is the
+   * node's and not the cluster's (failover.ts says which is which).
    */
   async listGuests(signal: AbortSignal, newBuilder: () => ListingBuilder): Promise<ListingBuilder> {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error(`timed out after ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
+    const name = this.config.name;
     try {
       if (signal.aborted) throw this.fail('aborted', `listing aborted (${this.abortText(signal)})`);
-      const url = this.parsedUrl();
-      this.dispatcher ??= await createDispatcher(this.config.name, this.config.tls);
+      const endpoints = this.endpoints();
+      // One pool for every endpoint: undici keeps connections per origin inside one Agent, and the
+      // TLS settings (one CA signs every node of a cluster) are the same for all.
+      const dispatcher = (this.dispatcher ??= await createDispatcher(name, this.config.tls));
+      const failures: Failure[] = [];
+      for (const endpoint of inOrder(endpoints, this.first)) {
+        const attempt = await this.attempt(endpoint, dispatcher, signal, newBuilder);
+        if (attempt.ok) {
+          this.first = endpoint.index;
+          this.answeredBy = endpoint.label;
+          if (failures.length > 0) this.options.onFailover?.(failoverEvent(name, failures, endpoint));
+          return attempt.builder;
+        }
+        if (attempt.answered) this.first = endpoint.index;
+        if (!attempt.nodeFault) throw afterFailures(name, attempt.error, endpoint, failures);
+        failures.push({ endpoint, error: attempt.error });
+      }
+      // One endpoint: its error exactly as without failover.
+      throw failures.length === 1 ? failures[0]!.error : allFailed(name, failures);
+    } catch (err) {
+      throw this.scrubbed(err);
+    }
+  }
+
+  /** The endpoint that answered the last successful listing (for logs), if any did. */
+  get lastEndpoint(): string | undefined {
+    return this.answeredBy;
+  }
+
+  /**
+   * One `GET /cluster/resources?type=vm` at one endpoint, within its own `timeoutMs` (headers
+   * and body) and the caller's signal; every failure comes back scrubbed, with what it says
+   * about the node.
+   */
+  private async attempt(endpoint: Endpoint, dispatcher: Agent, signal: AbortSignal, newBuilder: () => ListingBuilder): Promise<Attempt> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`timed out after ${this.config.timeoutMs} ms`)), this.config.timeoutMs);
+    let call: CapturedCall | undefined;
+    try {
+      if (signal.aborted) throw this.fail('aborted', `listing aborted (${this.abortText(signal)})`);
+      const url = endpoint.url;
       // The builder fed by the reader of the latest answer (the library may retry once).
       let streamed: ListingBuilder | undefined;
       const readerFor = (head: AnswerHead): BodyReader | undefined => {
@@ -64,7 +120,7 @@ export class ProxmoxClient {
         streamed = builder;
         return new GuestListStream((entries) => builder.addBatch(entries), this.options.batchBytes ?? DEFAULT_BATCH_BYTES, head.contentLength);
       };
-      const call = new CapturedCall(this.baseFetch, this.dispatcher, AbortSignal.any([signal, deadline.signal]), url.pathname.replace(/\/+$/, ''), readerFor);
+      call = new CapturedCall(this.baseFetch, dispatcher, AbortSignal.any([signal, deadline.signal]), endpoint.basePath, readerFor);
       const px = proxmoxApi({
         host: url.hostname,
         port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
@@ -80,14 +136,17 @@ export class ProxmoxClient {
       try {
         data = await px.cluster.resources.$get({ type: 'vm' });
       } catch (err) {
-        throw this.explain(err, call, signal, deadline.signal);
+        throw this.explain(err, call, endpoint, signal, deadline.signal);
       }
-      if (data === STREAMED_DATA && streamed) return streamed;
+      if (data === STREAMED_DATA && streamed) return { ok: true, builder: streamed };
       const builder = newBuilder();
       builder.addBatch(this.checkList(data, call));
-      return builder;
+      return { ok: true, builder };
     } catch (err) {
-      throw this.scrubbed(err);
+      const error = this.scrubbed(err);
+      const status = call?.status;
+      const nodeFault = !signal.aborted && isNodeFault({ reason: error.reason, status, cutShort: call?.bodyError !== undefined });
+      return { ok: false, error, nodeFault, answered: !nodeFault && status !== undefined && error.reason !== 'aborted' };
     } finally {
       clearTimeout(timer);
     }
@@ -100,29 +159,17 @@ export class ProxmoxClient {
     await d?.close();
   }
 
-  private parsedUrl(): URL {
-    let url: URL;
-    try {
-      url = new URL(this.config.url);
-    } catch {
-      throw this.fail('config', `url "${printable(this.config.url, 100)}" is not a URL`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw this.fail('config', `url must be http:// or https://, got ${url.protocol}`);
+  /** The configured endpoints, once the token is known to have a usable shape. */
+  private endpoints(): Endpoint[] {
+    const endpoints = parseEndpoints(this.config.url, this.config.fallbackUrls);
+    if ('problem' in endpoints) throw this.fail('config', endpoints.problem);
     if (!TOKEN_ID.test(this.config.tokenId)) throw this.fail('config', 'tokenId must look like USER@REALM!TOKENID');
     if (!TOKEN_SECRET.test(this.config.tokenSecret)) throw this.fail('config', 'tokenSecret must be the lowercase UUID Proxmox showed');
-    return url;
-  }
-
-  private get origin(): string {
-    try {
-      return new URL(this.config.url).origin;
-    } catch {
-      return '(bad url)';
-    }
+    return endpoints;
   }
 
   /** Why a request failed, from what the captured call saw (more reliable than the library's message). */
-  private explain(err: unknown, call: CapturedCall, signal: AbortSignal, deadline: AbortSignal): unknown {
+  private explain(err: unknown, call: CapturedCall, endpoint: Endpoint, signal: AbortSignal, deadline: AbortSignal): unknown {
     // Our own reader failed (a bug, not the wire): say that, not "truncated".
     if (call.readerError !== undefined) return call.readerError;
     if (signal.aborted) return this.fail('aborted', `listing aborted (${this.abortText(signal)})`, err);
@@ -134,7 +181,7 @@ export class ProxmoxClient {
       const of = call.contentLength !== undefined ? ` of ${call.contentLength}` : '';
       return this.fail('invalid_response', `answer truncated: connection closed after ${call.bytesReceived}${of} bytes`, call.bodyError);
     }
-    if (call.networkError !== undefined) return networkError(this.config.name, this.origin, call.networkError);
+    if (call.networkError !== undefined) return networkError(this.config.name, endpoint.url.origin, call.networkError);
     if (call.status === undefined) return this.fail('http', `request failed: ${printable(err instanceof Error ? err.message : String(err))}`, err);
     // From here the answer's status says it all. The library's own error is not kept as the cause:
     // its message interpolates the response's text() method, i.e. our reader's source code.
@@ -146,7 +193,7 @@ export class ProxmoxClient {
       return this.fail('auth', `${statusLine} — the token lacks a privilege: grant PVEAuditor on / (to the token itself when privilege separation is on)`);
     }
     if (call.status === 200 && call.contentType !== PVE_CONTENT_TYPE) {
-      return this.fail('invalid_response', `answered with Content-Type "${printable(call.contentType ?? '', 80)}" instead of ${PVE_CONTENT_TYPE} — is ${this.origin} the Proxmox API and not a proxy or login page?`);
+      return this.fail('invalid_response', `answered with Content-Type "${printable(call.contentType ?? '', 80)}" instead of ${PVE_CONTENT_TYPE} — is ${endpoint.url.origin} the Proxmox API and not a proxy or login page?`);
     }
     return this.fail('http', `HTTP ${statusLine} from GET /cluster/resources`);
   }
@@ -174,7 +221,7 @@ export class ProxmoxClient {
   }
 
   /** Belt and braces: no message leaving the client may contain the token secret. */
-  private scrubbed(err: unknown): unknown {
+  private scrubbed(err: unknown): SourceError {
     const secret = this.config.tokenSecret;
     if (!(err instanceof SourceError)) {
       return this.fail('http', printable(String(err instanceof Error ? err.message : err)).split(secret).join('***'));

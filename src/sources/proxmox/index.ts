@@ -1,10 +1,12 @@
-// The Proxmox VE `VmSource`: one cluster, one request per listing.
+// The Proxmox VE `VmSource`: one cluster, one request per listing (more only while failing over
+// from a node that cannot answer to the next of `fallbackUrls`).
 import type { ProxmoxSourceConfig } from '../../config/schema.js';
 import { systemClock, type Clock, type VmSource } from '../../domain/ports.js';
 import type { RejectedItem, UnreportedVm, VmRecord } from '../../domain/types.js';
 import type { Logger } from '../../util/logger.js';
 import type { FetchFn } from './capture.js';
 import { ProxmoxClient } from './client.js';
+import { failoverMessage } from './failover.js';
 import { createGuestFilter, type FilterFields } from './filter.js';
 import { ListingBuilder } from './listing.js';
 
@@ -27,7 +29,9 @@ class ProxmoxSource implements VmSource {
     private readonly deps: ProxmoxSourceDeps,
   ) {
     // Both only store their arguments: no I/O until the first listing.
-    this.client = new ProxmoxClient(config, deps.fetch);
+    // A failover is worth a warning (a node is down or failing), once: the next listings start at
+    // the node that answered, so they neither fail nor warn again until that one fails too.
+    this.client = new ProxmoxClient(config, deps.fetch, { onFailover: (event) => deps.logger.warn({ failed: event.failed, answered: event.answered }, failoverMessage(event)) });
     this.keep = createGuestFilter(config.include, config.exclude);
   }
 
@@ -42,7 +46,7 @@ class ProxmoxSource implements VmSource {
     const started = clock.now();
     const { vms, rejected, unreported, templates, filteredOut, entries } = await this.client.listGuests(signal, () => new ListingBuilder(this.config.name, this.keep));
     this.deps.logger.debug(
-      { source: this.config.name, entries, vms: vms.length, rejected: rejected.length, unreported: unreported.length, templates, filteredOut, ms: clock.now() - started },
+      { source: this.config.name, endpoint: this.client.lastEndpoint, entries, vms: vms.length, rejected: rejected.length, unreported: unreported.length, templates, filteredOut, ms: clock.now() - started },
       'proxmox listing done',
     );
     return { vms, rejected, unreported };
