@@ -1,6 +1,8 @@
 // The one-shot commands: once, plan, status, check-config, resync, resolve.
 import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { checkCaFiles } from '../config/ca-files.js';
+import { ConfigError } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
 import type { Config } from '../config/schema.js';
 import { systemClock, type PanelClient } from '../domain/ports.js';
@@ -118,8 +120,17 @@ export function statusCommand(config: Config, opts: { json: boolean }, io: CliIo
   }
 }
 
-/** `check-config`: the effective config, secrets masked. */
+/**
+ * `check-config`: the effective config, secrets masked. The CA files it names are read too: a
+ * missing one or one without a certificate is a config error (78) as at start-up; one this user
+ * may not read is only a warning, since the service's user may.
+ */
 export function checkConfigCommand(config: Config, path: string, io: CliIo): number {
+  const files = checkCaFiles(config);
+  if (files.problems.length > 0) throw new ConfigError(path, files.problems);
+  for (const w of files.unreadable) {
+    io.stderr.write(`warning: ${w} — as this user (uid ${process.getuid?.() ?? '?'}); the service's user must be able to read it: check with sudo -u <that user> ospab-vps-sync check-config\n`);
+  }
   io.stdout.write(`# ${path}: valid\n${stringify(redactConfig(config))}`);
   return EXIT.ok;
 }

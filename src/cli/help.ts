@@ -11,8 +11,8 @@ Commands:
   plan [--json] [--full]   Dry run: show what a pass would send (0 = no changes, 2 = changes,
                            1 = error, or a source or billing could not be read)
   status [--json]          Last passes, sources, billing, outbox and snapshot counts
-  check-config             Validate the config and print it with secrets masked (78 = invalid;
-                           files it names, such as panel.caFile, are read when a command starts)
+  check-config             Validate the config, read the CA files it names, and print it with
+                           secrets masked (78 = invalid, or a CA file missing or not PEM)
   resync [--full] [--force] [--local]
                            Ask the running daemon for a pass (POST /resync); --local runs it here
                            when no daemon is running

@@ -112,6 +112,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stderr.write(`${err.message}\n`);
       return err.code;
     }
+    if (err instanceof ConfigError) {
+      io.stderr.write(`${err.message}\n`);
+      return EXIT.config;
+    }
     if (err instanceof ConfigValueError) {
       // A file the config names, found unusable at start-up: a config error like the others.
       io.stderr.write(`${new ConfigError(configPath ?? '(unknown)', [err.message]).message}\n`);

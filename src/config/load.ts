@@ -21,7 +21,8 @@ export class ConfigError extends Error {
 /**
  * A key that passed validation but cannot be used when a command starts: a file it names is
  * missing, unreadable or not what it must hold. Also exit 78 — restarting cannot fix it.
- * (`check-config` does not read such files: it may run as another user than the service.)
+ * (`check-config` reads them too, but takes "permission denied" for a warning: it may run as
+ * another user than the service.)
  */
 export class ConfigValueError extends Error {
   constructor(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ConfigValueError, loadConfig, readCaFile, resolveConfigPath, sourceSecretEnvName } from '../../src/config/load.js';
+import { caFilesOf, checkCaFiles } from '../../src/config/ca-files.js';
 import { redactConfig, redactUrl, scrub, secretValues } from '../../src/config/redact.js';
 import type { Config } from '../../src/config/schema.js';
 
@@ -355,5 +356,29 @@ describe('sources[].fallbackUrls: more nodes of the same Proxmox cluster', () =>
   it('is a Proxmox key: a vSphere source refuses it', () => {
     const vmware = `  - { name: vc1, type: vmware, url: "https://vc.example", username: sync, password: pw, fallbackUrls: ["https://vc2.example"] }\n`;
     expect(problems(VALID.replace(/(sources:\n.*\n)/, `$1${vmware}`))).toEqual([expect.stringMatching(/^sources\[1\]: unknown key "fallbackUrls"/)]);
+  });
+});
+
+describe('the CA files a config names (check-config)', () => {
+  const base = loadConfig({ path: write('ca-files.yaml', VALID), env: {} }).config;
+  it.each([
+    ['readable PEM', () => '-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n', { problems: [], unreadable: [] }],
+    ['not found', () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); }, { problems: ['panel.caFile: cannot read /ca.pem: file not found'], unreadable: [] }],
+    ['no certificate in it', () => 'hello', { problems: ['panel.caFile: /ca.pem holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")'], unreadable: [] }],
+    // Another user (the service's) may read it: a warning, not a verdict.
+    ['permission denied', () => { throw Object.assign(new Error('x'), { code: 'EACCES' }); }, { problems: [], unreadable: ['panel.caFile: cannot read /ca.pem: permission denied'] }],
+  ])('%s', (_name, read, expected) => {
+    const config = { ...base, panel: { ...base.panel, caFile: '/ca.pem' } };
+    expect(checkCaFiles(config, read)).toEqual(expected);
+  });
+
+  it('names every CA file by its key', () => {
+    const config = {
+      ...base,
+      panel: { ...base.panel, caFile: '/p.pem' },
+      sources: [base.sources[0]!, { ...base.sources[0]!, name: 'pve2', tls: { insecure: false, caFile: '/s.pem' } }],
+      billing: { ...base.billing, tls: { enabled: true, insecure: false, caFile: '/b.pem' } },
+    };
+    expect(caFilesOf(config)).toEqual([['panel.caFile', '/p.pem'], ['sources[1].tls.caFile', '/s.pem'], ['billing.tls.caFile', '/b.pem']]);
   });
 });

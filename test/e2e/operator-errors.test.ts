@@ -48,6 +48,19 @@ describe('operator errors', () => {
     expect(r.stdout).not.toContain(TOKEN_SECRET);
   });
 
+  it.each([
+    ['a source CA file that does not exist', () => ({ sources: [{ ...(world.configObject().sources as object[])[0], tls: { caFile: join(world.dir, 'nope.pem') } }] }), /^ {2}- sources\[0\]\.tls\.caFile: cannot read \S+nope\.pem: file not found$/m],
+    ['a panel CA file that is a directory', () => ({ panel: { url: world.panel.url, apiKey: API_KEY, caFile: world.dir } }), /^ {2}- panel\.caFile: cannot read \S+: is a directory$/m],
+  ])('check-config reads every CA file the config names: %s is exit 78, naming the key', async (_name, over, message) => {
+    world.writeConfig(over());
+    const r = await world.cli('check-config');
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+    noStack(r.stderr);
+    world.writeConfig();
+  });
+
   it('an unreachable Proxmox says it cannot connect, naming the source and URL', async () => {
     const port = await closedPort();
     world.writeConfig({ sources: [{ ...(world.configObject().sources as object[])[0], url: `https://127.0.0.1:${port}` }] });
@@ -90,12 +103,12 @@ describe('operator errors', () => {
     ['http.listen without a port', () => ({ http: { listen: 'localhost' } }), [['check-config', 78], ['run', 78], ['once', 78]], /^ {2}- http\.listen: "localhost": missing host or port \(expected host:port, e\.g\. 127\.0\.0\.1:9477/m],
     ['http.listen with a port out of range', () => ({ http: { listen: '127.0.0.1:94770' } }), [['check-config', 78], ['run', 78]], /^ {2}- http\.listen: "127\.0\.0\.1:94770": port 94770 is out of range/m],
     ['http.listen of spaces', () => ({ http: { listen: '  ' } }), [['check-config', 78], ['run', 78]], /^ {2}- http\.listen: is only whitespace: use "" to disable/m],
-    // check-config does not read the files a config names (it may run as another user than the
-    // service); the commands that use the file refuse to start. plan never talks to the panel.
+    // check-config reads the files a config names, and the commands that use the file refuse to
+    // start. plan never talks to the panel.
     [
       'a missing panel.caFile',
       (w) => ({ panel: { ...(w.configObject().panel as object), caFile: '/nonexistent/panel-ca.pem' } }),
-      [['check-config', 0], ['once', 78], ['run', 78], ['resync --local', 78]],
+      [['check-config', 78], ['once', 78], ['run', 78], ['resync --local', 78]],
       /^config .*config\.yaml: 1 problem:\n {2}- panel\.caFile: cannot read \/nonexistent\/panel-ca\.pem: file not found$/m,
     ],
     [
@@ -104,7 +117,7 @@ describe('operator errors', () => {
         writeFileSync(join(w.dir, 'not-a-ca.txt'), 'hello\n');
         return { panel: { ...(w.configObject().panel as object), caFile: join(w.dir, 'not-a-ca.txt') } };
       },
-      [['once', 78], ['run', 78]],
+      [['check-config', 78], ['once', 78], ['run', 78]],
       /^ {2}- panel\.caFile: .*not-a-ca\.txt holds no PEM certificate/m,
     ],
   ];
