@@ -32,7 +32,7 @@ it(`chaos: ${numRuns} random sequences converge without duplicates or wrong dele
   const total = results.reduce((a, r) => a + r.ms, 0);
   console.log(
     `chaos suite: seed ${seed}: ${results.length} cases in ${(total / 1000).toFixed(1)} s; ` +
-      `${results.reduce((a, r) => a + r.kills, 0)} kills, ${results.filter((r) => r.ambiguous > 0).length} case(s) with ambiguous creates ` +
+      `${results.reduce((a, r) => a + r.kills, 0)} kills, ${results.reduce((a, r) => a + r.nodeOutages, 0)} node outages, ${results.filter((r) => r.ambiguous > 0).length} case(s) with ambiguous creates ` +
       `(${results.reduce((a, r) => a + r.ambiguous, 0)} in all), converged after ${results.map((r) => r.convergedAfter).join('/')} pass(es)`,
   );
   expect(results).toHaveLength(numRuns);

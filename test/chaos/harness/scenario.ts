@@ -184,6 +184,8 @@ export interface CaseResult {
   readonly ms: number;
   readonly ambiguous: number;
   readonly kills: number;
+  /** Times a Proxmox node went offline (its guests listed without a state). */
+  readonly nodeOutages: number;
   readonly convergedAfter: number;
   readonly rows: number;
 }
@@ -202,6 +204,7 @@ class ChaosRun {
   private daemon!: DaemonProc;
   private probe!: StateProbe;
   private kills = 0;
+  private nodeOutages = 0;
   private probabilisticFaults: number[] = [];
 
   constructor(
@@ -290,7 +293,7 @@ class ChaosRun {
     // ---- a graceful stop leaves nothing in flight
     const exit = await this.daemon.kill('SIGTERM');
     if (exit.code !== 0) throw new Error(`SIGTERM: the daemon exited with ${exit.code}/${exit.signal}, want 0`);
-    return { ms: Date.now() - this.started, ambiguous: ambiguous.size, kills: this.kills, convergedAfter, rows: world.panel.table().length };
+    return { ms: Date.now() - this.started, ambiguous: ambiguous.size, kills: this.kills, nodeOutages: this.nodeOutages, convergedAfter, rows: world.panel.table().length };
   }
 
   private expectAlive(): void {
@@ -332,6 +335,7 @@ class ChaosRun {
         return this.note(`proxmox fault ${JSON.stringify(op.fault)}`);
       case 'nodeOffline': {
         world.pve.inventory.setNodeOnline('pve-b', false);
+        this.nodeOutages++;
         const timer = setTimeout(() => world.pve.inventory.setNodeOnline('pve-b', true), op.ms);
         timer.unref();
         return this.note(`proxmox node pve-b offline for ${op.ms} ms`);
