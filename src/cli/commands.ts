@@ -61,11 +61,29 @@ export async function onceCommand(config: Config, logger: Logger, opts: { full: 
 export function openForWriting(config: Config, options: RuntimeOptions): { lock: WriterLock; runtime: Runtime } {
   const lock = acquireWriterLock(config.stateFile);
   try {
-    return { lock, runtime: createRuntime(options) };
+    const runtime = createRuntime(options);
+    warnSharedPanelIds(runtime.deps.store, options.logger);
+    return { lock, runtime };
   } catch (err) {
     lock.release();
     throw err;
   }
+}
+
+/** Says at start-up, once, when the state file holds panel ids that two VMs claim (see `sharedPanelIds`). */
+function warnSharedPanelIds(store: StateStore, logger: Logger): void {
+  const shared = store.sharedPanelIds(20);
+  if (shared.length === 0) return;
+  logger.warn(
+    { sharedPanelIds: shared },
+    `${shared.length === 20 ? '20 or more' : shared.length} panel id(s) are held by more than one VM in the state file (${describeShared(shared.slice(0, 3))}${shared.length > 3 ? ', …' : ''}): ` +
+      'check on the panel which VM each VPS is, then "ospab-vps-sync resolve <source>/<id> --forget" the other (see "ospab-vps-sync status")',
+  );
+}
+
+/** `#17: pve1/100 and pve1/205`. */
+function describeShared(shared: ReadonlyArray<{ panelId: number; keys: readonly string[] }>): string {
+  return shared.map((s) => `#${s.panelId}: ${joinWords(s.keys)}`).join('; ');
 }
 
 /** A panel that refuses every call: dry runs must never reach the panel. */

@@ -6,9 +6,12 @@ import type { StateStore } from '../store/state-store.js';
 
 /**
  * `status --json`: `/status` without `startedAt`. That is when the running daemon started, which
- * the state file does not record; the start of each pass is in `lastPasses[].startedAt`.
+ * the state file does not record; the start of each pass is in `lastPasses[].startedAt`. Plus the
+ * panel ids several VMs hold (a full scan of the snapshot: too dear for a polled endpoint).
  */
-export type CliStatus = Omit<DaemonStatus, 'startedAt'>;
+export type CliStatus = Omit<DaemonStatus, 'startedAt'> & {
+  readonly sharedPanelIds: ReadonlyArray<{ readonly panelId: number; readonly keys: readonly string[] }>;
+};
 
 /** The daemon's status as recorded in the state file. */
 export function statusFromStore(store: StateStore, config: Config, version: string): CliStatus {
@@ -32,6 +35,7 @@ export function statusFromStore(store: StateStore, config: Config, version: stri
     }),
     outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous, ambiguousKeys: store.ambiguousKeys(100) },
     snapshot: { vps: store.vpsCount() },
+    sharedPanelIds: store.sharedPanelIds(),
     lastPasses: passes,
   };
 }
@@ -42,6 +46,10 @@ export function formatStatus(s: CliStatus, open: readonly OutboxItem[]): string 
   out.push(`ospab-vps-sync ${s.version}`);
   out.push(`Last successful pass: ${s.lastSuccessAt ?? 'never'}    last full resync: ${s.lastFullResyncAt ?? 'never'}`);
   out.push(`Panel VPSes known:    ${s.snapshot.vps}`);
+  for (const shared of s.sharedPanelIds) {
+    out.push(`  SHARED #${shared.panelId} is held by ${shared.keys.join(' and ')}: the panel has one VPS for them, and each one's updates overwrite it`);
+    out.push(`    → check VPS #${shared.panelId} on the panel (name, owner), then: ospab-vps-sync resolve <the other one> --forget (it is created anew)`);
+  }
   out.push(`Billing:              ${s.billing.up === null ? 'not queried yet' : s.billing.up ? 'up' : `DOWN: ${s.billing.lastError ?? ''}`}`);
   out.push('Sources:');
   for (const src of s.sources) {

@@ -163,6 +163,9 @@ export class StateStore {
       // Arrays, not objects: at 100,000 VPSes a row object per VPS is most of what snapshot() costs.
       allVps: db.prepare('SELECT source, external_id, panel_id, user_id, billing_id, name, cpu, ram, disk, os, status, hypervisor, missing_passes FROM vps').raw(true),
       vpsCount: db.prepare('SELECT COUNT(*) AS n FROM vps'),
+      sharedPanelIds: db.prepare(
+        "SELECT panel_id, group_concat(source || '/' || external_id, ' ') FROM vps GROUP BY panel_id HAVING COUNT(*) > 1 ORDER BY panel_id LIMIT ?",
+      ).raw(true),
       // The outbox holds open items only since schema version 2; `state <> 'done'` keeps the
       // read-only views (`status`, `plan`) right on a version-1 file a daemon has not migrated yet.
       openOutbox: db.prepare("SELECT * FROM outbox WHERE state <> 'done' ORDER BY id"),
@@ -211,6 +214,17 @@ export class StateStore {
   /** Number of VPSes in the snapshot. */
   vpsCount(): number {
     return (this.s.vpsCount.get() as { n: number }).n;
+  }
+
+  /**
+   * Panel ids that more than one VM holds (at most `limit`): a panel that handed an id out again
+   * before the daemon released the old holder on such an answer (older builds did not), or a
+   * hand-edited state file. The next update of either VM rewrites the other customer's VPS, and
+   * which VM the panel's VPS really is can only be checked on the panel: reported, not repaired.
+   * A full scan (no index on panel_id): for `status` and start-up, not for every pass.
+   */
+  sharedPanelIds(limit = 100): Array<{ panelId: number; keys: string[] }> {
+    return (this.s.sharedPanelIds.all(limit) as Array<[number, string]>).map(([panelId, keys]) => ({ panelId, keys: keys.split(' ').sort() }));
   }
 
   /** Stores the consecutive-missing counters planned for this pass, in one transaction. */
