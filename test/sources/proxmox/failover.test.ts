@@ -17,7 +17,7 @@ import { proxmoxSourceSchema } from '../../../src/config/schema.js';
 import type { VmSource } from '../../../src/domain/ports.js';
 import { ProxmoxSimulator } from '../../../src/simulators/proxmox/index.js';
 import { createProxmoxSource, SourceError } from '../../../src/sources/proxmox/index.js';
-import { failure, never, TOKEN_ID, TOKEN_SECRET } from './helpers.js';
+import { everything, failure, never, TOKEN_ID, TOKEN_SECRET } from './helpers.js';
 
 const RESOURCES = '/api2/json/cluster/resources';
 const TOKENS = [{ tokenId: TOKEN_ID, secret: TOKEN_SECRET }];
@@ -104,17 +104,6 @@ function warnings(): { msg: string; failed: { endpoint: string; reason: string; 
 /** Listing requests each node received. */
 function hits(): number[] {
   return nodes.map((n) => n.counters.get(RESOURCES));
-}
-
-/** Everything an error could leak through: message, stack, causes, own fields. */
-function everything(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let i = 0; i < 8 && e; i++) {
-    parts.push(String(e), e instanceof Error ? (e.stack ?? '') : '', JSON.stringify(e, Object.getOwnPropertyNames(e ?? {})));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join('\n');
 }
 
 function expectNoSecret(err?: unknown): void {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProxmoxSimulator } from '../../../src/simulators/proxmox/index.js';
 import { SourceError } from '../../../src/sources/proxmox/index.js';
 import { errorMessage } from '../../../src/util/errors.js';
-import { failure, never, startHarness, TOKEN_SECRET, type Harness } from './helpers.js';
+import { everything, failure, never, startHarness, TOKEN_SECRET, type Harness } from './helpers.js';
 
 let h: Harness;
 
@@ -21,17 +21,6 @@ beforeEach(() => {
   h.sim.inventory.seed(50, { nodes: 2, seed: 3 });
   h.sim.counters.reset();
 });
-
-/** Everything an error could leak through: message, stack, causes, own fields. */
-function everything(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let i = 0; i < 8 && e; i++) {
-    parts.push(String(e), e instanceof Error ? (e.stack ?? '') : '', JSON.stringify(e, Object.getOwnPropertyNames(e ?? {})));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join('\n');
-}
 
 function expectClean(err: unknown): void {
   expect(everything(err)).not.toContain(TOKEN_SECRET);

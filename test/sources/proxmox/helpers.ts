@@ -70,3 +70,14 @@ export async function failure(fn: () => Promise<unknown>): Promise<Error & { rea
 
 const GIB = 1024 ** 3;
 export const GB = GIB;
+
+/** Everything an error could leak through: message, stack, causes, own fields. */
+export function everything(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; i < 8 && e; i++) {
+    parts.push(String(e), e instanceof Error ? (e.stack ?? '') : '', JSON.stringify(e, Object.getOwnPropertyNames(e ?? {})));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join('\n');
+}
