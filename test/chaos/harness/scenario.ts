@@ -133,7 +133,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 7, arbitrary: panelFaultArb.map((fault): Op => ({ kind: 'panelFault', fault })) },
   { weight: 1, arbitrary: fc.integer({ min: 200, max: 1500 }).map((ms): Op => ({ kind: 'panelDown', ms })) },
   { weight: 4, arbitrary: pveFaultArb.map((fault): Op => ({ kind: 'pveFault', fault })) },
-  { weight: 1, arbitrary: fc.integer({ min: 300, max: 3000 }).map((ms): Op => ({ kind: 'nodeOffline', ms })) },
+  { weight: 2, arbitrary: fc.integer({ min: 300, max: 3000 }).map((ms): Op => ({ kind: 'nodeOffline', ms })) },
   {
     weight: 4,
     arbitrary: fc
