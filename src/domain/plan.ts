@@ -47,7 +47,11 @@ export function plan(input: PlanInput): PlanResult {
     if (at !== undefined) known[at] = 1;
     if (state.unknownSources.has(entry.source) || !sourceListed(state, entry.source)) continue;
     // Its entry was there but unusable (bad values, node offline): unknown, so neither missing nor changed.
-    if (state.unknownVms.has(entry.key)) continue;
+    if (state.unknownVms.has(entry.key)) {
+      // But listed: it exists, so a run of listings without it is over (deletes need N in a row).
+      if (entry.missingPasses !== 0) missingPasses.set(entry.key, 0);
+      continue;
+    }
     const seen: ObservedVm | undefined = at === undefined ? undefined : state.observed[at];
     if (!seen) {
       // The listing had an entry naming no VM: this VPS's VM may be that entry, so it is not missing.

@@ -48,6 +48,23 @@ describe('a Proxmox node offline', () => {
     expect(text.stdout).toMatch(/2 listed without a state on node pve-b \(2\): offline or not reporting; their panel VPSes are left as they are/);
   });
 
+  it('a listing that names a guest, even without its state, ends a run of listings without it', async () => {
+    world.writeConfig({ guards: { missingPassesBeforeDelete: 3, maxDeletesPerPass: 20, maxDeleteFraction: 0.5 } });
+    // Two listings without db-b (say a flaky answer): two of the three a delete needs.
+    world.pve.inventory.remove(101);
+    for (let pass = 0; pass < 2; pass++) expect((await world.cli('once')).code).toBe(0);
+    // Then it is listed again, its node offline: it exists, so that run of missing listings is over.
+    world.addVm({ vmid: 101, name: 'db-b', node: 'pve-b' });
+    world.pve.inventory.setNodeOnline('pve-b', false);
+    expect((await world.cli('once')).code).toBe(0);
+    // Missing once more after that is one listing without it, not three in a row.
+    world.pve.inventory.setNodeOnline('pve-b', true);
+    world.pve.inventory.remove(101);
+    expect((await world.cli('once')).code).toBe(0);
+    expect(world.panel.stats().byAction.delete ?? 0).toBe(0);
+    expect(world.panel.table().map((v) => v.name)).toContain('db-b');
+  });
+
   it('plan says what it could not see and exits 1 rather than claim the panel matches', async () => {
     world.pve.inventory.setNodeOnline('pve-b', false);
     const r = await world.cli('plan');
