@@ -42,14 +42,12 @@ type Attempt =
       readonly error: SourceError;
       /** Another node may answer (see isNodeFault). */
       readonly nodeFault: boolean;
-      /** The node gave the cluster's answer (a 401, an invalid body): it is up, ask it first next time. */
-      readonly answered: boolean;
     };
 
 /** The HTTP side of one Proxmox source; holds the connection pool and the sticky endpoint between passes. */
 export class ProxmoxClient {
   private dispatcher: Agent | undefined;
-  /** Config index of the endpoint that answered last: the next listing starts there. */
+  /** Config index of the endpoint that last listed the cluster: the next listing starts there. */
   private first = 0;
   private answeredBy: string | undefined;
 
@@ -62,7 +60,7 @@ export class ProxmoxClient {
   /**
    * The guests of the cluster, fed to a builder from `newBuilder` as they arrive (a fresh one
    * per attempt); throws `SourceError` when the listing is unusable. With `fallbackUrls` the
-   * endpoints are tried in turn, from the one that answered last, while the failure is the
+   * endpoints are tried in turn, from the one that listed the cluster last, while the failure is the
    * node's and not the cluster's (failover.ts says which is which).
    */
   async listGuests(signal: AbortSignal, newBuilder: () => ListingBuilder): Promise<ListingBuilder> {
@@ -82,7 +80,8 @@ export class ProxmoxClient {
           if (failures.length > 0) this.options.onFailover?.(failoverEvent(name, failures, endpoint));
           return attempt.builder;
         }
-        if (attempt.answered) this.first = endpoint.index;
+        // Not sticky on a failure, even one the cluster's: a fallback that is not this cluster's API
+        // (a mistyped base path, a proxy's page) would keep the source down after `url` is back.
         if (!attempt.nodeFault) throw afterFailures(name, attempt.error, endpoint, failures);
         failures.push({ endpoint, error: attempt.error });
       }
@@ -146,7 +145,7 @@ export class ProxmoxClient {
       const error = this.scrubbed(err);
       const status = call?.status;
       const nodeFault = !signal.aborted && isNodeFault({ reason: error.reason, status, cutShort: call?.bodyError !== undefined });
-      return { ok: false, error, nodeFault, answered: !nodeFault && status !== undefined && error.reason !== 'aborted' };
+      return { ok: false, error, nodeFault };
     } finally {
       clearTimeout(timer);
     }
@@ -182,10 +181,10 @@ export class ProxmoxClient {
       return this.fail('invalid_response', `answer truncated: connection closed after ${call.bytesReceived}${of} bytes`, call.bodyError);
     }
     if (call.networkError !== undefined) return networkError(this.config.name, endpoint.url.origin, call.networkError);
-    if (call.status === undefined) return this.fail('http', `request failed: ${printable(err instanceof Error ? err.message : String(err))}`, err);
+    if (call.status === undefined) return this.fail('http', `request failed: ${this.text(err instanceof Error ? err.message : String(err))}`, err);
     // From here the answer's status says it all. The library's own error is not kept as the cause:
     // its message interpolates the response's text() method, i.e. our reader's source code.
-    const statusLine = `${call.status} ${printable(call.statusText)}`.trim();
+    const statusLine = `${call.status} ${this.text(call.statusText)}`.trim();
     if (call.status === 401) {
       return this.fail('auth', `${statusLine} — check tokenId/tokenSecret and that the token has PVEAuditor on /`);
     }
@@ -193,7 +192,7 @@ export class ProxmoxClient {
       return this.fail('auth', `${statusLine} — the token lacks a privilege: grant PVEAuditor on / (to the token itself when privilege separation is on)`);
     }
     if (call.status === 200 && call.contentType !== PVE_CONTENT_TYPE) {
-      return this.fail('invalid_response', `answered with Content-Type "${printable(call.contentType ?? '', 80)}" instead of ${PVE_CONTENT_TYPE} — is ${endpoint.url.origin} the Proxmox API and not a proxy or login page?`);
+      return this.fail('invalid_response', `answered with Content-Type "${this.text(call.contentType ?? '', 80)}" instead of ${PVE_CONTENT_TYPE} — is ${endpoint.url.origin} the Proxmox API and not a proxy or login page?`);
     }
     return this.fail('http', `HTTP ${statusLine} from GET /cluster/resources`);
   }
@@ -203,7 +202,7 @@ export class ProxmoxClient {
     if (data === null || data === undefined) {
       if (!call.contentType) throw this.fail('invalid_response', 'answered without a Content-Type');
       const notJson = call.notJson();
-      if (notJson) throw this.fail('invalid_response', `answer is not JSON (${printable(notJson.message, 120)}; ${notJson.bytes} bytes)`);
+      if (notJson) throw this.fail('invalid_response', `answer is not JSON (${this.text(notJson.message, 120)}; ${notJson.bytes} bytes)`);
       throw this.fail('invalid_response', 'answer has "data": null instead of a guest list');
     }
     const parsed = guestListSchema.safeParse(data);
@@ -213,18 +212,26 @@ export class ProxmoxClient {
 
   private abortText(signal: AbortSignal): string {
     const r: unknown = signal.reason;
-    return printable(r instanceof Error ? r.message : r === undefined ? 'aborted' : String(r), 120);
+    return this.text(r instanceof Error ? r.message : r === undefined ? 'aborted' : String(r), 120);
   }
 
   private fail(reason: SourceErrorReason, detail: string, cause?: unknown): SourceError {
     return new SourceError(this.config.name, reason, detail, cause === undefined ? undefined : { cause });
   }
 
+  /**
+   * Text from the server or a library, made one safe line: the secret goes first, so that the cut
+   * to `max` characters cannot leave a piece of it (a proxy may echo the Authorization header).
+   */
+  private text(raw: string, max?: number): string {
+    return printable(raw.split(this.config.tokenSecret).join('***'), max);
+  }
+
   /** Belt and braces: no message leaving the client may contain the token secret. */
   private scrubbed(err: unknown): SourceError {
     const secret = this.config.tokenSecret;
     if (!(err instanceof SourceError)) {
-      return this.fail('http', printable(String(err instanceof Error ? err.message : err)).split(secret).join('***'));
+      return this.fail('http', this.text(String(err instanceof Error ? err.message : err)));
     }
     if (!err.message.includes(secret)) return err;
     const detail = err.message.slice(`proxmox ${this.config.name}: `.length).split(secret).join('***');

@@ -42,7 +42,7 @@ export function parseEndpoints(url: string, fallbackUrls: readonly string[] = []
 }
 
 /**
- * The endpoints in the order to try them: from the one at `first` (the last that answered) on,
+ * The endpoints in the order to try them: from the one at `first` (the last that listed the cluster) on,
  * then round to the start. Sticky, so a dead primary costs one failed attempt when it dies, not
  * one on every pass; the order stays the configured one otherwise, so operators can predict it.
  */

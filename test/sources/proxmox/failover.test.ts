@@ -186,11 +186,17 @@ describe('proxmox endpoint failover', () => {
   });
 
   it('a body cut short is the node going away, not the cluster: fallback', async () => {
+    // Enough guests that the half A sends before it goes away is several batches, already handed
+    // to a builder; and a guest only A lists (first in its answer), so a builder that kept any of
+    // the cut answer would show it. 40 guests fit in one batch: nothing would be fed before the cut.
+    for (const n of nodes) n.inventory.seed(2000, { nodes: 3, seed: 11, startVmid: 1000 });
+    nodes[A]!.inventory.upsert({ vmid: 100, type: 'qemu', node: 'pve1', name: 'only-in-the-cut-answer', status: 'running' });
     nodes[A]!.faults.set({ kind: 'truncated' });
     const expected = (await source([urls[B]!]).listVms(never())).vms;
-    const { vms } = await source(urls).listVms(never());
+    const { vms, rejected } = await source(urls).listVms(never());
     // A fresh builder per attempt: nothing of the cut answer is kept.
     expect(vms).toEqual(expected);
+    expect(rejected).toEqual([]);
     expect(warnings()[0]!.failed[0]).toMatchObject({ endpoint: urls[A], reason: 'invalid_response', error: expect.stringMatching(/^answer truncated/) });
   });
 
@@ -252,13 +258,29 @@ describe('proxmox endpoint failover', () => {
         `proxmox pve1: 401 permission denied - invalid PVE ticket — check tokenId/tokenSecret and that the token has PVEAuditor on / (at ${url}, after ${urls[A]}: cannot connect: connection refused)`,
       );
       expect(hits()[C]).toBe(0);
-      // The node that answered 401 is up: the next listing starts there (and fails the same way at once).
+      // Only a listing moves where the next one starts: it fails the same way, saying so again.
       const again = await failure(() => s.listVms(never()));
-      expect(again.message).toBe('proxmox pve1: 401 permission denied - invalid PVE ticket — check tokenId/tokenSecret and that the token has PVEAuditor on /');
+      expect(again.message).toBe(err.message);
       expectNoSecret(err);
     } finally {
       await stranger.stop();
     }
+  });
+
+  it('a fallback that answered with an error is not stuck to: once url is back, the cluster is listed again', async () => {
+    // A fallback that is not this cluster's API (a mistyped base path, a proxy's page, another
+    // cluster's token): its answer is a failure, and sticking to it would keep the source down,
+    // the healthy url never asked again, with an error that no longer says which endpoint gave it.
+    rawAnswer = { status: 404, text: 'Not Found' };
+    const s = source([urls[A]!, rawUrl]);
+    nodes[A]!.faults.set({ kind: 'down' });
+    const err = await failure(() => s.listVms(never()));
+    expect(err.message).toBe(`proxmox pve1: HTTP 404 Not Found from GET /cluster/resources (at ${rawUrl}, after ${urls[A]}: cannot connect: connection refused)`);
+    nodes[A]!.faults.clear();
+    await accepting(urls[A]!);
+    const { vms } = await s.listVms(never());
+    expect(vms.length).toBeGreaterThan(0);
+    expect(hits()[A]).toBe(1);
   });
 
   it('every endpoint down → one SourceError naming each failure, without the secret', async () => {
