@@ -14,14 +14,18 @@ export interface CaFileReport {
   readonly unreadable: readonly string[];
 }
 
-/** Every CA file the config names, with its key (`panel.caFile`, `sources[1].tls.caFile`, …). */
+/**
+ * Every CA file the daemon will read, with its key (`panel.caFile`, `sources[1].tls.caFile`, …).
+ * Not a source's with `tls.insecure` nor billing's without `tls.enabled`: those are never read,
+ * so a missing one must not make check-config refuse (78) a config the daemon runs with.
+ */
 export function caFilesOf(config: Config): Array<[key: string, path: string]> {
   const files: Array<[string, string]> = [];
   if (config.panel.caFile) files.push(['panel.caFile', config.panel.caFile]);
   config.sources.forEach((s, i) => {
-    if (s.tls.caFile) files.push([`sources[${i}].tls.caFile`, s.tls.caFile]);
+    if (s.tls.caFile && !s.tls.insecure) files.push([`sources[${i}].tls.caFile`, s.tls.caFile]);
   });
-  if (config.billing.tls?.caFile) files.push(['billing.tls.caFile', config.billing.tls.caFile]);
+  if (config.billing.tls?.caFile && config.billing.tls.enabled) files.push(['billing.tls.caFile', config.billing.tls.caFile]);
   return files;
 }
 

@@ -381,4 +381,16 @@ describe('the CA files a config names (check-config)', () => {
     };
     expect(caFilesOf(config)).toEqual([['panel.caFile', '/p.pem'], ['sources[1].tls.caFile', '/s.pem'], ['billing.tls.caFile', '/b.pem']]);
   });
+
+  it('leaves out a CA file the daemon never reads: a source with tls.insecure, billing without tls.enabled', () => {
+    // The sources' dispatchers skip caFile when insecure, and billing reads it only with TLS on:
+    // check-config must not refuse (78) a config the daemon runs with as it is.
+    const config = {
+      ...base,
+      sources: [{ ...base.sources[0]!, tls: { insecure: true, caFile: '/s.pem' } }],
+      billing: { ...base.billing, tls: { enabled: false, insecure: false, caFile: '/b.pem' } },
+    };
+    expect(caFilesOf(config)).toEqual([]);
+    expect(checkCaFiles(config, () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); })).toEqual({ problems: [], unreadable: [] });
+  });
 });

@@ -61,6 +61,16 @@ describe('operator errors', () => {
     world.writeConfig();
   });
 
+  it('check-config accepts a CA file the daemon never reads (tls.insecure), as the daemon does', async () => {
+    world.writeConfig({ sources: [{ ...(world.configObject().sources as object[])[0], tls: { insecure: true, caFile: join(world.dir, 'nope.pem') } }] });
+    // The source lists (plan: 2, changes due), its caFile unread; plan leaves the state as it was for the tests after.
+    const plan = await world.cli('plan');
+    expect(plan.code, plan.stderr).toBe(2);
+    const r = await world.cli('check-config');
+    expect(r.code, r.stderr).toBe(0);
+    world.writeConfig();
+  });
+
   it('an unreachable Proxmox says it cannot connect, naming the source and URL', async () => {
     const port = await closedPort();
     world.writeConfig({ sources: [{ ...(world.configObject().sources as object[])[0], url: `https://127.0.0.1:${port}` }] });
