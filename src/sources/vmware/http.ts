@@ -35,6 +35,12 @@ export interface HttpSettings {
   readonly url: string;
   readonly tls: TlsConfig;
   readonly timeoutMs: number;
+  /**
+   * Texts no answer's `text` may carry into a message (the password and its HTTP Basic form): a
+   * proxy may echo the request's headers in its error page, and messages cut that page short,
+   * which a later scrub of the whole secret could no longer catch.
+   */
+  readonly secrets?: readonly string[];
 }
 
 /** Error codes Node/OpenSSL use when a certificate is not trusted. */
@@ -53,6 +59,13 @@ export class VsphereHttp {
     private readonly settings: HttpSettings,
     private readonly requestFn: RequestLike = undiciRequest,
   ) {}
+
+  /** `text` with every secret masked; the usual answer holds none and is returned as it is. */
+  private withoutSecrets(text: string): string {
+    let out = text;
+    for (const secret of this.settings.secrets ?? []) if (secret !== '' && out.includes(secret)) out = out.split(secret).join('***');
+    return out;
+  }
 
   /** Sends one request; answers with any HTTP status, throws only when there is no complete answer. */
   async send(req: HttpRequest, what: string): Promise<HttpAnswer> {
@@ -80,7 +93,7 @@ export class VsphereHttp {
       });
       // The body is read under the same signal, so the deadline covers a trickling answer too.
       const text = await res.body.text();
-      return { status: res.statusCode, body: parseJson(text), text };
+      return { status: res.statusCode, body: parseJson(text), text: this.withoutSecrets(text) };
     } catch (error) {
       if (req.signal.aborted) throw vsphereError(source, 'aborted', what, 'the pass was cancelled', { cause: error });
       if (timedOut) throw vsphereError(source, 'timeout', what, `no complete answer within ${timeoutMs} ms (timeoutMs)`, { cause: error });

@@ -54,7 +54,8 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
   });
   const logger = deps.logger.child({ source: config.name, kind: 'vmware' });
   const clock = deps.clock ?? systemClock;
-  const http = new VsphereHttp({ source: config.name, url: config.url, tls: config.tls, timeoutMs: config.timeoutMs }, deps.request);
+  const basic = Buffer.from(`${config.username}:${config.password}`).toString('base64');
+  const http = new VsphereHttp({ source: config.name, url: config.url, tls: config.tls, timeoutMs: config.timeoutMs, secrets: [config.password, basic] }, deps.request);
   const session = new VsphereSession(
     { source: config.name, username: config.username, password: config.password, apiFlavor: config.apiFlavor, timeoutMs: config.timeoutMs },
     http,

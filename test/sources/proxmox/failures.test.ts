@@ -35,6 +35,15 @@ describe('proxmox source failures', () => {
     expectClean(err);
   });
 
+  // A proxy that echoes the request's Authorization header into its status line: the text is cut
+  // to 200 characters for the message, and a cut through the secret must not leave a piece of it.
+  it.each([0, 10, 20, 30])('a status line echoing the secret, cut %i characters into it, keeps no piece of it', async (into) => {
+    h.sim.faults.set({ kind: 'status500', message: `${'a'.repeat(200 - into)}${TOKEN_SECRET} trailing` });
+    const err = await failure(() => h.source().listVms(never()));
+    expect(err.reason).toBe('http');
+    for (let at = 0; at + 8 <= TOKEN_SECRET.length; at++) expect(everything(err)).not.toContain(TOKEN_SECRET.slice(at, at + 8));
+  });
+
   it('wrong token id → auth error without either secret', async () => {
     const err = await failure(() => h.source({ tokenId: 'other@pve!nope' }).listVms(never()));
     expect(err.reason).toBe('auth');

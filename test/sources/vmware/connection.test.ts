@@ -1,5 +1,8 @@
 // Flavour detection, TLS, authentication, timeouts, cancellation and configuration errors.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
+import { vmwareSourceSchema } from '../../../src/config/schema.js';
 import { createVmwareSource, VsphereError, type VmwareSource } from '../../../src/sources/vmware/index.js';
 import { captureLogger, noAbort, PASSWORD, sourceConfig, startSim, type SimHandle } from './helpers.js';
 
@@ -221,3 +224,34 @@ describe('filters and cache', () => {
 function sourceConfigFor() {
   return sourceConfig({ url: 'https://127.0.0.1:1', caFile: '/dev/null' } as SimHandle);
 }
+
+// A proxy in front of vCenter that echoes the request's Authorization header in its error page:
+// messages cut the page to a few hundred characters, and a cut through the credentials must not
+// leave a piece of them (the password travels as HTTP Basic on login).
+describe('an error page that echoes the credentials', () => {
+  const basic = Buffer.from(`sync@vsphere.local:${PASSWORD}`).toString('base64');
+  test.each([240, 250, 260, 270, 280, 285, 290])('cut %i characters in: no piece of the password or its Basic form', async (pad) => {
+    const server = createServer((req, res) => {
+      res.writeHead(500, { 'content-type': 'text/html' });
+      res.end(`${'x'.repeat(pad)}${String(req.headers.authorization)} ${PASSWORD} trailing`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const config = vmwareSourceSchema.parse({ name: 'vc1', type: 'vmware', url: `http://127.0.0.1:${port}`, username: 'sync@vsphere.local', password: PASSWORD, apiFlavor: 'api', timeoutMs: 2000 });
+      const vc = createVmwareSource(config, { logger: captureLogger().logger });
+      try {
+        const err = await vc.listVms(noAbort()).then(() => null, (e: unknown) => e as Error);
+        expect(err).toBeInstanceOf(VsphereError);
+        const text = `${err!.message}\n${JSON.stringify(err, Object.getOwnPropertyNames(err))}`;
+        for (const secret of [basic, PASSWORD]) {
+          for (let at = 0; at + 8 <= secret.length; at++) expect(text).not.toContain(secret.slice(at, at + 8));
+        }
+      } finally {
+        await vc.close();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
