@@ -1,7 +1,7 @@
 // The human view of a plan: what would be sent, what is held, and the drift — one line each.
 import type { PlannedPass } from '../engine/pass.js';
 import type { Action, DriftClass } from '../domain/types.js';
-import { unreportedByNode, unreportedLine } from '../engine/observe.js';
+import { unreportedByNode, unreportedLine } from '../engine/unreported.js';
 
 const DRIFT_ORDER: readonly DriftClass[] = [
   'missing_on_panel', 'stale_on_panel', 'gone_from_hypervisor', 'owner_changed', 'held_delete', 'ambiguous',

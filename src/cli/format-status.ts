@@ -1,6 +1,7 @@
 // `status` output: built from the state file alone, so it works whether or not the daemon runs.
 import type { Config } from '../config/schema.js';
 import type { DaemonStatus } from '../engine/control.js';
+import { nodesText } from '../engine/unreported.js';
 import type { OutboxItem } from '../domain/types.js';
 import type { StateStore } from '../store/state-store.js';
 
@@ -56,7 +57,7 @@ export function formatStatus(s: CliStatus, open: readonly OutboxItem[]): string 
     const state = src.up === null ? 'not listed yet' : src.up ? `up, ${src.vms ?? 0} VM(s)` : `DOWN: ${src.lastError ?? ''}`;
     out.push(`  ${src.name.padEnd(16)} ${src.kind.padEnd(8)} ${state}${src.lastListedAt ? ` (at ${src.lastListedAt})` : ''}`);
     if (src.up === true && src.unreported) {
-      const nodes = Object.entries(src.unreported.nodes).map(([node, n]) => `${node} (${n})`).join(', ');
+      const nodes = nodesText(Object.entries(src.unreported.nodes));
       out.push(`  ${''.padEnd(16)} ${''.padEnd(8)} ${src.unreported.vms} listed without a state on node ${nodes}: offline or not reporting; their panel VPSes are left as they are`);
     }
   }

@@ -2,10 +2,11 @@
 // Like node_exporter's collectors, one failure never stops the others; it only makes that
 // part of the world *unknown* for this pass.
 import type { BillingSource, Clock, ListOptions, VmSource } from '../domain/ports.js';
-import type { BillingListing, SourceListing, UnreportedVm, VmPower } from '../domain/types.js';
+import type { BillingListing, SourceListing, VmPower } from '../domain/types.js';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import type { PassObserver } from './observer.js';
+import { unreportedByNode, unreportedLine } from './unreported.js';
 
 export interface Observation {
   readonly listings: SourceListing[];
@@ -66,20 +67,6 @@ export async function observe(deps: ObserveDeps, signal: AbortSignal, options: L
   };
   const [billing, ...listings] = await Promise.all([queryBilling(), ...deps.sources.map(listOne)]);
   return { listings, billing: billing!, durations };
-}
-
-/** Unreported guests per node, most first (ties by name). */
-export function unreportedByNode(unreported: readonly UnreportedVm[]): Array<[string, number]> {
-  const counts = new Map<string, number>();
-  for (const u of unreported) counts.set(u.node, (counts.get(u.node) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-}
-
-/** What an operator reads about a source's unreported guests (logs, plan, status). */
-export function unreportedLine(source: string, count: number, nodes: ReadonlyArray<readonly [string, number]>): string {
-  const shown = nodes.slice(0, 5).map(([node, n]) => `${node} (${n})`).join(', ');
-  const more = nodes.length > 5 ? ` and ${nodes.length - 5} more node(s)` : '';
-  return `source ${source}: ${count} guest(s) listed without a state on node ${shown}${more} — the node is offline or not reporting; their panel VPSes are left as they are until it reports again`;
 }
 
 function countByPower(vms: readonly { power: VmPower }[]): Record<VmPower, number> {

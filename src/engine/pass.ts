@@ -13,8 +13,9 @@ import type { Logger } from '../util/logger.js';
 import { apply, type ApplyReport } from './apply.js';
 import type { PanelBreaker } from './breaker.js';
 import type { PassSummary } from './control.js';
-import { observe, unreportedByNode, type Observation } from './observe.js';
+import { observe, type Observation } from './observe.js';
 import type { PassObserver, PassResult } from './observer.js';
+import { unreportedByNode } from './unreported.js';
 
 export interface EngineSettings {
   readonly guards: GuardSettings;
