@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { withAbsolutePaths } from './paths.js';
 import { configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/ospab-vps-sync/config.yaml';
@@ -100,7 +101,7 @@ export function loadConfig(inputs: ConfigInputs): { config: Config; path: string
     for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issueMessage(issue)}`);
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(path, problems);
-  return { config: parsed.data, path };
+  return { config: withAbsolutePaths(parsed.data, path), path };
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

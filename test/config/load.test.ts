@@ -394,3 +394,28 @@ describe('the CA files a config names (check-config)', () => {
     expect(checkCaFiles(config, () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); })).toEqual({ problems: [], unreadable: [] });
   });
 });
+
+describe('relative file paths in a config', () => {
+  // Under systemd the daemon starts in /, check-config wherever the operator is: both must read the same file.
+  const sub = mkdtempSync(join(tmpdir(), 'vps-sync-paths-'));
+  const load = (text: string) => loadConfig({ path: join(sub, 'config.yaml'), env: {}, readFile: () => text }).config;
+  it('are taken from the config file\'s directory; absolute ones, URLs and other drivers are left as they are', () => {
+    const config = load(`
+stateFile: /tmp/state.db
+panel: { url: https://panel.example, apiKey: "${KEY}", caFile: certs/panel.pem }
+sources:
+  - { name: pve1, type: proxmox, url: "https://10.0.0.2:8006", tokenId: "sync@pve!daemon", tokenSecret: "${SECRET}", tls: { caFile: ./pve-ca.pem } }
+  - { name: pve2, type: proxmox, url: "https://10.0.1.2:8006", tokenId: "sync@pve!daemon", tokenSecret: "${SECRET}", tls: { caFile: /etc/pve2.pem } }
+  - { name: pve3, type: proxmox, url: "https://10.0.2.2:8006", tokenId: "sync@pve!daemon", tokenSecret: "${SECRET}" }
+billing: { driver: sqlite, url: ../billing/main.db }
+`);
+    expect(config.panel.caFile).toBe(join(sub, 'certs/panel.pem'));
+    expect(config.sources.map((s) => s.tls.caFile)).toEqual([join(sub, 'pve-ca.pem'), '/etc/pve2.pem', undefined]);
+    expect(config.billing.url).toBe(join(sub, '../billing/main.db'));
+    expect(load(VALID.replace('billing: { driver: mysql', 'billing: { tls: { enabled: true, caFile: db-ca.pem }, driver: mysql')).billing).toMatchObject({
+      url: 'mysql://sync:hunter2hunter2@db:3306/billing',
+      tls: { caFile: join(sub, 'db-ca.pem') },
+    });
+    for (const url of ['file:billing.db', 'sqlite:billing.db', '/srv/billing.db']) expect(load(VALID.replace(/billing: .*/, `billing: { driver: sqlite, url: "${url}" }`)).billing.url).toBe(url);
+  });
+});
