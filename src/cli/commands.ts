@@ -107,13 +107,7 @@ export async function planCommand(config: Config, logger: Logger, opts: { json: 
     io.stdout.write(opts.json ? `${JSON.stringify(planJson(planned), null, 2)}\n` : formatPlan(planned));
     const unknown = unknownParts(planned);
     if (unknown.length > 0) {
-      const what: string[] = [];
-      for (const l of planned.observation.listings) {
-        if (!l.ok) what.push(`source ${l.source} is unknown (its listing failed)`);
-        else if (l.unreported && l.unreported.length > 0) what.push(`${l.unreported.length} guest(s) of source ${l.source} were listed without a state (node offline or not reporting)`);
-      }
-      if (!planned.observation.billing.ok) what.push('billing is unavailable');
-      io.stderr.write(`plan is incomplete: ${joinWords(what)}; what is shown is what could be planned without ${unknown.length === 1 ? 'it' : 'them'}, and the panel may differ in more\n`);
+      io.stderr.write(`plan is incomplete: ${joinWords(unknown.map((u) => u.why))}; what is shown is what could be planned without ${unknown.length === 1 ? 'it' : 'them'}, and the panel may differ in more\n`);
       return EXIT.failure;
     }
     return planned.gated.send.length > 0 ? EXIT.changes : EXIT.ok;

@@ -9,17 +9,23 @@ const DRIFT_ORDER: readonly DriftClass[] = [
 ];
 
 /**
- * What the plan could not read: each source whose listing failed, and billing when it is down.
- * A plan without them cannot say the panel matches: their VMs, owners and deletes are unknown.
+ * What the plan could not read: each source whose listing failed, the guests a node did not
+ * report, and billing when it is down — by name (`part`) and with the reason (`why`). A plan
+ * without them cannot say the panel matches: their VMs, owners and deletes are unknown.
  */
-export function unknownParts(p: PlannedPass): string[] {
-  const parts: string[] = [];
+export function unknownParts(p: PlannedPass): Array<{ readonly part: string; readonly why: string }> {
+  const parts: Array<{ part: string; why: string }> = [];
   for (const l of p.observation.listings) {
-    if (!l.ok) parts.push(`source ${l.source}`);
+    if (!l.ok) parts.push({ part: `source ${l.source}`, why: `source ${l.source} is unknown (its listing failed)` });
     // A node that is down: its guests' VPSes may be wrong on the panel, and nothing here can tell.
-    else if (l.unreported && l.unreported.length > 0) parts.push(`${l.unreported.length} guest(s) of source ${l.source} (listed without a state)`);
+    else if (l.unreported && l.unreported.length > 0) {
+      parts.push({
+        part: `${l.unreported.length} guest(s) of source ${l.source} (listed without a state)`,
+        why: `${l.unreported.length} guest(s) of source ${l.source} were listed without a state (node offline or not reporting)`,
+      });
+    }
   }
-  if (!p.observation.billing.ok) parts.push('billing');
+  if (!p.observation.billing.ok) parts.push({ part: 'billing', why: 'billing is unavailable' });
   return parts;
 }
 
@@ -44,7 +50,7 @@ export function formatPlan(p: PlannedPass, maxLines = 200): string {
   const unknown = unknownParts(p);
   if (send.length > 0) out.push(`Actions (${send.length}):`);
   else if (unknown.length === 0) out.push('No changes: the panel matches.');
-  else out.push(`No changes from what could be read; ${joinWords(unknown)} could not be read, so the panel may still differ.`);
+  else out.push(`No changes from what could be read; ${joinWords(unknown.map((u) => u.part))} could not be read, so the panel may still differ.`);
   out.push(...limit(send.map(formatAction), maxLines));
   if (p.gated.skipped.length > 0) {
     out.push('', `Not sent this pass (${p.gated.skipped.length}):`);
