@@ -38,7 +38,7 @@ export function checkCaFiles(config: Config, read: (path: string) => string = (p
       readCaFile(key, path, read);
     } catch (err) {
       if (!(err instanceof ConfigValueError)) throw err;
-      (/: permission denied$/.test(err.problem) ? unreadable : problems).push(err.message);
+      (err.code === 'EACCES' || err.code === 'EPERM' ? unreadable : problems).push(err.message);
     }
   }
   return { problems, unreadable };

@@ -29,6 +29,8 @@ export class ConfigValueError extends Error {
   constructor(
     readonly key: string,
     readonly problem: string,
+    /** The errno code when the file could not be read (`EACCES`, `ENOENT`, …). */
+    readonly code?: string,
   ) {
     super(`${key}: ${problem}`);
     this.name = 'ConfigValueError';
@@ -50,7 +52,7 @@ export function readCaFile(key: string, path: string, read: (p: string) => strin
   try {
     text = read(path);
   } catch (err) {
-    throw new ConfigValueError(key, `cannot read ${path}: ${unreadable(err)}`);
+    throw new ConfigValueError(key, `cannot read ${path}: ${unreadable(err)}`, (err as NodeJS.ErrnoException).code);
   }
   if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigValueError(key, `${path} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`);
   return text;
