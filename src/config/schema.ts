@@ -95,7 +95,7 @@ const proxmoxFilter = z
   .optional();
 
 /** What makes two API URLs the same endpoint: scheme, host, port and base path (`https://h:8006/` = `https://h:8006`). */
-function endpointKey(url: string): string {
+function sameEndpointKey(url: string): string {
   const u = new URL(url);
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
 }
@@ -109,7 +109,7 @@ function checkEndpoints(source: { url: string; fallbackUrls?: string[] | undefin
   [source.url, ...(source.fallbackUrls ?? [])].forEach((url, i) => {
     let key: string;
     try {
-      key = endpointKey(url);
+      key = sameEndpointKey(url);
     } catch {
       return; // not a URL: its own key already says so
     }
