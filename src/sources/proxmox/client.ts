@@ -6,6 +6,7 @@
 // node asked could not answer for the cluster; each such attempt is one more request.
 import { proxmoxApi, type ProxmoxEngineOptions } from 'proxmox-api';
 import { fetch as undiciFetch, type Agent } from 'undici';
+import { scrub } from '../../config/redact.js';
 import type { ProxmoxSourceConfig } from '../../config/schema.js';
 import { CapturedCall, STREAMED_DATA, type AnswerHead, type BodyReader, type FetchFn } from './capture.js';
 import { inOrder, parseEndpoints, type Endpoint } from './endpoints.js';
@@ -224,7 +225,7 @@ export class ProxmoxClient {
    * to `max` characters cannot leave a piece of it (a proxy may echo the Authorization header).
    */
   private text(raw: string, max?: number): string {
-    return printable(raw.split(this.config.tokenSecret).join('***'), max);
+    return printable(scrub(raw, [this.config.tokenSecret]), max);
   }
 
   /** Belt and braces: no message leaving the client may contain the token secret. */
