@@ -122,14 +122,16 @@ export type SourceListing =
   | { readonly source: string; readonly ok: false; readonly error: string };
 
 /**
- * A guest the hypervisor lists but reports nothing about: Proxmox names every guest of a node
- * that is offline (or whose status daemon stopped) with `status: "unknown"` and no name, CPU,
- * memory or disk. The VM exists, so it is never missing; its state is unknown, so nothing of it
- * is sent. Not bad input: an expected state of a cluster, reported per node rather than per VM.
+ * A guest the hypervisor lists but reports nothing current about: Proxmox names every guest of a
+ * node that is offline (or whose status daemon stopped) with `status: "unknown"` and no name,
+ * CPU, memory or disk; vCenter keeps listing the VMs of a host it has lost (DISCONNECTED,
+ * NOT_RESPONDING) with the power state it saw last. The VM exists, so it is never missing; its
+ * state is unknown, so nothing of it is sent. Not bad input: an expected state of a cluster,
+ * reported per node or host rather than per VM.
  */
 export interface UnreportedVm {
   readonly vmId: string;
-  /** Where it runs, as the hypervisor names it (the Proxmox node). */
+  /** Where it runs, as the hypervisor names it (the Proxmox node, the ESXi host). */
   readonly node: string;
 }
 

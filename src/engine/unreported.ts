@@ -1,5 +1,6 @@
-// How guests listed without a state (a Proxmox node offline) are told to an operator: grouped
-// by node, one line per source, the same words in the log, `plan` and `status`.
+// How guests listed without a state (a Proxmox node offline, an ESXi host vCenter has lost) are
+// told to an operator: grouped by node or host, one line per source, the same words in the log,
+// `plan` and `status`.
 import type { UnreportedVm } from '../domain/types.js';
 
 /** Unreported guests per node, most first (ties by name). */
@@ -9,13 +10,13 @@ export function unreportedByNode(unreported: readonly UnreportedVm[]): Array<[st
   return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
 }
 
-/** `pve3 (10), pve4 (2)`, at most five nodes named. */
+/** `pve3 (10), pve4 (2)`, at most five nodes (or hosts) named. */
 export function nodesText(nodes: ReadonlyArray<readonly [string, number]>): string {
   const shown = nodes.slice(0, 5).map(([node, n]) => `${node} (${n})`).join(', ');
-  return nodes.length > 5 ? `${shown} and ${nodes.length - 5} more node(s)` : shown;
+  return nodes.length > 5 ? `${shown} and ${nodes.length - 5} more` : shown;
 }
 
 /** What an operator reads about a source's unreported guests (logs, plan). */
 export function unreportedLine(source: string, count: number, nodes: ReadonlyArray<readonly [string, number]>): string {
-  return `source ${source}: ${count} guest(s) listed without a state on node ${nodesText(nodes)} — the node is offline or not reporting; their panel VPSes are left as they are until it reports again`;
+  return `source ${source}: ${count} guest(s) listed without a state on ${nodesText(nodes)} — offline or not reporting to its cluster or vCenter; their panel VPSes are left as they are until it reports again`;
 }

@@ -70,7 +70,7 @@ describe('a Proxmox node offline', () => {
     const r = await world.cli('plan');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/No changes from what could be read; 2 guest\(s\) of source pve1 \(listed without a state\) could not be read/);
-    expect(r.stdout).toMatch(/source pve1: 2 guest\(s\) listed without a state on node pve-b \(2\) — the node is offline or not reporting/);
+    expect(r.stdout).toMatch(/source pve1: 2 guest\(s\) listed without a state on pve-b \(2\) — offline or not reporting to its cluster or vCenter/);
     expect(r.stderr).toMatch(/plan is incomplete: 2 guest\(s\) of source pve1 were listed without a state \(node offline or not reporting\)/);
     const json = JSON.parse((await world.cli('plan', '--json')).stdout) as { complete: boolean; sources: Array<{ unreported: unknown }>; problems: string[] };
     expect(json.complete).toBe(false);
@@ -123,7 +123,7 @@ describe('a Proxmox node offline', () => {
       expect(world.panel.stats().byAction.delete ?? 0).toBe(0);
       const logs = `${r.stdout}${r.stderr}`;
       expect(logs).toMatch(/failed \(cannot connect: connection refused\); listed through https:\/\/127\.0\.0\.1:\d+/);
-      expect(logs).toMatch(/1 guest\(s\) listed without a state on node pve-a \(1\)/);
+      expect(logs).toMatch(/1 guest\(s\) listed without a state on pve-a \(1\)/);
       expect(logs).not.toContain(TOKEN_SECRET);
       const json = JSON.parse((await world.cli('status', '--json')).stdout) as { sources: Array<{ up: boolean; unreported: unknown }> };
       expect(json.sources[0]).toMatchObject({ up: true, unreported: { vms: 1, nodes: { 'pve-a': 1 } } });

@@ -168,4 +168,36 @@ describe.each(['api', 'rest'] as const)('vSphere source over /%s', (flavor) => {
     expect((await world.cli('once')).code).toBe(0);
   });
 
+  it('an ESXi host vCenter has lost: its VMs stay on the panel as they were, the rest syncs, passes succeed', async () => {
+    const [h1, h2] = [...vc.inventory.hosts.keys()];
+    const web = vc.upsertVm({ name: 'vmw-web', host: h1 });
+    const db = vc.upsertVm({ name: 'vmw-db', host: h1 });
+    const app = vc.upsertVm({ name: 'vmw-app', host: h2 });
+    [web, db, app].forEach((id, i) => billVm(id, 20 + i));
+    expect((await world.cli('once')).code).toBe(0);
+    const before = world.panel.table();
+    expect(before).toHaveLength(3);
+
+    vc.setHostConnection(h1!, 'NOT_RESPONDING');
+    vc.setPower(web, 'POWERED_OFF'); // unseen by vCenter while the host is lost
+    vc.setPower(app, 'SUSPENDED'); // on a host that is fine
+    for (let pass = 0; pass < 3; pass++) {
+      const r = await world.cli('once');
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    expect(row('vmw-app')?.status).toBe('suspended');
+    expect(world.panel.table().filter((v) => v.name !== 'vmw-app')).toEqual(before.filter((v) => v.name !== 'vmw-app'));
+    expect(world.panel.stats().byAction.delete ?? 0).toBe(0);
+    const status = JSON.parse((await world.cli('status', '--json')).stdout) as { sources: Array<{ name: string; unreported: unknown }>; lastPasses: Array<{ result: string }> };
+    const hostName = vc.inventory.hosts.get(h1!)!.name;
+    expect(status.sources.find((s) => s.name === 'vc1')?.unreported).toEqual({ vms: 2, nodes: { [hostName]: 2 } });
+    expect(status.lastPasses[0]?.result).toBe('success');
+
+    // The host is back: what the VM did meanwhile reaches the panel.
+    vc.setHostConnection(h1!, 'CONNECTED');
+    expect((await world.cli('once')).code).toBe(0);
+    expect(row('vmw-web')?.status).toBe('stopped');
+    const after = JSON.parse((await world.cli('status', '--json')).stdout) as { sources: Array<{ name: string; unreported: unknown }> };
+    expect(after.sources.find((s) => s.name === 'vc1')?.unreported).toBeNull();
+  });
 });

@@ -12,14 +12,14 @@ describe('unreported guests, as told', () => {
       name: 'at most five nodes named',
       guests: ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'].flatMap((n, i) => on(n, 7 - i)),
       byNode: [['n1', 7], ['n2', 6], ['n3', 5], ['n4', 4], ['n5', 3], ['n6', 2], ['n7', 1]],
-      text: 'n1 (7), n2 (6), n3 (5), n4 (4), n5 (3) and 2 more node(s)',
+      text: 'n1 (7), n2 (6), n3 (5), n4 (4), n5 (3) and 2 more',
     },
   ])('$name', ({ guests, byNode, text }) => {
     const grouped = unreportedByNode(guests);
     expect(grouped).toEqual(byNode);
     expect(nodesText(grouped)).toBe(text);
     expect(unreportedLine('pve1', guests.length, grouped)).toBe(
-      `source pve1: ${guests.length} guest(s) listed without a state on node ${text} — the node is offline or not reporting; their panel VPSes are left as they are until it reports again`,
+      `source pve1: ${guests.length} guest(s) listed without a state on ${text} — offline or not reporting to its cluster or vCenter; their panel VPSes are left as they are until it reports again`,
     );
   });
 });

@@ -1,7 +1,7 @@
 // The unauthenticated `/_sim/` control API, so a benchmark in another process can inject faults
 // and change the inventory. Bodies are validated; a bad body answers 400 saying what is wrong.
 import { z } from 'zod';
-import { SIM_POWER_STATES, type SimInventory } from './inventory.js';
+import { SIM_CONNECTION_STATES, SIM_POWER_STATES, type SimConnectionState, type SimInventory } from './inventory.js';
 import { inventorySummary } from './render.js';
 import { seedInventory } from './seed.js';
 import type { Counters, SimFaults } from './state.js';
@@ -14,6 +14,7 @@ export interface ControlState {
 }
 
 const powerState = z.enum(SIM_POWER_STATES as [string, ...string[]]);
+const hostBody = z.strictObject({ connection: z.enum(SIM_CONNECTION_STATES as [string, ...string[]]) });
 const faultsBody = z.strictObject({
   guestUnavailable: z.boolean().optional(),
   failShards: z.array(z.string()).optional(),
@@ -53,6 +54,7 @@ export function handleControl(state: ControlState, method: string, path: string,
     if (route === 'GET /counters') return ok(state.counters.snapshot());
     if (route === 'POST /counters/reset') return ok(state.counters.reset());
     if (route === 'GET /inventory') return ok(inventorySummary(state.inventory));
+    if (route === 'GET /hosts') return ok([...state.inventory.hosts.values()]);
     if (route === 'POST /expire-sessions') return ok(state.sessions.clear());
     if (route === 'POST /faults') {
       const f = parse(faultsBody, body);
@@ -72,6 +74,11 @@ export function handleControl(state: ControlState, method: string, path: string,
     if (route === 'POST /vms') {
       const v = parse(vmBody, body);
       return ok({ vm: state.inventory.upsertVm(v as Parameters<SimInventory['upsertVm']>[0]) });
+    }
+    const hostMatch = /^POST \/hosts\/([^/]+)$/.exec(route);
+    if (hostMatch) {
+      state.inventory.setHostConnection(decodeURIComponent(hostMatch[1]!), parse(hostBody, body).connection as SimConnectionState);
+      return ok({});
     }
     const deleteMatch = /^DELETE \/vms\/([^/]+)$/.exec(route);
     if (deleteMatch) {

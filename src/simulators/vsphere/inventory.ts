@@ -4,8 +4,17 @@
 export type SimPowerState = 'POWERED_ON' | 'POWERED_OFF' | 'SUSPENDED';
 export const SIM_POWER_STATES: readonly SimPowerState[] = ['POWERED_ON', 'POWERED_OFF', 'SUSPENDED'];
 
+export type SimConnectionState = 'CONNECTED' | 'DISCONNECTED' | 'NOT_RESPONDING';
+export const SIM_CONNECTION_STATES: readonly SimConnectionState[] = ['CONNECTED', 'DISCONNECTED', 'NOT_RESPONDING'];
+
 export interface SimCluster { readonly id: string; readonly name: string }
-export interface SimHost { readonly id: string; readonly name: string; readonly cluster: string | null }
+export interface SimHost {
+  readonly id: string;
+  readonly name: string;
+  readonly cluster: string | null;
+  /** How vCenter sees the host; away from CONNECTED its VMs are listed as they were last seen. */
+  connection: SimConnectionState;
+}
 export interface SimFolder { readonly id: string; readonly name: string }
 export interface SimPool { readonly id: string; readonly name: string; readonly cluster: string | null; readonly host: string | null }
 
@@ -33,6 +42,12 @@ export interface SimVm {
   omitSizesInList: boolean;
   /** Raw fields merged into this VM's list entry (tests use it to send malformed data). */
   listOverride: Record<string, unknown> | null;
+  /**
+   * The power state vCenter last saw, while the VM's host is not connected (null otherwise):
+   * vCenter gets no heartbeats then, so what it lists is the state before the host went quiet,
+   * whatever the VM did since (`power` is what the VM really does).
+   */
+  lastSeenPower: SimPowerState | null;
 }
 
 /** What a caller may give when creating or changing a VM; everything but the name has a default. */
@@ -79,7 +94,7 @@ export class SimInventory {
   addHost(name: string, cluster: string | null): string {
     if (cluster !== null && !this.clusters.has(cluster)) throw new Error(`no cluster ${cluster}`);
     const id = `host-${this.nextId++}`;
-    this.hosts.set(id, { id, name, cluster });
+    this.hosts.set(id, { id, name, cluster, connection: 'CONNECTED' });
     if (cluster === null) this.addPool('Resources', { host: id });
     return id;
   }
@@ -122,14 +137,34 @@ export class SimInventory {
       instanceUuid: fakeUuid(this.nextId),
       omitSizesInList: false,
       listOverride: null,
+      lastSeenPower: null,
       ...withoutUndefined(input),
       id,
       name: input.name,
       host,
     };
+    // A VM put on a host vCenter cannot reach is seen as it is now, and then no more.
+    if (this.hosts.get(host)?.connection !== 'CONNECTED') vm.lastSeenPower = vm.power;
     this.vms.set(id, vm);
     return id;
   }
+
+  /**
+   * Changes how vCenter sees a host. Leaving CONNECTED freezes the power state listed for its
+   * VMs; coming back shows their real state again.
+   */
+  setHostConnection(hostId: string, connection: SimConnectionState): void {
+    const host = this.hosts.get(hostId);
+    if (!host) throw new Error(`no host ${hostId}`);
+    const wasConnected = host.connection === 'CONNECTED';
+    host.connection = connection;
+    for (const vm of this.vms.values()) {
+      if (vm.host !== hostId) continue;
+      if (connection === 'CONNECTED') vm.lastSeenPower = null;
+      else if (wasConnected) vm.lastSeenPower = vm.power;
+    }
+  }
+
 
   /** Deletes a VM; false when it did not exist. */
   removeVm(id: string): boolean {
@@ -156,7 +191,7 @@ export class SimInventory {
       if (filter.hosts && !filter.hosts.has(vm.host)) continue;
       if (filter.folders && !filter.folders.has(vm.folder)) continue;
       if (filter.resourcePools && !filter.resourcePools.has(vm.pool)) continue;
-      if (filter.powerStates && !filter.powerStates.has(vm.power)) continue;
+      if (filter.powerStates && !filter.powerStates.has(vm.lastSeenPower ?? vm.power)) continue;
       if (filter.clusters) {
         const cluster = this.clusterOf(vm);
         if (cluster === null || !filter.clusters.has(cluster)) continue;

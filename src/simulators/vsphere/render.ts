@@ -1,12 +1,12 @@
 // The JSON bodies vCenter sends, per API flavour. `/api` (7.0 U2+) keys devices by id in objects;
 // `/rest` (6.5–7.0) sends the same maps as lists of {key, value} pairs and has no `identity` block.
-import type { SimCluster, SimFolder, SimHost, SimInventory, SimPool, SimVm } from './inventory.js';
+import type { SimCluster, SimFolder, SimHost, SimInventory, SimPool, SimPowerState, SimVm } from './inventory.js';
 
 export type Flavor = 'api' | 'rest';
 
 /** One `GET /vcenter/vm` summary; sizes left out when the VM says so, raw overrides merged last. */
 export function vmSummary(vm: SimVm): Record<string, unknown> {
-  const entry: Record<string, unknown> = { vm: vm.id, name: vm.name, power_state: vm.power };
+  const entry: Record<string, unknown> = { vm: vm.id, name: vm.name, power_state: reportedPower(vm) };
   if (!vm.omitSizesInList) {
     entry.cpu_count = vm.cpu;
     entry.memory_size_MiB = vm.memoryMiB;
@@ -33,7 +33,7 @@ export function vmDetail(vm: SimVm, flavor: Flavor): Record<string, unknown> {
       type: 'VMXNET3',
       mac_type: 'ASSIGNED',
       mac_address: `00:50:56:${vm.instanceUuid.slice(-6).match(/../g)!.join(':')}`,
-      state: vm.power === 'POWERED_ON' ? 'CONNECTED' : 'NOT_CONNECTED',
+      state: reportedPower(vm) === 'POWERED_ON' ? 'CONNECTED' : 'NOT_CONNECTED',
       start_connected: true,
       allow_guest_control: true,
       wake_on_lan_enabled: false,
@@ -46,7 +46,7 @@ export function vmDetail(vm: SimVm, flavor: Flavor): Record<string, unknown> {
     flavor === 'api' ? Object.fromEntries(pairs) : pairs.map(([key, value]) => ({ key, value }));
   const detail: Record<string, unknown> = {
     name: vm.name,
-    power_state: vm.power,
+    power_state: reportedPower(vm),
     guest_OS: vm.guestOs,
     cpu: { count: vm.cpu, cores_per_socket: vm.coresPerSocket, hot_add_enabled: false, hot_remove_enabled: false },
     memory: { size_MiB: vm.memoryMiB, hot_add_enabled: false },
@@ -87,9 +87,16 @@ export function clusterSummary(c: SimCluster): Record<string, unknown> {
   return { cluster: c.id, name: c.name, ha_enabled: true, drs_enabled: true };
 }
 
-/** `GET /vcenter/host` entry. */
+/** `GET /vcenter/host` entry; vCenter leaves `power_state` out unless the host is connected. */
 export function hostSummary(h: SimHost): Record<string, unknown> {
-  return { host: h.id, name: h.name, connection_state: 'CONNECTED', power_state: 'POWERED_ON' };
+  return h.connection === 'CONNECTED'
+    ? { host: h.id, name: h.name, connection_state: h.connection, power_state: 'POWERED_ON' }
+    : { host: h.id, name: h.name, connection_state: h.connection };
+}
+
+/** What vCenter lists as a VM's power state: the last one it saw while the host is not connected. */
+function reportedPower(vm: SimVm): SimPowerState {
+  return vm.lastSeenPower ?? vm.power;
 }
 
 /** `GET /vcenter/folder` entry. */

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { generateSelfSignedCert } from '../tls.js';
 import { handleControl } from './control.js';
 import { errorBody, SimError } from './errors.js';
-import { SimInventory, type SimPowerState, type SimVmInput } from './inventory.js';
+import { SimInventory, type SimConnectionState, type SimPowerState, type SimVmInput } from './inventory.js';
 import type { Flavor } from './render.js';
 import { seedInventory, type SeedOptions } from './seed.js';
 import { Counters, noFaults, type SimFaults } from './state.js';
@@ -86,6 +86,11 @@ export class VsphereSimulator {
   /** Powers a VM on, off, or suspends it. */
   setPower(id: string, state: SimPowerState): void {
     this.inventory.vm(id).power = state;
+  }
+
+  /** Changes how vCenter sees a host (DISCONNECTED, NOT_RESPONDING: its VMs listed as last seen). */
+  setHostConnection(hostId: string, connection: SimConnectionState): void {
+    this.inventory.setHostConnection(hostId, connection);
   }
 
   /** Starts or stops VMware Tools in a VM (stopped → guest endpoints answer 503). */

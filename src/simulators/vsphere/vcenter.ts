@@ -83,7 +83,8 @@ export function handleVcenter(state: VcenterState, req: VcenterRequest): Vcenter
     requireSession(state, req);
     const vm = state.inventory.vms.get(decodeURIComponent(identityMatch[1]!));
     if (!vm) throw vmNotFound(decodeURIComponent(identityMatch[1]!));
-    if (state.faults.guestUnavailable || !vm.tools || vm.power !== 'POWERED_ON') throw toolsNotRunning();
+    // Tools on a host vCenter cannot reach do not answer either.
+    if (state.faults.guestUnavailable || !vm.tools || vm.power !== 'POWERED_ON' || vm.lastSeenPower !== null) throw toolsNotRunning();
     return wrap(guestIdentity(vm));
   }
   const vmMatch = VM_PATH.exec(req.path);
@@ -108,12 +109,14 @@ export function handleVcenter(state: VcenterState, req: VcenterRequest): Vcenter
     const clusters = setOf(list('clusters'));
     const ids = setOf(list('hosts'));
     const names = setOf(list('names'));
+    const connection = setOf(list('connection_states'));
     const standalone = list('standalone')[0];
     const hosts = [...state.inventory.hosts.values()].filter(
       (h) =>
         (!clusters || (h.cluster !== null && clusters.has(h.cluster))) &&
         (!ids || ids.has(h.id)) &&
         (!names || names.has(h.name)) &&
+        (!connection || connection.has(h.connection)) &&
         (standalone === undefined || (standalone === 'true') === (h.cluster === null)),
     );
     return wrap(hosts.map(hostSummary));

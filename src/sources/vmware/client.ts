@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { vsphereError } from './errors.js';
 import type { Flavor } from './flavor.js';
 import {
-  apiVmDetailSchema, clusterListSchema, describeIssues, folderListSchema, guestIdentitySchema, hostListSchema, poolListSchema,
+  apiVmDetailSchema, clusterListSchema, describeIssues, folderListSchema, guestIdentitySchema, hostListSchema, hostStateListSchema, poolListSchema,
   restVmDetailSchema, vmListSchema, type VmDetail,
 } from './schema.js';
 import { httpStatusError, type SessionAnswer, type VsphereSession } from './session.js';
@@ -14,6 +14,8 @@ export type VmFilter = Partial<Record<'clusters' | 'hosts' | 'folders' | 'resour
 
 /** A VM listing: raw entries, or the signal that vCenter refused because too many VMs matched. */
 export type VmListResult = { readonly tooMany: false; readonly entries: readonly unknown[] } | { readonly tooMany: true };
+
+const UNREACHABLE_STATES: readonly string[] = ['DISCONNECTED', 'NOT_RESPONDING'];
 
 export interface NamedId {
   readonly id: string;
@@ -40,6 +42,16 @@ export class VsphereClient {
     if (filter.standalone !== undefined) query.standalone = [String(filter.standalone)];
     const list = await this.getList('/vcenter/host', query, hostListSchema, signal);
     return list.map((h) => ({ id: h.host, name: h.name }));
+  }
+
+  /**
+   * Hosts vCenter has lost: DISCONNECTED (taken down) or NOT_RESPONDING (no heartbeats). The
+   * answer's own `connection_state` is checked too, so a vCenter that ignored the filter cannot
+   * make every host look lost.
+   */
+  async listUnreachableHosts(signal: AbortSignal): Promise<NamedId[]> {
+    const list = await this.getList('/vcenter/host', { connection_states: UNREACHABLE_STATES }, hostStateListSchema, signal);
+    return list.filter((h) => UNREACHABLE_STATES.includes(h.connection_state)).map((h) => ({ id: h.host, name: h.name }));
   }
 
   /** VM folders. */

@@ -52,10 +52,7 @@ export async function listVmEntries(
   const failFast = new AbortController();
   const inner = AbortSignal.any([signal, failFast.signal]);
   setMaxListeners(0, inner);
-  const base: VmFilter = {
-    ...(scope.folders ? { folders: scope.folders } : {}),
-    ...(scope.resourcePools ? { resource_pools: scope.resourcePools } : {}),
-  };
+  const base = baseFilter(scope);
 
   const byHost = (host: { id: string; name: string }): Shard => ({
     label: `host "${host.name}" (${host.id})`,
@@ -118,6 +115,14 @@ export async function listVmEntries(
   memory.clear();
   for (const key of tooBig) memory.add(key);
   return { entries: dedupe(collected), stats };
+}
+
+/** The part of a VM filter every listing of `scope` carries (folders, resource pools). */
+export function baseFilter(scope: ListScope): VmFilter {
+  return {
+    ...(scope.folders ? { folders: scope.folders } : {}),
+    ...(scope.resourcePools ? { resource_pools: scope.resourcePools } : {}),
+  };
 }
 
 /** Waits for every promise, then rethrows the first real failure (not the aborts it caused). */

@@ -54,6 +54,8 @@ export function toSummary(wire: VmSummaryWire): VmSummary {
 
 export const clusterListSchema = z.array(z.object({ cluster: id, name: z.string() }));
 export const hostListSchema = z.array(z.object({ host: id, name: z.string() }));
+/** Host summaries where the connection state matters: vCenter documents `connection_state` as always present. */
+export const hostStateListSchema = z.array(z.object({ host: id, name: z.string(), connection_state: z.string() }));
 export const folderListSchema = z.array(z.object({ folder: id, name: z.string() }));
 export const poolListSchema = z.array(z.object({ resource_pool: id, name: z.string() }));
 /** The VM list is checked as a list here; each entry is validated on its own so one bad VM is not fatal. */

@@ -2,7 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import type { VmwareSourceConfig } from '../../config/schema.js';
 import { systemClock, type Clock, type ListOptions, type VmSource } from '../../domain/ports.js';
-import type { RejectedItem, VmRecord } from '../../domain/types.js';
+import type { RejectedItem, UnreportedVm, VmRecord } from '../../domain/types.js';
 import type { Logger } from '../../util/logger.js';
 import { VsphereClient } from './client.js';
 import { DetailCache, type DetailPersistence } from './details.js';
@@ -13,6 +13,7 @@ import { toVmRecord } from './mapping.js';
 import { describeIssues, toSummary, vmSummarySchema, type VmSummary } from './schema.js';
 import { resolveScope } from './scope.js';
 import { VsphereSession } from './session.js';
+import { vmsOnUnreachableHosts } from './unreachable.js';
 
 export interface VmwareSourceDeps {
   readonly logger: Logger;
@@ -31,6 +32,10 @@ export interface VmwareSourceDeps {
 export interface VmwarePassStats extends ListingStats {
   readonly vms: number;
   readonly rejected: number;
+  /** VMs on hosts vCenter has lost (listed as last seen, so reported as unknown). */
+  readonly unreported: number;
+  /** Calls spent finding those hosts and their VMs (1 when no host is lost). */
+  readonly hostCheckCalls: number;
   readonly detailsFetched: number;
   readonly logins: number;
   readonly durationMs: number;
@@ -39,6 +44,7 @@ export interface VmwarePassStats extends ListingStats {
 /** A vSphere source with its figures exposed. */
 export interface VmwareSource extends VmSource {
   readonly kind: 'vmware';
+  listVms(signal: AbortSignal, options?: ListOptions): Promise<{ vms: VmRecord[]; rejected: RejectedItem[]; unreported: UnreportedVm[] }>;
   /** Figures of the last successful listing, or null before the first one. */
   readonly lastPass: VmwarePassStats | null;
 }
@@ -75,7 +81,8 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
   let closed = false;
   let lastPass: VmwarePassStats | null = null;
 
-  const listVms = async (outer: AbortSignal, options: ListOptions = {}): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
+  type Listing = { vms: VmRecord[]; rejected: RejectedItem[]; unreported: UnreportedVm[] };
+  const listVms = async (outer: AbortSignal, options: ListOptions = {}): Promise<Listing> => {
     if (closed) throw vsphereError(config.name, 'config', 'listing VMs', 'the source was closed');
     // A pass-local signal: every in-flight call listens to it, more than Node's default of 10,
     // and the caller's signal should not carry our listeners or our limit.
@@ -91,26 +98,40 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
     }
   };
 
-  const listOnce = async (signal: AbortSignal, fresh: boolean): Promise<{ vms: VmRecord[]; rejected: RejectedItem[] }> => {
+  const listOnce = async (signal: AbortSignal, fresh: boolean): Promise<Listing> => {
     const started = clock.now();
     const scope = await resolveScope(config.name, config.filters, client, signal);
-    const { entries, stats } = await listVmEntries(
-      client,
-      scope,
-      { source: config.name, listLimit: config.listLimit, concurrency: deps.listConcurrency ?? 4 },
-      signal,
-      logger,
-      tooBigShards,
-    );
+    const settings = { source: config.name, listLimit: config.listLimit, concurrency: deps.listConcurrency ?? 4 };
+    // Both or neither: the lost hosts are looked up beside the listing, not after it.
+    const either = new AbortController();
+    setMaxListeners(0, either.signal);
+    const inner = AbortSignal.any([signal, either.signal]);
+    setMaxListeners(0, inner);
+    const [{ entries, stats }, lost] = await Promise.all([
+      listVmEntries(client, scope, settings, inner, logger, tooBigShards),
+      vmsOnUnreachableHosts(client, scope, settings, inner),
+    ]).catch((error: unknown) => {
+      either.abort();
+      throw error;
+    });
 
     const rejected: RejectedItem[] = [];
+    const unreported: UnreportedVm[] = [];
     const vms: VmRecord[] = [];
     const summaries: VmSummary[] = [];
     const listed = new Set<string>();
     entries.forEach((entry, index) => {
-      const parsed = vmSummarySchema.safeParse(entry);
       const id = rawId(entry);
       if (id !== null) listed.add(id);
+      const lostHost = id === null ? undefined : lost.hostOf.get(id);
+      if (lostHost !== undefined) {
+        // Still listed, so it exists; its power state is what vCenter saw before it lost the host.
+        const name = rawName(entry);
+        if (name !== null && patterns.length > 0 && !patterns.some((p) => p.test(name))) listed.delete(id!);
+        else unreported.push({ vmId: id!, node: lostHost });
+        return;
+      }
+      const parsed = vmSummarySchema.safeParse(entry);
       if (parsed.success) {
         const summary = toSummary(parsed.data);
         if (patterns.length === 0 || patterns.some((p) => p.test(summary.name))) summaries.push(summary);
@@ -155,12 +176,14 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
       ...stats,
       vms: vms.length,
       rejected: rejected.length,
+      unreported: unreported.length,
+      hostCheckCalls: lost.calls,
       detailsFetched: outcome.fetched,
       logins: session.logins,
       durationMs: clock.now() - started,
     };
     logger.info(lastPass, 'listed vCenter VMs');
-    return { vms, rejected };
+    return { vms, rejected, unreported };
   };
 
   return {
@@ -177,6 +200,11 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
       await http.close();
     },
   };
+}
+
+function rawName(entry: unknown): string | null {
+  const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : null;
 }
 
 function rawId(entry: unknown): string | null {

@@ -132,6 +132,41 @@ describe('inventory endpoints', () => {
     sim.clearFaults();
   });
 
+  test('a host vCenter cannot reach: connection_states filter, its VMs listed as last seen, Tools silent', async () => {
+    sim.seed(6, { clusters: 1, hostsPerCluster: 2, seed: 3 });
+    const [h1, h2] = [...sim.inventory.hosts.keys()];
+    const onH1 = [...sim.inventory.vms.values()].find((v) => v.host === h1)!;
+    sim.setPower(onH1.id, 'POWERED_ON');
+    sim.setTools(onH1.id, true);
+    const api = await login('api');
+    const unreachable = '/api/vcenter/host?connection_states=DISCONNECTED&connection_states=NOT_RESPONDING';
+    expect((await call('GET', unreachable, api)).json).toEqual([]);
+
+    // Over the control API, as the chaos suite does it from another process.
+    expect((await call('POST', `/_sim/hosts/${h1}`, {}, { connection: 'NOT_RESPONDING' })).status).toBe(200);
+    expect((await call('GET', '/_sim/hosts')).json).toContainEqual(expect.objectContaining({ id: h1, connection: 'NOT_RESPONDING' }));
+    expect((await call('GET', unreachable, api)).json).toEqual([{ host: h1, name: sim.inventory.hosts.get(h1!)!.name, connection_state: 'NOT_RESPONDING' }]);
+    expect((await call('GET', `/rest/vcenter/host?filter.connection_states=CONNECTED`, await login('rest'))).json.value.map((h: { host: string }) => h.host)).toEqual([h2]);
+
+    // The VM stops on the host; vCenter does not see it.
+    sim.setPower(onH1.id, 'POWERED_OFF');
+    const listed = (await call('GET', `/api/vcenter/vm?hosts=${h1}`, api)).json;
+    expect(listed.find((v: { vm: string }) => v.vm === onH1.id).power_state).toBe('POWERED_ON');
+    expect((await call('GET', `/api/vcenter/vm/${onH1.id}`, api)).json.power_state).toBe('POWERED_ON');
+    expect((await call('GET', `/api/vcenter/vm?hosts=${h1}&power_states=POWERED_OFF`, api)).json.map((v: { vm: string }) => v.vm)).not.toContain(onH1.id);
+    sim.setPower(onH1.id, 'POWERED_ON');
+    expect((await call('GET', `/api/vcenter/vm/${onH1.id}/guest/identity`, api)).status).toBe(503);
+
+    sim.setPower(onH1.id, 'SUSPENDED');
+    sim.setHostConnection(h1!, 'CONNECTED');
+    expect((await call('GET', `/api/vcenter/vm/${onH1.id}`, api)).json.power_state).toBe('SUSPENDED');
+    expect((await call('GET', unreachable, api)).json).toEqual([]);
+    const bad = await call('POST', `/_sim/hosts/${h1}`, {}, { connection: 'GONE' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/connection/);
+    expect((await call('POST', '/_sim/hosts/host-0', {}, { connection: 'DISCONNECTED' })).json.error).toMatch(/no host host-0/);
+  });
+
   test('a 6.7-style simulator answers 404 on /api', async () => {
     const old = new VsphereSimulator({ username: 'u', password: 'p', flavors: ['rest'] });
     const { url, caPem } = await old.start();

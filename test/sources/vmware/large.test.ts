@@ -27,11 +27,12 @@ test('10,000 VMs are listed completely and each exactly once; the big cluster is
   expect(new Set(ids)).toEqual(new Set(sim.inventory.vms.keys()));
   // Whole listing refused, 3 clusters + 2 standalone hosts, the 5000-VM cluster again per host (4).
   expect(sim.counters.get('vm.list')).toBe(1 + 3 + 2 + 4);
-  expect(source.lastPass).toMatchObject({ listCalls: 10, splits: 2, vms: 10_000, detailsFetched: 10_000, logins: 1 });
+  expect(source.lastPass).toMatchObject({ listCalls: 10, splits: 2, vms: 10_000, unreported: 0, hostCheckCalls: 1, detailsFetched: 10_000, logins: 1 });
 
   // Steady state: no details, and the slices found too big are split without asking again.
   sim.counters.reset();
   const again = await source.listVms(noAbort());
   expect(again.vms).toHaveLength(10_000);
-  expect(sim.counters.snapshot()).toEqual({ 'vm.list': 8, 'cluster.list': 1, 'host.list': 2 });
+  // host.list: the standalone hosts, the big cluster's hosts, and the check for hosts vCenter lost.
+  expect(sim.counters.snapshot()).toEqual({ 'vm.list': 8, 'cluster.list': 1, 'host.list': 3 });
 });

@@ -1,0 +1,46 @@
+// VMs on hosts vCenter has lost. vCenter keeps listing them, with the power state it saw before
+// the host went quiet, so their entries look valid but say nothing about the VM now: the source
+// reports them as unreported (exist, state unknown: never updated, created or deleted), as the
+// Proxmox source does for the guests of an offline node. One host listing per pass finds the
+// lost hosts (usually none); only for each of those are its VMs listed.
+import type { VmFilter, VsphereClient } from './client.js';
+import { mapLimit } from './concurrency.js';
+import { vsphereError } from './errors.js';
+import { baseFilter } from './listing.js';
+import type { ListScope } from './scope.js';
+
+const POWER_STATES = ['POWERED_ON', 'POWERED_OFF', 'SUSPENDED'] as const;
+
+/** VM id → the name of its host, for every VM in scope on a DISCONNECTED or NOT_RESPONDING host. */
+export async function vmsOnUnreachableHosts(
+  client: VsphereClient,
+  scope: ListScope,
+  settings: { readonly source: string; readonly listLimit: number; readonly concurrency: number },
+  signal: AbortSignal,
+): Promise<{ hostOf: Map<string, string>; calls: number }> {
+  let calls = 1;
+  const hosts = await client.listUnreachableHosts(signal);
+  const hostOf = new Map<string, string>();
+  const idsOf = async (filter: VmFilter): Promise<readonly unknown[] | null> => {
+    calls++;
+    const result = await client.listVms(filter, signal);
+    return result.tooMany || result.entries.length >= settings.listLimit ? null : result.entries;
+  };
+  await mapLimit(hosts, settings.concurrency, async (host) => {
+    const filter: VmFilter = { ...baseFilter(scope), hosts: [host.id] };
+    let entries = await idsOf(filter);
+    if (entries === null) {
+      const parts = await mapLimit(POWER_STATES, settings.concurrency, (state) => idsOf({ ...filter, power_states: [state] }));
+      if (parts.some((p) => p === null)) {
+        // Without the full list the lost host's VMs would be taken for reported ones: fail the listing.
+        throw vsphereError(settings.source, 'shard', `listing VMs of unreachable host "${host.name}" (${host.id})`, `more than ${settings.listLimit} VMs match and it cannot be split further`);
+      }
+      entries = parts.flatMap((p) => p!);
+    }
+    for (const entry of entries) {
+      const id = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;
+      if (typeof id === 'string') hostOf.set(id, host.name);
+    }
+  });
+  return { hostOf, calls };
+}
