@@ -1,6 +1,6 @@
 // `status` output: built from the state file alone, so it works whether or not the daemon runs.
 import type { Config } from '../config/schema.js';
-import type { DaemonStatus } from '../engine/control.js';
+import { endpointStatus, type DaemonStatus, type EndpointStatus } from '../engine/control.js';
 import { nodesText } from '../engine/unreported.js';
 import type { OutboxItem } from '../domain/types.js';
 import type { StateStore } from '../store/state-store.js';
@@ -32,13 +32,22 @@ export function statusFromStore(store: StateStore, config: Config, version: stri
     billing: { up: billingUp === null ? null : billingUp === '1', lastError: store.meta('billing_error') },
     sources: config.sources.map((s) => {
       const r = rows.get(s.name);
-      return { name: s.name, kind: s.type, up: r?.up ?? null, vms: r?.vms ?? null, lastError: r?.lastError ?? null, lastListedAt: r?.lastListedAt ? new Date(r.lastListedAt).toISOString() : null, unreported: r?.unreported ?? null };
+      return { name: s.name, kind: s.type, up: r?.up ?? null, vms: r?.vms ?? null, lastError: r?.lastError ?? null, lastListedAt: r?.lastListedAt ? new Date(r.lastListedAt).toISOString() : null, unreported: r?.unreported ?? null, endpoint: endpointStatus(r?.endpoint) };
     }),
     outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous, ambiguousKeys: store.ambiguousKeys(100) },
     snapshot: { vps: store.vpsCount() },
     sharedPanelIds: store.sharedPanelIds(),
     lastPasses: passes,
   };
+}
+
+/**
+ * A source read through a fallback: the node at `url` failed, and the daemon asks it again only
+ * every 10 minutes (FAILBACK_AFTER_MS) — so say which node to look at.
+ */
+export function fallbackLine(endpoint: EndpointStatus): string {
+  const why = endpoint.primary ? `url ${endpoint.primary.url} failed at ${endpoint.primary.failedAt}` : 'url failed';
+  return `reading from fallback ${endpoint.url} (${why}): check that node; url is tried again 10 minutes after it failed`;
 }
 
 /** Renders the status for a terminal. */
@@ -58,8 +67,9 @@ export function formatStatus(s: CliStatus, open: readonly OutboxItem[]): string 
     out.push(`  ${src.name.padEnd(16)} ${src.kind.padEnd(8)} ${state}${src.lastListedAt ? ` (at ${src.lastListedAt})` : ''}`);
     if (src.up === true && src.unreported) {
       const nodes = nodesText(Object.entries(src.unreported.nodes));
-      out.push(`  ${''.padEnd(16)} ${''.padEnd(8)} ${src.unreported.vms} listed without a state on node ${nodes}: offline or not reporting; their panel VPSes are left as they are`);
+      out.push(`  ${''.padEnd(16)} ${''.padEnd(8)} ${src.unreported.vms} listed without a state on ${nodes}: offline or not reporting; their panel VPSes are left as they are`);
     }
+    if (src.up === true && src.endpoint?.fallback) out.push(`  ${''.padEnd(16)} ${''.padEnd(8)} ${fallbackLine(src.endpoint)}`);
   }
   out.push(`Outbox: ${s.outbox.pending} pending retry, ${s.outbox.failed} failed, ${s.outbox.ambiguous} ambiguous`);
   for (const item of open.filter((i) => i.state === 'ambiguous')) {

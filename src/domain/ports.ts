@@ -1,6 +1,6 @@
 // The narrow interfaces at the seams between the engine and the outside world.
 // Each external system lives behind exactly one of these; the engine knows nothing else.
-import type { BillingRecord, HypervisorKind, PanelFields, RejectedItem, UnreportedVm, VmRecord } from './types.js';
+import type { BillingRecord, HypervisorKind, PanelFields, RejectedItem, SourceEndpoint, UnreportedVm, VmRecord } from './types.js';
 
 /** How a pass wants a source listed. */
 export interface ListOptions {
@@ -14,9 +14,10 @@ export interface VmSource {
   readonly kind: HypervisorKind;
   /**
    * Lists every guest; items that fail validation come back in `rejected`, never silently dropped,
-   * and guests listed without their state in `unreported`.
+   * and guests listed without their state in `unreported`; a source with several endpoints says
+   * in `endpoint` which one answered.
    */
-  listVms(signal: AbortSignal, options?: ListOptions): Promise<{ vms: VmRecord[]; rejected: RejectedItem[]; unreported?: UnreportedVm[] }>;
+  listVms(signal: AbortSignal, options?: ListOptions): Promise<{ vms: VmRecord[]; rejected: RejectedItem[]; unreported?: UnreportedVm[]; endpoint?: SourceEndpoint }>;
   /** Releases sessions and sockets (vSphere logout). */
   close(): Promise<void>;
 }

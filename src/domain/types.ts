@@ -118,8 +118,24 @@ export type SourceListing =
       readonly rejected: readonly RejectedItem[];
       /** Guests listed without their state (absent: none). */
       readonly unreported?: readonly UnreportedVm[];
+      /** Which endpoint answered (absent: the source does not say). */
+      readonly endpoint?: SourceEndpoint;
     }
   | { readonly source: string; readonly ok: false; readonly error: string };
+
+/**
+ * Which of a source's API endpoints answered a listing: the configured `url` or, after that one
+ * failed, one of its fallbacks (Proxmox `fallbackUrls`). Shown by `status`, because a source that
+ * is up through a fallback still has a node down that an operator should look at.
+ */
+export interface SourceEndpoint {
+  /** Origin and base path only (as messages and logs name it): never credentials. */
+  readonly url: string;
+  /** True when it is not the configured `url`. */
+  readonly fallback: boolean;
+  /** With a fallback: the configured `url`, and when (ms) it last failed to answer. */
+  readonly primary?: { readonly url: string; readonly failedAt: number };
+}
 
 /**
  * A guest the hypervisor lists but reports nothing current about: Proxmox names every guest of a

@@ -1,6 +1,6 @@
 // What the HTTP endpoints (and SIGHUP) may ask of the running daemon, and what they may read.
 // Everything here is secret-free by construction: it is served on /status.
-import type { DriftClass } from '../domain/types.js';
+import type { DriftClass, SourceEndpoint } from '../domain/types.js';
 import type { PassResult } from './observer.js';
 
 /** A pass as /status shows it. */
@@ -26,6 +26,28 @@ export interface SourceStatus {
   readonly lastListedAt: string | null;
   /** Guests the last listing named without a state (a Proxmox node offline), per node; null when none. */
   readonly unreported: { readonly vms: number; readonly nodes: Readonly<Record<string, number>> } | null;
+  /** The endpoint that answered the last listing; null when none did or the source does not say (vSphere). */
+  readonly endpoint: EndpointStatus | null;
+}
+
+/** Which endpoint a source reads from (Proxmox: `url`, or one of `fallbackUrls` after `url` failed). */
+export interface EndpointStatus {
+  /** Origin and base path, never credentials. */
+  readonly url: string;
+  /** True when it is not the configured `url`: that node could not answer, and is not asked again until this one fails or the daemon restarts. */
+  readonly fallback: boolean;
+  /** With a fallback: the configured `url` and when it last failed (ISO 8601); null otherwise. */
+  readonly primary: { readonly url: string; readonly failedAt: string } | null;
+}
+
+/** The stored endpoint as `status` shows it (the daemon's /status and the CLI alike). */
+export function endpointStatus(endpoint: SourceEndpoint | null | undefined): EndpointStatus | null {
+  if (!endpoint) return null;
+  const { primary } = endpoint;
+  // A time no Date can hold (a hand-edited state file) must not make /status throw.
+  const failedAt = primary ? new Date(primary.failedAt) : null;
+  const known = primary && failedAt && !Number.isNaN(failedAt.getTime()) ? { url: primary.url, failedAt: failedAt.toISOString() } : null;
+  return { url: endpoint.url, fallback: endpoint.fallback, primary: known };
 }
 
 /** The JSON body of GET /status. */

@@ -4,7 +4,7 @@ import { Cron } from 'croner';
 import { PANEL_SIDE_DRIFT, type DriftItem } from '../domain/types.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import type { DaemonControl, DaemonStatus, PassRequest } from './control.js';
+import { endpointStatus, type DaemonControl, type DaemonStatus, type PassRequest } from './control.js';
 import { runPass, type EngineDeps, type PassReport } from './pass.js';
 
 export interface DaemonOptions {
@@ -141,6 +141,7 @@ export class Daemon implements DaemonControl {
           lastError: row?.lastError ?? null,
           lastListedAt: iso(row?.lastListedAt ?? null),
           unreported: row?.unreported ?? null,
+          endpoint: endpointStatus(row?.endpoint),
         };
       }),
       outbox: { pending: counts.inFlight + counts.failed, failed: counts.failed + counts.rejected, ambiguous: counts.ambiguous, ambiguousKeys: store.ambiguousKeys(100) },

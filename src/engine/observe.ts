@@ -2,7 +2,7 @@
 // Like node_exporter's collectors, one failure never stops the others; it only makes that
 // part of the world *unknown* for this pass.
 import type { BillingSource, Clock, ListOptions, VmSource } from '../domain/ports.js';
-import type { BillingListing, SourceListing, VmPower } from '../domain/types.js';
+import type { BillingListing, SourceEndpoint, SourceListing, VmPower } from '../domain/types.js';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/errors.js';
 import type { PassObserver } from './observer.js';
@@ -31,17 +31,17 @@ export async function observe(deps: ObserveDeps, signal: AbortSignal, options: L
   const listOne = async (source: VmSource): Promise<SourceListing> => {
     const started = performance.now();
     try {
-      const { vms, rejected, unreported = [] } = await source.listVms(signal, options);
+      const { vms, rejected, unreported = [], endpoint } = await source.listVms(signal, options);
       const seconds = (performance.now() - started) / 1000;
       durations.set(source.name, seconds);
-      deps.observer.sourceListed(source.name, true, seconds, countByPower(vms), unreported.length);
+      deps.observer.sourceListed(source.name, true, seconds, { vmsByPower: countByPower(vms), unreported: unreported.length, fallback: endpoint?.fallback ?? false });
       for (const r of rejected) deps.logger.warn({ source: source.name, where: r.where }, `rejected VM entry: ${deps.scrub(r.problem)}`);
       // One line per source, not per VM: a node that is down lists hundreds of guests this way.
       if (unreported.length > 0) {
         const nodes = unreportedByNode(unreported);
         deps.logger.warn({ source: source.name, unreported: unreported.length, nodes: Object.fromEntries(nodes) }, unreportedLine(source.name, unreported.length, nodes));
       }
-      return { source: source.name, ok: true, vms, rejected, unreported };
+      return { source: source.name, ok: true, vms, rejected, unreported, ...(endpoint ? { endpoint: scrubbed(endpoint, deps.scrub) } : {}) };
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
       durations.set(source.name, seconds);
@@ -67,6 +67,15 @@ export async function observe(deps: ObserveDeps, signal: AbortSignal, options: L
   };
   const [billing, ...listings] = await Promise.all([queryBilling(), ...deps.sources.map(listOne)]);
   return { listings, billing: billing!, durations };
+}
+
+/**
+ * The endpoint with its URLs scrubbed too: they come from the config, which keeps secrets in
+ * other keys, but they reach `status` — belt and braces, as for every other text that does.
+ */
+function scrubbed(endpoint: SourceEndpoint, scrub: (text: string) => string): SourceEndpoint {
+  const { primary } = endpoint;
+  return { url: scrub(endpoint.url), fallback: endpoint.fallback, ...(primary ? { primary: { url: scrub(primary.url), failedAt: primary.failedAt } } : {}) };
 }
 
 function countByPower(vms: readonly { power: VmPower }[]): Record<VmPower, number> {

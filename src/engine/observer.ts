@@ -7,10 +7,19 @@ export type ActionResult = 'ok' | 'rejected' | 'unauthorized' | 'not_found' | 'r
 
 export type PassResult = 'success' | 'partial' | 'failed';
 
+/** What a successful listing found, for the source's gauges. */
+export interface ListedCounts {
+  readonly vmsByPower: Readonly<Record<VmPower, number>>;
+  /** Guests listed without a state (a Proxmox node offline, an ESXi host vCenter has lost). */
+  readonly unreported: number;
+  /** Listed through one of the source's fallback endpoints: the node at its `url` is not answering. */
+  readonly fallback: boolean;
+}
+
 /** Receives the engine's measurements. Every method must be cheap and must not throw. */
 export interface PassObserver {
-  /** A source was listed (ok) or failed; `vmsByPower` and `unreported` (guests listed without a state) only when ok. */
-  sourceListed(source: string, ok: boolean, durationSeconds: number, vmsByPower?: Readonly<Record<VmPower, number>>, unreported?: number): void;
+  /** A source was listed (ok, with what it found) or failed. */
+  sourceListed(source: string, ok: boolean, durationSeconds: number, listed?: ListedCounts): void;
   billingQueried(ok: boolean, durationSeconds: number): void;
   /** The drift of the pass just planned, one count per class (every class present, 0 when none). */
   drift(counts: Readonly<Record<DriftClass, number>>): void;

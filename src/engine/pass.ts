@@ -264,6 +264,8 @@ function recordObservation(deps: EngineDeps, observation: Observation): void {
       lastError: l.ok ? null : l.error,
       lastListedAt: now,
       unreported: l.ok && l.unreported && l.unreported.length > 0 ? { vms: l.unreported.length, nodes: Object.fromEntries(unreportedByNode(l.unreported)) } : null,
+      // A failed listing had no endpoint that answered: the one before it is no longer news.
+      endpoint: l.ok ? (l.endpoint ?? null) : null,
     });
   }
   deps.store.setMeta('billing_up', observation.billing.ok ? '1' : '0');

@@ -2,7 +2,7 @@
 // fed by the engine through the PassObserver seam so prom-client stays out of the engine.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DRIFT_CLASSES, type ActionKind, type DriftClass, type VmPower } from '../domain/types.js';
-import type { ActionResult, PassObserver, PassResult } from '../engine/observer.js';
+import type { ActionResult, ListedCounts, PassObserver, PassResult } from '../engine/observer.js';
 import { ACTION_KINDS, ACTION_RESULTS, PASS_RESULTS, VM_POWERS } from './labels.js';
 
 export interface SyncMetricsOptions {
@@ -59,15 +59,16 @@ export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
   return {
     registry,
     declareSources,
-    sourceListed(source: string, ok: boolean, durationSeconds: number, vmsByPower?: Readonly<Record<VmPower, number>>, unreported = 0): void {
+    sourceListed(source: string, ok: boolean, durationSeconds: number, listed?: ListedCounts): void {
       if (!m.knownSources.has(source)) declareSources([source]);
       m.sourceUp.set({ source }, ok ? 1 : 0);
       m.listDuration.observe({ source }, safe(durationSeconds));
       // A failed listing leaves the last known counts: the source is unknown, not empty.
-      if (ok && vmsByPower) {
-        for (const status of VM_POWERS) m.sourceVms.set({ source, status }, safe(vmsByPower[status] ?? 0));
-        // Listed without a state (a Proxmox node offline): VpsSyncGuestsUnreported watches this one.
-        m.sourceVms.set({ source, status: 'unknown' }, safe(unreported));
+      if (ok && listed) {
+        for (const status of VM_POWERS) m.sourceVms.set({ source, status }, safe(listed.vmsByPower[status] ?? 0));
+        // Listed without a state (a node or host offline): VpsSyncGuestsUnreported watches this one.
+        m.sourceVms.set({ source, status: 'unknown' }, safe(listed.unreported));
+        m.sourceFallback.set({ source }, listed.fallback ? 1 : 0);
       }
     },
     billingQueried(ok: boolean): void {
@@ -116,7 +117,8 @@ function defineMetrics(registry: Registry) {
     knownSources: new Set<string>(),
     buildInfo: new Gauge({ name: 'vpssync_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers }),
     sourceUp: new Gauge({ name: 'vpssync_source_up', help: '1 if the last listing of the source succeeded, 0 if it failed, NaN before the first listing.', labelNames: ['source'], registers }),
-    sourceVms: new Gauge({ name: 'vpssync_source_vms', help: 'VMs seen in the last successful listing of the source, by status; "unknown": listed without a state (node offline or not reporting), left as they are on the panel.', labelNames: ['source', 'status'], registers }),
+    sourceVms: new Gauge({ name: 'vpssync_source_vms', help: 'VMs seen in the last successful listing of the source, by status; "unknown": listed without a state (node or host offline or not reporting), left as they are on the panel.', labelNames: ['source', 'status'], registers }),
+    sourceFallback: new Gauge({ name: 'vpssync_source_fallback', help: '1 if the last successful listing of the source came through one of its fallbackUrls (the node at its url is not answering), else 0.', labelNames: ['source'], registers }),
     listDuration: new Histogram({ name: 'vpssync_source_list_duration_seconds', help: 'Time taken to list the VMs of a source, failed listings included.', labelNames: ['source'], buckets: LIST_BUCKETS, registers }),
     billingUp: new Gauge({ name: 'vpssync_billing_up', help: '1 if the last billing query succeeded, 0 if it failed, NaN before the first query.', registers }),
     drift: new Gauge({ name: 'vpssync_drift', help: 'Drift items found by the last planned pass, by class.', labelNames: ['class'], registers }),

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import DatabaseConstructor, { type Database, type Statement } from 'better-sqlite3';
-import type { Action, OutboxItem, SnapshotEntry, VmKey } from '../domain/types.js';
+import type { Action, OutboxItem, SnapshotEntry, SourceEndpoint, VmKey } from '../domain/types.js';
 import { vmKey, parseVmKey } from '../domain/types.js';
 import type { PassSummary } from '../engine/control.js';
 import { DetailTable } from './detail-table.js';
@@ -43,6 +43,8 @@ export interface SourceStatusRow {
   readonly lastListedAt: number | null;
   /** Guests the last listing named without a state, per node (null: none, or not listed). */
   readonly unreported: UnreportedSummary | null;
+  /** The endpoint that answered the last listing (null: it failed, or the source does not say). */
+  readonly endpoint: SourceEndpoint | null;
 }
 
 /** How many guests a source listed without a state, and on which nodes. */
@@ -54,6 +56,8 @@ export interface UnreportedSummary {
 // Kept in `meta` rather than a new `source_status` column: a schema version would make the state
 // file unreadable to the previous build, a high price for a status line.
 const unreportedKey = (source: string): string => `source_unreported:${source}`;
+// The same for the endpoint in use, for the same reason.
+const endpointKey = (source: string): string => `source_endpoint:${source}`;
 
 /** WAL frames (pages) after which a commit checkpoints; SQLite's default is 1000. */
 const WAL_AUTOCHECKPOINT_PAGES = 4000;
@@ -381,6 +385,7 @@ export class StateStore {
         else s.renameOutboxSource.run(to, from);
         s.deleteSourceStatus.run(from);
         s.setMeta.run(unreportedKey(from), null);
+        s.setMeta.run(endpointKey(from), null);
         this.vsphereDetails.moveSource(from, to);
         return vps;
       }).immediate(),
@@ -470,15 +475,19 @@ export class StateStore {
 
   /** Records how a source's listing went. */
   recordSource(status: SourceStatusRow): void {
-    this.s.upsertSourceStatus.run({
-      name: status.name,
-      kind: status.kind,
-      up: status.up === null ? null : status.up ? 1 : 0,
-      vms: status.vms,
-      last_error: status.lastError,
-      last_listed_at: status.lastListedAt,
-    });
-    this.s.setMeta.run(unreportedKey(status.name), status.unreported === null ? null : JSON.stringify(status.unreported));
+    // One transaction, so `status` beside the daemon never reads a listing's row with the previous one's endpoint.
+    this.conn.transaction(() => {
+      this.s.upsertSourceStatus.run({
+        name: status.name,
+        kind: status.kind,
+        up: status.up === null ? null : status.up ? 1 : 0,
+        vms: status.vms,
+        last_error: status.lastError,
+        last_listed_at: status.lastListedAt,
+      });
+      this.s.setMeta.run(unreportedKey(status.name), status.unreported === null ? null : JSON.stringify(status.unreported));
+      this.s.setMeta.run(endpointKey(status.name), status.endpoint === null ? null : JSON.stringify(status.endpoint));
+    }).immediate();
   }
 
   /** The last recorded status of every source. */
@@ -491,7 +500,22 @@ export class StateStore {
       lastError: r.last_error,
       lastListedAt: r.last_listed_at,
       unreported: this.unreportedOf(r.name),
+      endpoint: this.endpointOf(r.name),
     }));
+  }
+
+  private endpointOf(source: string): SourceEndpoint | null {
+    const text = this.meta(endpointKey(source));
+    if (text === null) return null;
+    try {
+      const v = JSON.parse(text) as Partial<SourceEndpoint> | null;
+      if (typeof v?.url !== 'string' || typeof v.fallback !== 'boolean') return null;
+      const p = v.primary;
+      const primary = p && typeof p.url === 'string' && typeof p.failedAt === 'number' ? { primary: { url: p.url, failedAt: p.failedAt } } : {};
+      return { url: v.url, fallback: v.fallback, ...primary };
+    } catch {
+      return null; // as for unreportedOf
+    }
   }
 
   private unreportedOf(source: string): UnreportedSummary | null {

@@ -45,7 +45,7 @@ describe('a Proxmox node offline', () => {
     // Not bad input, and not the daemon's fault: the passes succeed (readiness, VpsSyncStale stay calm).
     expect(json.lastPasses.slice(0, 3).map((p) => [p.result, p.problems])).toEqual([['success', []], ['success', []], ['success', []]]);
     const text = await world.cli('status');
-    expect(text.stdout).toMatch(/2 listed without a state on node pve-b \(2\): offline or not reporting; their panel VPSes are left as they are/);
+    expect(text.stdout).toMatch(/2 listed without a state on pve-b \(2\): offline or not reporting; their panel VPSes are left as they are/);
   });
 
   it('a listing that names a guest, even without its state, ends a run of listings without it', async () => {

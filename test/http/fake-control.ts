@@ -17,7 +17,7 @@ export class FakeControl implements DaemonControl {
       lastSuccessAt: this.lastSuccess === null ? null : new Date(this.lastSuccess).toISOString(),
       lastFullResyncAt: null,
       billing: { up: true, lastError: null },
-      sources: [{ name: 'pve1', kind: 'proxmox', up: true, vms: 12, lastError: null, lastListedAt: '2024-01-01T00:01:00.000Z', unreported: null }],
+      sources: [{ name: 'pve1', kind: 'proxmox', up: true, vms: 12, lastError: null, lastListedAt: '2024-01-01T00:01:00.000Z', unreported: null, endpoint: null }],
       outbox: { pending: 1, failed: 0, ambiguous: 0, ambiguousKeys: [] },
       snapshot: { vps: 10 },
       lastPasses: [

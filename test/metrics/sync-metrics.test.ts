@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { DRIFT_CLASSES, type DriftClass } from '../../src/domain/types.js';
+import { DRIFT_CLASSES, type DriftClass, type VmPower } from '../../src/domain/types.js';
+import type { ListedCounts } from '../../src/engine/observer.js';
 import { createSyncMetrics } from '../../src/metrics/index.js';
 import { findTool, missingToolMessage } from '../ops/tools.js';
 
@@ -47,7 +48,7 @@ describe('createSyncMetrics', () => {
 
   it('records listings, billing, drift, actions, outbox and passes', async () => {
     const m = createSyncMetrics({ version: 'x', processMetrics: false });
-    m.sourceListed('pve1', true, 0.3, { running: 5, stopped: 2, suspended: 1, creating: 0 });
+    m.sourceListed('pve1', true, 0.3, listed({ running: 5, stopped: 2, suspended: 1, creating: 0 }));
     m.billingQueried(true, 0.02);
     m.drift(driftOf({ unbilled: 3, missing_on_panel: 1 }));
     m.action('create', 'ok', 0.04);
@@ -79,10 +80,19 @@ describe('createSyncMetrics', () => {
     expect(s.get('vpssync_last_full_resync_timestamp_seconds')).toBe(1_700_000_000);
 
     // Guests listed without a state (a node offline) are counted apart, and the count follows each listing.
-    m.sourceListed('pve1', true, 0.3, { running: 3, stopped: 2, suspended: 1, creating: 0 }, 2);
+    m.sourceListed('pve1', true, 0.3, listed({ running: 3, stopped: 2, suspended: 1, creating: 0 }, { unreported: 2 }));
     expect((await samples(m)).get('vpssync_source_vms{source="pve1",status="unknown"}')).toBe(2);
-    m.sourceListed('pve1', true, 0.3, { running: 5, stopped: 2, suspended: 1, creating: 0 });
+    m.sourceListed('pve1', true, 0.3, listed({ running: 5, stopped: 2, suspended: 1, creating: 0 }));
     expect((await samples(m)).get('vpssync_source_vms{source="pve1",status="unknown"}')).toBe(0);
+
+    // Listed through a fallback node: 1 while it lasts, kept through a failed listing, 0 once url answers.
+    expect((await samples(m)).get('vpssync_source_fallback{source="pve1"}')).toBe(0);
+    m.sourceListed('pve1', true, 0.3, listed({ running: 5, stopped: 2, suspended: 1, creating: 0 }, { fallback: true }));
+    expect((await samples(m)).get('vpssync_source_fallback{source="pve1"}')).toBe(1);
+    m.sourceListed('pve1', false, 15);
+    expect((await samples(m)).get('vpssync_source_fallback{source="pve1"}')).toBe(1);
+    m.sourceListed('pve1', true, 0.3, listed({ running: 5, stopped: 2, suspended: 1, creating: 0 }));
+    expect((await samples(m)).get('vpssync_source_fallback{source="pve1"}')).toBe(0);
 
     // A failed listing flips up to 0 but keeps the last known counts (unknown, not empty).
     m.sourceListed('pve1', false, 15);
@@ -96,7 +106,7 @@ describe('createSyncMetrics', () => {
   it('never throws into the engine on odd numbers', () => {
     const m = createSyncMetrics({ version: 'x', processMetrics: false });
     expect(() => {
-      m.sourceListed('pve1', true, Number.NaN, { running: Number.NaN, stopped: 0, suspended: 0, creating: 0 });
+      m.sourceListed('pve1', true, Number.NaN, listed({ running: Number.NaN, stopped: 0, suspended: 0, creating: 0 }, { unreported: Number.NaN }));
       m.outboxPending(Number.POSITIVE_INFINITY);
       m.passFinished('failed', Number.NaN, false, Date.now());
     }).not.toThrow();
@@ -120,7 +130,7 @@ describe('createSyncMetrics', () => {
   const promtool = findTool('promtool');
   it.skipIf(!promtool)('passes `promtool check metrics` (process metrics included)', async () => {
     const m = createSyncMetrics({ version: '0.1.0', sources: ['pve1', 'vc1'] });
-    m.sourceListed('pve1', true, 0.3, { running: 5, stopped: 2, suspended: 1, creating: 0 });
+    m.sourceListed('pve1', true, 0.3, listed({ running: 5, stopped: 2, suspended: 1, creating: 0 }, { fallback: true }));
     m.sourceListed('vc1', false, 15);
     m.billingQueried(true, 0.1);
     m.drift(driftOf({ unbilled: 1 }));
@@ -133,3 +143,8 @@ describe('createSyncMetrics', () => {
   });
   if (!promtool) it.skip(missingToolMessage('promtool', 'prometheus'), () => {});
 });
+
+/** A successful listing's counts, nothing unreported and no fallback unless given. */
+function listed(vmsByPower: Record<VmPower, number>, more: Partial<Pick<ListedCounts, 'unreported' | 'fallback'>> = {}): ListedCounts {
+  return { vmsByPower, unreported: more.unreported ?? 0, fallback: more.fallback ?? false };
+}

@@ -20,6 +20,7 @@ const rules = (parse(read(alertsFile)) as { groups: { rules: Rule[] }[] }).group
 const REQUIRED = [
   'VpsSyncStale', 'VpsSyncDrift', 'VpsSyncSourceDown', 'VpsSyncBillingDown', 'VpsSyncUnbilledVms',
   'VpsSyncBilledButMissing', 'VpsSyncAmbiguousActions', 'VpsSyncPanelErrors', 'VpsSyncHeldDeletes', 'VpsSyncGuestsUnreported',
+  'VpsSyncSourceOnFallback',
 ];
 
 describe('alert rules (static checks)', () => {

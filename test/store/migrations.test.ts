@@ -87,7 +87,7 @@ describe('migrations', () => {
       expect(store.snapshot().find((e) => e.key === 'pve1/101')).toMatchObject({ panelId: 12, missingPasses: 2 });
       expect(store.snapshot().find((e) => e.key === 'vc1/vm-7')).toMatchObject({ owner: { userId: 7, billingId: null }, sent: { hypervisor: 'vmware', status: 'stopped' } });
       expect(store.recentPasses(5)).toHaveLength(1);
-      expect(store.sourceStatuses()).toEqual([{ name: 'pve1', kind: 'proxmox', up: true, vms: 5, lastError: null, lastListedAt: T, unreported: null }]);
+      expect(store.sourceStatuses()).toEqual([{ name: 'pve1', kind: 'proxmox', up: true, vms: 5, lastError: null, lastListedAt: T, unreported: null, endpoint: null }]);
       expect(store.meta('last_success_at')).toBe(String(T + 10));
 
       const schema = raw(state.path, (db) => db.prepare("SELECT name, sql FROM sqlite_schema WHERE tbl_name = 'outbox'").all() as { name: string; sql: string }[]);

@@ -23,7 +23,7 @@ describe('sources in the state file', () => {
     const v = store.journal(create('vm-7', { hypervisor: 'vmware' }, 'vc1'), 1, NOW);
     store.resolve(v.id, { outcome: 'created', panelId: 3 }, NOW);
     store.vsphereDetails.save('vc1', { replaceAll: true, removed: [], upserts: new Map([['vm-7', { listKey: 'k', refreshAt: NOW, cpu: 1, memoryMiB: 512, diskBytes: 1, guestOs: null, guestFullName: null }]]) });
-    store.recordSource({ name: 'pve1', kind: 'proxmox', up: true, vms: 2, lastError: null, lastListedAt: NOW, unreported: { vms: 1, nodes: { pve3: 1 } } });
+    store.recordSource({ name: 'pve1', kind: 'proxmox', up: true, vms: 2, lastError: null, lastListedAt: NOW, unreported: { vms: 1, nodes: { pve3: 1 } }, endpoint: null });
   });
   afterEach(() => {
     store.close();
@@ -31,8 +31,8 @@ describe('sources in the state file', () => {
   });
 
   it("keeps each source's unreported guests with its status until the next listing says otherwise", () => {
-    expect(store.sourceStatuses()).toEqual([{ name: 'pve1', kind: 'proxmox', up: true, vms: 2, lastError: null, lastListedAt: NOW, unreported: { vms: 1, nodes: { pve3: 1 } } }]);
-    store.recordSource({ name: 'pve1', kind: 'proxmox', up: true, vms: 3, lastError: null, lastListedAt: NOW + 1, unreported: null });
+    expect(store.sourceStatuses()).toEqual([{ name: 'pve1', kind: 'proxmox', up: true, vms: 2, lastError: null, lastListedAt: NOW, unreported: { vms: 1, nodes: { pve3: 1 } }, endpoint: null }]);
+    store.recordSource({ name: 'pve1', kind: 'proxmox', up: true, vms: 3, lastError: null, lastListedAt: NOW + 1, unreported: null, endpoint: null });
     expect(store.sourceStatuses()[0]!.unreported).toBeNull();
   });
 

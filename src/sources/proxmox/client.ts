@@ -8,6 +8,8 @@ import { proxmoxApi, type ProxmoxEngineOptions } from 'proxmox-api';
 import { fetch as undiciFetch, type Agent } from 'undici';
 import { scrub } from '../../config/redact.js';
 import type { ProxmoxSourceConfig } from '../../config/schema.js';
+import { systemClock, type Clock } from '../../domain/ports.js';
+import type { SourceEndpoint } from '../../domain/types.js';
 import { CapturedCall, STREAMED_DATA, type AnswerHead, type BodyReader, type FetchFn } from './capture.js';
 import { inOrder, parseEndpoints, type Endpoint } from './endpoints.js';
 import { networkError, SourceError, type SourceErrorReason } from './errors.js';
@@ -28,11 +30,22 @@ const TOKEN_SECRET = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 type ClientConfig = Pick<ProxmoxSourceConfig, 'name' | 'url' | 'fallbackUrls' | 'tokenId' | 'tokenSecret' | 'timeoutMs' | 'tls'>;
 
+/**
+ * How long a fallback in use is kept before `url` is asked first again. The listings stay with a
+ * node that answers (a dead `url` costs one failed request per this while, not one per pass), and
+ * come back to `url` by themselves once it answers again, without a restart.
+ */
+export const FAILBACK_AFTER_MS = 10 * 60_000;
+
 export interface ClientOptions {
   /** Bytes of the guest list parsed at a time (the benchmark and the tests vary it). */
   readonly batchBytes?: number;
   /** Told once per listing that another endpoint answered after the first one(s) failed. */
   readonly onFailover?: (event: FailoverEvent) => void;
+  /** Told when `url` answers again after listings went through a fallback. */
+  readonly onFailback?: (event: { readonly source: string; readonly url: string; readonly from: string }) => void;
+  /** When `url` failed, for `inUse` and the failback (the system clock by default). */
+  readonly clock?: Clock;
 }
 
 /** How one attempt at one endpoint ended. */
@@ -50,7 +63,10 @@ export class ProxmoxClient {
   private dispatcher: Agent | undefined;
   /** Config index of the endpoint that last listed the cluster: the next listing starts there. */
   private first = 0;
-  private answeredBy: string | undefined;
+  /** What `inUse` says: set by each successful listing. */
+  private answered: SourceEndpoint | undefined;
+  /** When the attempt at `url` last failed for the node's fault (ms), so a fallback in use can say since when. */
+  private urlFailedAt: number | undefined;
 
   constructor(
     private readonly config: ClientConfig,
@@ -73,17 +89,26 @@ export class ProxmoxClient {
       // TLS settings (one CA signs every node of a cluster) are the same for all.
       const dispatcher = (this.dispatcher ??= await createDispatcher(name, this.config.tls));
       const failures: Failure[] = [];
-      for (const endpoint of inOrder(endpoints, this.first)) {
+      const clock = this.options.clock ?? systemClock;
+      const onFallback = this.first;
+      // On a fallback for a while: ask `url` first once more, then the fallback as before.
+      const failback = onFallback !== 0 && clock.now() - (this.urlFailedAt ?? 0) >= FAILBACK_AFTER_MS;
+      const order = failback ? [endpoints[0]!, ...inOrder(endpoints, onFallback).filter((e) => e.index !== 0)] : inOrder(endpoints, onFallback);
+      for (const endpoint of order) {
         const attempt = await this.attempt(endpoint, dispatcher, signal, newBuilder);
         if (attempt.ok) {
           this.first = endpoint.index;
-          this.answeredBy = endpoint.label;
-          if (failures.length > 0) this.options.onFailover?.(failoverEvent(name, failures, endpoint));
+          this.answered = this.endpointInUse(endpoint, endpoints[0]!);
+          if (failback && endpoint.index === 0) this.options.onFailback?.({ source: name, url: endpoint.label, from: endpoints[onFallback]?.label ?? '' });
+          // `url` still failing where the fallback still answers is not news: no second warning.
+          const stillOnFallback = failback && endpoint.index === onFallback && failures.length === 1;
+          if (failures.length > 0 && !stillOnFallback) this.options.onFailover?.(failoverEvent(name, failures, endpoint));
           return attempt.builder;
         }
         // Not sticky on a failure, even one the cluster's: a fallback that is not this cluster's API
         // (a mistyped base path, a proxy's page) would keep the source down after `url` is back.
         if (!attempt.nodeFault) throw afterFailures(name, attempt.error, endpoint, failures);
+        if (endpoint.index === 0) this.urlFailedAt = clock.now();
         failures.push({ endpoint, error: attempt.error });
       }
       // One endpoint: its error exactly as without failover.
@@ -93,9 +118,21 @@ export class ProxmoxClient {
     }
   }
 
-  /** The endpoint that answered the last successful listing (for logs), if any did. */
-  get lastEndpoint(): string | undefined {
-    return this.answeredBy;
+  /**
+   * The endpoint that answered the last successful listing, if any did: read it when `listGuests`
+   * has resolved (listings of one source do not overlap). Labels only, so no credentials.
+   */
+  get inUse(): SourceEndpoint | undefined {
+    return this.answered;
+  }
+
+  /** What `inUse` says after `endpoint` answered; `url` is the configured one. */
+  private endpointInUse(endpoint: Endpoint, url: Endpoint): SourceEndpoint {
+    if (endpoint.index === 0) return { url: endpoint.label, fallback: false };
+    // Always known here: a fallback is asked only after `url` failed, in this listing or in the one
+    // that made the fallback sticky.
+    const failedAt = this.urlFailedAt;
+    return { url: endpoint.label, fallback: true, ...(failedAt === undefined ? {} : { primary: { url: url.label, failedAt } }) };
   }
 
   /**

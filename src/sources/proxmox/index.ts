@@ -2,7 +2,7 @@
 // from a node that cannot answer to the next of `fallbackUrls`).
 import type { ProxmoxSourceConfig } from '../../config/schema.js';
 import { systemClock, type Clock, type VmSource } from '../../domain/ports.js';
-import type { RejectedItem, UnreportedVm, VmRecord } from '../../domain/types.js';
+import type { RejectedItem, SourceEndpoint, UnreportedVm, VmRecord } from '../../domain/types.js';
 import type { Logger } from '../../util/logger.js';
 import type { FetchFn } from './capture.js';
 import { ProxmoxClient } from './client.js';
@@ -30,8 +30,13 @@ class ProxmoxSource implements VmSource {
   ) {
     // Both only store their arguments: no I/O until the first listing.
     // A failover is worth a warning (a node is down or failing), once: the next listings start at
-    // the node that answered, so they neither fail nor warn again until that one fails too.
-    this.client = new ProxmoxClient(config, deps.fetch, { onFailover: (event) => deps.logger.warn({ failed: event.failed, answered: event.answered }, failoverMessage(event)) });
+    // the node that answered, so they neither fail nor warn again until that one fails too (or
+    // `url`, asked again every FAILBACK_AFTER_MS, answers: worth an info line).
+    this.client = new ProxmoxClient(config, deps.fetch, {
+      onFailover: (event) => deps.logger.warn({ failed: event.failed, answered: event.answered }, failoverMessage(event)),
+      onFailback: (event) => deps.logger.info({ url: event.url, from: event.from }, `proxmox ${event.source}: ${event.url} answers again; listed through it instead of ${event.from}`),
+      clock: deps.clock ?? systemClock,
+    });
     this.keep = createGuestFilter(config.include, config.exclude);
   }
 
@@ -40,16 +45,20 @@ class ProxmoxSource implements VmSource {
     return this.config.name;
   }
 
-  /** One `GET /cluster/resources?type=vm`, validated, filtered and mapped. */
-  async listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[]; unreported: UnreportedVm[] }> {
+  /**
+   * One `GET /cluster/resources?type=vm`, validated, filtered and mapped; with the endpoint that
+   * answered, since after a failover the listings stay with a fallback until it fails too.
+   */
+  async listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[]; unreported: UnreportedVm[]; endpoint?: SourceEndpoint }> {
     const clock = this.deps.clock ?? systemClock;
     const started = clock.now();
     const { vms, rejected, unreported, templates, filteredOut, entries } = await this.client.listGuests(signal, () => new ListingBuilder(this.config.name, this.keep));
+    const endpoint = this.client.inUse;
     this.deps.logger.debug(
-      { source: this.config.name, endpoint: this.client.lastEndpoint, entries, vms: vms.length, rejected: rejected.length, unreported: unreported.length, templates, filteredOut, ms: clock.now() - started },
+      { source: this.config.name, endpoint: endpoint?.url, entries, vms: vms.length, rejected: rejected.length, unreported: unreported.length, templates, filteredOut, ms: clock.now() - started },
       'proxmox listing done',
     );
-    return { vms, rejected, unreported };
+    return { vms, rejected, unreported, ...(endpoint ? { endpoint } : {}) };
   }
 
   /** Closes the pooled connections (API tokens have no session to end). */
