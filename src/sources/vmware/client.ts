@@ -47,10 +47,12 @@ export class VsphereClient {
   /**
    * Hosts vCenter has lost: DISCONNECTED (taken down) or NOT_RESPONDING (no heartbeats). The
    * answer's own `connection_state` is checked too, so a vCenter that ignored the filter cannot
-   * make every host look lost.
+   * make every host look lost. With `clusters`, only their hosts (a listing scoped to clusters
+   * has no standalone host either).
    */
-  async listUnreachableHosts(signal: AbortSignal): Promise<NamedId[]> {
-    const list = await this.getList('/vcenter/host', { connection_states: UNREACHABLE_STATES }, hostStateListSchema, signal);
+  async listUnreachableHosts(clusters: readonly string[] | undefined, signal: AbortSignal): Promise<NamedId[]> {
+    const query = { connection_states: UNREACHABLE_STATES, ...(clusters ? { clusters } : {}) };
+    const list = await this.getList('/vcenter/host', query, hostStateListSchema, signal);
     return list.filter((h) => UNREACHABLE_STATES.includes(h.connection_state)).map((h) => ({ id: h.host, name: h.name }));
   }
 

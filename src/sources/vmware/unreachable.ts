@@ -19,7 +19,8 @@ export async function vmsOnUnreachableHosts(
   signal: AbortSignal,
 ): Promise<{ hostOf: Map<string, string>; calls: number }> {
   let calls = 1;
-  const hosts = await client.listUnreachableHosts(signal);
+  // Only the hosts the listing covers: a lost host elsewhere must neither cost calls nor fail it.
+  const hosts = await client.listUnreachableHosts(scope.clusters?.map((c) => c.id), signal);
   const hostOf = new Map<string, string>();
   const idsOf = async (filter: VmFilter): Promise<readonly unknown[] | null> => {
     calls++;

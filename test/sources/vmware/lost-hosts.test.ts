@@ -83,6 +83,27 @@ describe.each(['api', 'rest'] as const)('lost hosts over /%s', (flavor) => {
     expect(source.lastPass?.hostCheckCalls).toBe(5);
   });
 
+  test('a lost host outside filters.clusters is not asked about: it neither costs calls nor fails the listing', async () => {
+    const { sim, source, host } = await setup(flavor, { overrides: { filters: { clusters: ['Cluster-2'] } } });
+    const other = [...sim.inventory.clusters.values()].find((c) => c.name === 'Cluster-2')!;
+    // The lost host sits in the cluster the source does not cover.
+    expect(host.cluster).not.toBe(other.id);
+    const inScope = [...sim.inventory.vms.values()].filter((v) => sim.inventory.clusterOf(v) === other.id).map((v) => v.id);
+    sim.setHostConnection(host.id, 'NOT_RESPONDING');
+    sim.failShard(host.id);
+    const listed = await source.listVms(noAbort());
+    expect(listed.unreported).toEqual([]);
+    expect(listed.vms.map((v) => v.externalId).sort()).toEqual([...inScope].sort());
+    expect(source.lastPass?.hostCheckCalls).toBe(1);
+
+    // A lost host inside the configured cluster is still found.
+    const inside = [...sim.inventory.hosts.values()].find((h) => h.cluster === other.id)!;
+    sim.clearFaults();
+    sim.setHostConnection(inside.id, 'DISCONNECTED');
+    const onInside = [...sim.inventory.vms.values()].filter((v) => v.host === inside.id).map((v) => v.id);
+    expect((await source.listVms(noAbort())).unreported.map((u) => u.vmId).sort()).toEqual([...onInside].sort());
+  });
+
   test('when the lost host\'s VMs cannot be listed, the whole listing fails (never a guess)', async () => {
     const { sim, source, host } = await setup(flavor);
     await source.listVms(noAbort());
