@@ -117,7 +117,10 @@ export class SimInventory {
   upsertVm(input: SimVmInput): string {
     const existing = input.id === undefined ? undefined : this.vms.get(input.id);
     if (existing) {
+      const movedFrom = existing.host;
       Object.assign(existing, withoutUndefined(input), { id: existing.id });
+      // Moved (an HA restart, a re-registration): vCenter sees it as its new host lets it.
+      if (existing.host !== movedFrom) existing.lastSeenPower = this.hosts.get(existing.host)?.connection === 'CONNECTED' ? null : existing.power;
       return existing.id;
     }
     const id = input.id ?? `vm-${this.nextId++}`;

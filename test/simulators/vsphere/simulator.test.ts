@@ -167,6 +167,30 @@ describe('inventory endpoints', () => {
     expect((await call('POST', '/_sim/hosts/host-0', {}, { connection: 'DISCONNECTED' })).json.error).toMatch(/no host host-0/);
   });
 
+  test('a VM moved off a lost host (an HA restart) is listed as it is; one moved onto a lost host as it was', async () => {
+    sim.seed(6, { clusters: 1, hostsPerCluster: 2, seed: 3 });
+    const [h1, h2] = [...sim.inventory.hosts.keys()];
+    const vm = [...sim.inventory.vms.values()].find((v) => v.host === h1)!;
+    sim.setPower(vm.id, 'POWERED_ON');
+    sim.setHostConnection(h1!, 'NOT_RESPONDING');
+    sim.setPower(vm.id, 'POWERED_OFF');
+    const api = await login('api');
+    const powerOf = async (id: string) => ((await call('GET', '/api/vcenter/vm', api)).json as Array<{ vm: string; power_state: string }>).find((v) => v.vm === id)?.power_state;
+    expect(await powerOf(vm.id)).toBe('POWERED_ON');
+
+    // HA registers it on the host that is fine, over the control API as a test in another process would.
+    expect((await call('POST', '/_sim/vms', {}, { id: vm.id, name: vm.name, host: h2, power: 'POWERED_ON' })).status).toBe(200);
+    sim.setPower(vm.id, 'SUSPENDED');
+    expect(await powerOf(vm.id)).toBe('SUSPENDED');
+
+    // Back onto the lost host: vCenter sees it as it was when it got there, and no more.
+    sim.upsertVm({ id: vm.id, name: vm.name, host: h1 });
+    sim.setPower(vm.id, 'POWERED_ON');
+    expect(await powerOf(vm.id)).toBe('SUSPENDED');
+    sim.setHostConnection(h1!, 'CONNECTED');
+    expect(await powerOf(vm.id)).toBe('POWERED_ON');
+  });
+
   test('a 6.7-style simulator answers 404 on /api', async () => {
     const old = new VsphereSimulator({ username: 'u', password: 'p', flavors: ['rest'] });
     const { url, caPem } = await old.start();
