@@ -34,7 +34,7 @@ export interface SourceStatus {
 export interface EndpointStatus {
   /** Origin and base path, never credentials. */
   readonly url: string;
-  /** True when it is not the configured `url`: that node could not answer, and is not asked again until this one fails or the daemon restarts. */
+  /** True when it is not the configured `url`: that node could not answer, and is asked first again 10 minutes after it last failed (or when this one fails, or the daemon restarts). */
   readonly fallback: boolean;
   /** With a fallback: the configured `url` and when it last failed (ISO 8601); null otherwise. */
   readonly primary: { readonly url: string; readonly failedAt: string } | null;

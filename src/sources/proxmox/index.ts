@@ -47,7 +47,8 @@ class ProxmoxSource implements VmSource {
 
   /**
    * One `GET /cluster/resources?type=vm`, validated, filtered and mapped; with the endpoint that
-   * answered, since after a failover the listings stay with a fallback until it fails too.
+   * answered, since after a failover the listings stay with a fallback until it fails too or
+   * `url`, asked again FAILBACK_AFTER_MS after it last failed, answers.
    */
   async listVms(signal: AbortSignal): Promise<{ vms: VmRecord[]; rejected: RejectedItem[]; unreported: UnreportedVm[]; endpoint?: SourceEndpoint }> {
     const clock = this.deps.clock ?? systemClock;
