@@ -21,7 +21,7 @@ export function unknownParts(p: PlannedPass): Array<{ readonly part: string; rea
     else if (l.unreported && l.unreported.length > 0) {
       parts.push({
         part: `${l.unreported.length} guest(s) of source ${l.source} (listed without a state)`,
-        why: `${l.unreported.length} guest(s) of source ${l.source} were listed without a state (node offline or not reporting)`,
+        why: `${l.unreported.length} guest(s) of source ${l.source} were listed without a state (their node or host is offline or not reporting)`,
       });
     }
   }

@@ -71,7 +71,7 @@ describe('a Proxmox node offline', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/No changes from what could be read; 2 guest\(s\) of source pve1 \(listed without a state\) could not be read/);
     expect(r.stdout).toMatch(/source pve1: 2 guest\(s\) listed without a state on pve-b \(2\) — offline or not reporting to its cluster or vCenter/);
-    expect(r.stderr).toMatch(/plan is incomplete: 2 guest\(s\) of source pve1 were listed without a state \(node offline or not reporting\)/);
+    expect(r.stderr).toMatch(/plan is incomplete: 2 guest\(s\) of source pve1 were listed without a state \(their node or host is offline or not reporting\)/);
     const json = JSON.parse((await world.cli('plan', '--json')).stdout) as { complete: boolean; sources: Array<{ unreported: unknown }>; problems: string[] };
     expect(json.complete).toBe(false);
     expect(json.sources[0]!.unreported).toEqual([{ vmId: '101', node: 'pve-b' }, { vmId: '102', node: 'pve-b' }]);

@@ -32,7 +32,8 @@ interface Shard {
   readonly split?: (signal: AbortSignal) => Promise<Shard[]>;
 }
 
-const POWER_STATES = ['POWERED_ON', 'POWERED_OFF', 'SUSPENDED'] as const;
+/** A VM listing's last split: one call per power state. */
+export const POWER_STATES = ['POWERED_ON', 'POWERED_OFF', 'SUSPENDED'] as const;
 /** Reasons that are about the vCenter as a whole, not one slice: kept as they are. */
 const GLOBAL_REASONS = new Set(['connect', 'tls', 'auth', 'aborted', 'config']);
 
@@ -107,7 +108,7 @@ export async function listVmEntries(
     } catch (error) {
       failFast.abort();
       // The single whole-scope call is not a slice: its failure keeps its own reason.
-      throw shard === whole ? error : asShardError(settings.source, shard, error);
+      throw shard === whole ? error : asShardError(settings.source, shard.label, error);
     }
   };
   await run(whole);
@@ -133,9 +134,10 @@ async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
   throw failures.find((f) => !(f instanceof VsphereError && f.reason === 'aborted')) ?? failures[0];
 }
 
-function asShardError(source: string, shard: Shard, error: unknown): unknown {
+/** A slice's failure as the whole listing's: which slice (`label`), and that the source is unknown this pass. */
+export function asShardError(source: string, label: string, error: unknown): unknown {
   if (!(error instanceof VsphereError) || GLOBAL_REASONS.has(error.reason) || error.reason === 'shard') return error;
-  return vsphereError(source, 'shard', `listing VMs of ${shard.label}`, `failed, so the listing is incomplete and the source is unknown this pass (${error.message})`, {
+  return vsphereError(source, 'shard', `listing VMs of ${label}`, `failed, so the listing is incomplete and the source is unknown this pass (${error.message})`, {
     cause: error,
     ...(error.status !== undefined ? { status: error.status } : {}),
   });

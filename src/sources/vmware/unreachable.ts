@@ -6,10 +6,8 @@
 import type { VmFilter, VsphereClient } from './client.js';
 import { mapLimit } from './concurrency.js';
 import { vsphereError } from './errors.js';
-import { baseFilter } from './listing.js';
+import { asShardError, baseFilter, POWER_STATES } from './listing.js';
 import type { ListScope } from './scope.js';
-
-const POWER_STATES = ['POWERED_ON', 'POWERED_OFF', 'SUSPENDED'] as const;
 
 /** VM id → the name of its host, for every VM in scope on a DISCONNECTED or NOT_RESPONDING host. */
 export async function vmsOnUnreachableHosts(
@@ -27,16 +25,27 @@ export async function vmsOnUnreachableHosts(
     const result = await client.listVms(filter, signal);
     return result.tooMany || result.entries.length >= settings.listLimit ? null : result.entries;
   };
+  /** A host's VMs in one call, or per power state when too many; null when even that is too many. */
+  const listAll = async (filter: VmFilter): Promise<readonly unknown[] | null> => {
+    const whole = await idsOf(filter);
+    if (whole !== null) return whole;
+    const parts = await mapLimit(POWER_STATES, settings.concurrency, (state) => idsOf({ ...filter, power_states: [state] }));
+    return parts.some((p) => p === null) ? null : parts.flatMap((p) => p!);
+  };
   await mapLimit(hosts, settings.concurrency, async (host) => {
+    const label = `unreachable host "${host.name}" (${host.id})`;
     const filter: VmFilter = { ...baseFilter(scope), hosts: [host.id] };
-    let entries = await idsOf(filter);
+    // Without the full list the lost host's VMs would be taken for reported ones: any failure fails the listing.
+    const entries = await listAll(filter).catch((error: unknown) => {
+      throw asShardError(settings.source, label, error);
+    });
     if (entries === null) {
-      const parts = await mapLimit(POWER_STATES, settings.concurrency, (state) => idsOf({ ...filter, power_states: [state] }));
-      if (parts.some((p) => p === null)) {
-        // Without the full list the lost host's VMs would be taken for reported ones: fail the listing.
-        throw vsphereError(settings.source, 'shard', `listing VMs of unreachable host "${host.name}" (${host.id})`, `more than ${settings.listLimit} VMs match and it cannot be split further`);
-      }
-      entries = parts.flatMap((p) => p!);
+      throw vsphereError(
+        settings.source,
+        'shard',
+        `listing VMs of ${label}`,
+        `more than ${settings.listLimit} VMs match and it cannot be split further, so the listing is incomplete and the source is unknown this pass`,
+      );
     }
     for (const entry of entries) {
       const id = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;

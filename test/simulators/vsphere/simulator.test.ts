@@ -142,7 +142,7 @@ describe('inventory endpoints', () => {
     const unreachable = '/api/vcenter/host?connection_states=DISCONNECTED&connection_states=NOT_RESPONDING';
     expect((await call('GET', unreachable, api)).json).toEqual([]);
 
-    // Over the control API, as the chaos suite does it from another process.
+    // Over the control API, as a benchmark or test in another process would.
     expect((await call('POST', `/_sim/hosts/${h1}`, {}, { connection: 'NOT_RESPONDING' })).status).toBe(200);
     expect((await call('GET', '/_sim/hosts')).json).toContainEqual(expect.objectContaining({ id: h1, connection: 'NOT_RESPONDING' }));
     expect((await call('GET', unreachable, api)).json).toEqual([{ host: h1, name: sim.inventory.hosts.get(h1!)!.name, connection_state: 'NOT_RESPONDING' }]);

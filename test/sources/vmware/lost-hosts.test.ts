@@ -111,7 +111,8 @@ describe.each(['api', 'rest'] as const)('lost hosts over /%s', (flavor) => {
     sim.failShard(host.id);
     const error = await source.listVms(noAbort()).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(VsphereError);
-    expect((error as Error).message).toMatch(/vc1/);
+    expect((error as VsphereError).reason).toBe('shard');
+    expect((error as Error).message).toContain(`vmware vc1 [shard]: listing VMs of unreachable host "${host.name}" (${host.id}): failed, so the listing is incomplete`);
     sim.clearFaults();
     expect((await source.listVms(noAbort())).unreported.length).toBeGreaterThan(0);
   });
