@@ -9,6 +9,15 @@ const MAX_MEMORY_MIB = 64 * 1024 * 1024;
 const MAX_DISK_BYTES = 64 * 1024 ** 4;
 
 const id = z.string().min(1, 'is empty').max(100, 'is longer than 100 characters').regex(/^[^\s/?#]+$/, 'contains spaces or URL delimiters');
+
+/**
+ * Whether a raw list entry's `vm` is an id at all, by the same rules as the schema. An entry whose
+ * id fails them names no VM: `vm-1017 ` is not `vm-1017`, so taking it for that VM's id would
+ * leave the real one looking missing.
+ */
+export function isVmId(value: unknown): value is string {
+  return id.safeParse(value).success;
+}
 const powerState = z.enum(['POWERED_ON', 'POWERED_OFF', 'SUSPENDED'], { error: 'must be POWERED_ON, POWERED_OFF or SUSPENDED' });
 const vmName = z
   .string({ error: 'must be a string' })

@@ -10,7 +10,7 @@ import { vsphereError } from './errors.js';
 import { VsphereHttp, type RequestLike } from './http.js';
 import { listVmEntries, type ListingStats } from './listing.js';
 import { toVmRecord } from './mapping.js';
-import { describeIssues, toSummary, vmSummarySchema, type VmSummary } from './schema.js';
+import { describeIssues, isVmId, toSummary, vmSummarySchema, type VmSummary } from './schema.js';
 import { resolveScope } from './scope.js';
 import { VsphereSession } from './session.js';
 import { vmsOnUnreachableHosts } from './unreachable.js';
@@ -141,7 +141,7 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
       const kept = id === null ? undefined : lastGood.get(id);
       if (kept) vms.push(kept);
       rejected.push({
-        where: `${config.name}: ${id ?? `VM list entry #${index}`}`,
+        where: `${config.name}: ${id ?? entryLabel(entry, index)}`,
         problem: `invalid list entry: ${describeIssues(parsed.error)}${kept ? ' (kept its last valid values, so it is not taken for deleted)' : ''}`,
         // The VM exists: unknown this pass, never missing — also in a process that has no last
         // valid values for it (after a restart).
@@ -207,7 +207,14 @@ function rawName(entry: unknown): string | null {
   return typeof name === 'string' ? name : null;
 }
 
+/** An entry without a valid id, for messages: its position, and what its `vm` held if a string (quoted, cut). */
+function entryLabel(entry: unknown, index: number): string {
+  const vm = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;
+  return typeof vm === 'string' ? `VM list entry #${index} (vm ${JSON.stringify(vm.slice(0, 100))})` : `VM list entry #${index}`;
+}
+
+/** The entry's VM id, or null when it has none that is valid (then the entry names no VM). */
 function rawId(entry: unknown): string | null {
   const id = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;
-  return typeof id === 'string' && id.length > 0 && id.length <= 100 ? id : null;
+  return isVmId(id) ? id : null;
 }
