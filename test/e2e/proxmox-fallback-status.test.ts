@@ -3,12 +3,11 @@
 // until it fails, the daemon restarts or 10 minutes have passed, so nothing else would tell them
 // the primary is unused.
 // The real daemon process, two simulators as two nodes of one cluster (`nodeOf`), real wire.
-import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DaemonStatus, EndpointStatus } from '../../src/engine/control.js';
 import { ProxmoxSimulator } from '../../src/simulators/proxmox/index.js';
 import { startDaemon, type DaemonProcess } from '../support/daemon-process.js';
-import { closedPort } from '../support/ports.js';
+import { accepting, closedPort } from '../support/ports.js';
 import { TOKEN_ID, TOKEN_SECRET, World } from '../support/world.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
@@ -133,20 +132,3 @@ describe('status shows the Proxmox endpoint in use', () => {
     expect(now.text).not.toContain('reading from fallback');
   });
 });
-
-/** Resolves once the URL's port accepts connections again (a cleared `down` fault re-listens). */
-async function accepting(url: string): Promise<void> {
-  const { hostname, port } = new URL(url);
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(Number(port), hostname, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${url} does not accept connections`);
-}

@@ -7,7 +7,6 @@
 // the TLS cases use two HTTPS simulators, one trusted and one not.
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,6 +17,7 @@ import type { VmSource } from '../../../src/domain/ports.js';
 import { ProxmoxSimulator } from '../../../src/simulators/proxmox/index.js';
 import { createProxmoxSource, SourceError } from '../../../src/sources/proxmox/index.js';
 import { everything, failure, never, TOKEN_ID, TOKEN_SECRET } from './helpers.js';
+import { accepting } from '../../support/ports.js';
 
 const RESOURCES = '/api2/json/cluster/resources';
 const TOKENS = [{ tokenId: TOKEN_ID, secret: TOKEN_SECRET }];
@@ -63,23 +63,6 @@ afterEach(async () => {
   await Promise.all(sources.map((s) => s.close()));
   sources = [];
 });
-
-/** Resolves once the URL's port accepts connections again (a cleared `down` fault re-listens). */
-async function accepting(url: string): Promise<void> {
-  const { hostname, port } = new URL(url);
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(Number(port), hostname, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${url} does not accept connections`);
-}
 
 /** A source listing through `endpoints` (the first is `url`), logging into `logLines`. */
 function source(endpoints: string[], overrides: Record<string, unknown> = {}): VmSource {
