@@ -7,6 +7,7 @@ import type { Logger } from '../../util/logger.js';
 import type { VmFilter, VsphereClient } from './client.js';
 import { createLimiter } from './concurrency.js';
 import { VsphereError, vsphereError } from './errors.js';
+import { rawField } from './schema.js';
 import type { ListScope } from './scope.js';
 
 export interface ListingSettings {
@@ -149,7 +150,7 @@ function dedupe(parts: readonly unknown[][]): unknown[] {
   const out: unknown[] = [];
   for (const part of parts) {
     for (const entry of part) {
-      const id = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;
+      const id = rawField(entry, 'vm');
       if (typeof id === 'string') {
         if (seen.has(id)) continue;
         seen.add(id);

@@ -10,6 +10,11 @@ const MAX_DISK_BYTES = 64 * 1024 ** 4;
 
 const id = z.string().min(1, 'is empty').max(100, 'is longer than 100 characters').regex(/^[^\s/?#]+$/, 'contains spaces or URL delimiters');
 
+/** A field of a raw (unvalidated) list entry; undefined when the entry is not an object. */
+export function rawField(entry: unknown, key: 'vm' | 'name'): unknown {
+  return typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)[key] : undefined;
+}
+
 /**
  * Whether a raw list entry's `vm` is an id at all, by the same rules as the schema. An entry whose
  * id fails them names no VM: `vm-1017 ` is not `vm-1017`, so taking it for that VM's id would

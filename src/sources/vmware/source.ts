@@ -10,7 +10,7 @@ import { vsphereError } from './errors.js';
 import { VsphereHttp, type RequestLike } from './http.js';
 import { listVmEntries, type ListingStats } from './listing.js';
 import { toVmRecord } from './mapping.js';
-import { describeIssues, isVmId, toSummary, vmSummarySchema, type VmSummary } from './schema.js';
+import { describeIssues, isVmId, rawField, toSummary, vmSummarySchema, type VmSummary } from './schema.js';
 import { resolveScope } from './scope.js';
 import { VsphereSession } from './session.js';
 import { vmsOnUnreachableHosts } from './unreachable.js';
@@ -104,7 +104,6 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
     const settings = { source: config.name, listLimit: config.listLimit, concurrency: deps.listConcurrency ?? 4 };
     // Both or neither: the lost hosts are looked up beside the listing, not after it.
     const either = new AbortController();
-    setMaxListeners(0, either.signal);
     const inner = AbortSignal.any([signal, either.signal]);
     setMaxListeners(0, inner);
     const [{ entries, stats }, lost] = await Promise.all([
@@ -203,18 +202,18 @@ export function createVmwareSource(config: VmwareSourceConfig, deps: VmwareSourc
 }
 
 function rawName(entry: unknown): string | null {
-  const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
+  const name = rawField(entry, 'name');
   return typeof name === 'string' ? name : null;
 }
 
 /** An entry without a valid id, for messages: its position, and what its `vm` held if a string (quoted, cut). */
 function entryLabel(entry: unknown, index: number): string {
-  const vm = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;
+  const vm = rawField(entry, 'vm');
   return typeof vm === 'string' ? `VM list entry #${index} (vm ${JSON.stringify(vm.slice(0, 100))})` : `VM list entry #${index}`;
 }
 
 /** The entry's VM id, or null when it has none that is valid (then the entry names no VM). */
 function rawId(entry: unknown): string | null {
-  const id = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;
+  const id = rawField(entry, 'vm');
   return isVmId(id) ? id : null;
 }

@@ -7,6 +7,7 @@ import type { VmFilter, VsphereClient } from './client.js';
 import { mapLimit } from './concurrency.js';
 import { vsphereError } from './errors.js';
 import { asShardError, baseFilter, POWER_STATES } from './listing.js';
+import { rawField } from './schema.js';
 import type { ListScope } from './scope.js';
 
 /** VM id → the name of its host, for every VM in scope on a DISCONNECTED or NOT_RESPONDING host. */
@@ -48,7 +49,7 @@ export async function vmsOnUnreachableHosts(
       );
     }
     for (const entry of entries) {
-      const id = typeof entry === 'object' && entry !== null ? (entry as { vm?: unknown }).vm : undefined;
+      const id = rawField(entry, 'vm');
       if (typeof id === 'string') hostOf.set(id, host.name);
     }
   });
