@@ -8,6 +8,12 @@ export interface GateInput {
   /** Open (not done) outbox items, at most one per key and kind. */
   readonly open: readonly OutboxItem[];
   readonly now: number;
+  /**
+   * The longest backoff a failure is given (`retry.maxDelayMs`). A wait beyond it means the wall
+   * clock was set back since the failure: the action goes now rather than as much later as the
+   * clock jumped.
+   */
+  readonly maxBackoffMs?: number;
   /** Full resync: retry now regardless of backoff and earlier rejections. */
   readonly full?: boolean;
 }
@@ -99,6 +105,10 @@ export function mootItems(input: MootInput): OutboxItem[] {
   );
 }
 
+function clockSetBack(nextAttemptAt: number, input: GateInput): boolean {
+  return input.maxBackoffMs !== undefined && nextAttemptAt - input.now > input.maxBackoffMs;
+}
+
 /** Filters a pass's actions through the outbox state. */
 export function gate(input: GateInput): GateResult {
   const ambiguousCreates = new Map<VmKey, OutboxItem>();
@@ -146,7 +156,7 @@ export function gate(input: GateInput): GateResult {
         skip(action, `the panel rejected this exact payload: ${failed.lastError ?? ''}`, 'operator');
         continue;
       }
-      if (failed.failure === 'retryable' && failed.nextAttemptAt !== null && failed.nextAttemptAt > input.now) {
+      if (failed.failure === 'retryable' && failed.nextAttemptAt !== null && failed.nextAttemptAt > input.now && !clockSetBack(failed.nextAttemptAt, input)) {
         skip(action, `backing off after ${failed.attempts} failed attempt${failed.attempts === 1 ? '' : 's'} until ${new Date(failed.nextAttemptAt).toISOString()}`, 'retry');
         continue;
       }

@@ -25,7 +25,10 @@ export class PanelBreaker {
   /** Current state, for logs and /status. */
   state(): BreakerState {
     if (this.openedAt === null) return 'closed';
-    return this.clock.now() - this.openedAt >= this.settings.cooldownMs ? 'half_open' : 'open';
+    // Negative when the wall clock was set back since the circuit opened: probe now rather than
+    // hold every panel call for as long as the clock jumped.
+    const open = this.clock.now() - this.openedAt;
+    return open >= this.settings.cooldownMs || open < 0 ? 'half_open' : 'open';
   }
 
   /** Whether one more request may be sent now; in half-open state only one probe at a time. */

@@ -75,7 +75,7 @@ export function decide(
   sources: ReadonlyArray<{ name: string; kind: 'proxmox' | 'vmware' }>,
   snapshot: readonly SnapshotEntry[],
   open: readonly OutboxItem[],
-  settings: GuardSettings,
+  settings: Pick<EngineSettings, 'guards' | 'retry'>,
   options: PassOptions,
   now: number,
 ): PlannedPass {
@@ -83,8 +83,8 @@ export function decide(
   const planned = plan({ state, snapshot, full: options.full ?? false, unconfirmedDeletes: unconfirmedDeletes(open), unconfirmedUpdates: unconfirmedUpdates(open) });
   const listedCounts = new Map<string, number>();
   for (const l of observation.listings) if (l.ok) listedCounts.set(l.source, l.vms.length);
-  const guarded = guards({ actions: planned.actions, snapshot, missingPasses: planned.missingPasses, listedCounts, settings, force: options.force ?? false });
-  const gated = gate({ actions: guarded.actions, open, now, full: options.full ?? false });
+  const guarded = guards({ actions: planned.actions, snapshot, missingPasses: planned.missingPasses, listedCounts, settings: settings.guards, force: options.force ?? false });
+  const gated = gate({ actions: guarded.actions, open, now, maxBackoffMs: settings.retry.maxDelayMs, full: options.full ?? false });
   const drift = [...state.drift, ...withoutAmbiguousCreates(planned.drift, gated.drift), ...guarded.drift, ...gated.drift];
   const driftCounts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
   for (const d of drift) driftCounts[d.class]++;
@@ -118,7 +118,7 @@ function listOptions(options: PassOptions): ListOptions {
 /** Observes and decides without writing anything (the `plan` command). */
 export async function dryRun(deps: Omit<EngineDeps, 'panel' | 'breaker'>, options: PassOptions, signal: AbortSignal): Promise<PlannedPass> {
   const observation = await observe(deps, signal, listOptions(options));
-  return decide(observation, deps.sources.map((s) => ({ name: s.name, kind: s.kind })), deps.store.snapshot(), deps.store.openOutbox(), deps.settings.guards, options, deps.clock.now());
+  return decide(observation, deps.sources.map((s) => ({ name: s.name, kind: s.kind })), deps.store.snapshot(), deps.store.openOutbox(), deps.settings, options, deps.clock.now());
 }
 
 /** Runs one full pass and records it. Never throws: a failure is a `failed` pass. */
@@ -193,7 +193,7 @@ async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: 
     deps.sources.map((s) => ({ name: s.name, kind: s.kind })),
     deps.store.snapshot(),
     deps.store.openOutbox(),
-    deps.settings.guards,
+    deps.settings,
     options,
     deps.clock.now(),
   );

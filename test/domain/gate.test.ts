@@ -11,6 +11,8 @@ function item(over: Partial<OutboxItem>): OutboxItem {
   return { id: 1, key: 'pve1/100', kind: 'create', panelId: null, fields: fields(), owner: { userId: 7, billingId: 'b' }, state: 'failed', failure: 'retryable', attempts: 1, nextAttemptAt: null, lastError: 'x', createdAt: 0, updatedAt: 0, ...over };
 }
 
+const MAX_BACKOFF = 3_600_000;
+
 describe('gate()', () => {
   it.each([
     { name: 'nothing open → sent', open: [], action: create, full: false, sent: true, waitsFor: null },
@@ -19,11 +21,13 @@ describe('gate()', () => {
     { name: 'retryable, backoff not elapsed → skipped', open: [item({ nextAttemptAt: NOW + 1 })], action: create, full: false, sent: false, waitsFor: 'retry' },
     { name: 'retryable, backoff elapsed → sent', open: [item({ nextAttemptAt: NOW })], action: create, full: false, sent: true, waitsFor: null },
     { name: 'retryable, full resync ignores backoff', open: [item({ nextAttemptAt: NOW + 1 })], action: create, full: true, sent: true, waitsFor: null },
+    { name: 'retryable, backoff at the longest there is → skipped', open: [item({ nextAttemptAt: NOW + MAX_BACKOFF })], action: create, full: false, sent: false, waitsFor: 'retry' },
+    { name: 'retryable, backoff longer than any (the clock was set back) → sent', open: [item({ nextAttemptAt: NOW + MAX_BACKOFF + 1 })], action: create, full: false, sent: true, waitsFor: null },
     { name: 'rejected with the same payload → skipped', open: [item({ failure: 'rejected' })], action: create, full: false, sent: false, waitsFor: 'operator' },
     { name: 'rejected, payload changed since → sent', open: [item({ failure: 'rejected', fields: fields({ cpu: 1 }) })], action: create, full: false, sent: true, waitsFor: null },
     { name: 'a failed create does not hold back an update', open: [item({ nextAttemptAt: NOW + 1 })], action: update, full: false, sent: true, waitsFor: null },
   ])('$name', (c) => {
-    const r = gate({ actions: [c.action], open: c.open, now: NOW, full: c.full });
+    const r = gate({ actions: [c.action], open: c.open, now: NOW, maxBackoffMs: MAX_BACKOFF, full: c.full });
     expect(r.send.length).toBe(c.sent ? 1 : 0);
     expect(r.skipped.length).toBe(c.sent ? 0 : 1);
     expect(r.skipped[0]?.waitsFor ?? null).toBe(c.waitsFor);

@@ -20,6 +20,7 @@ describe('PanelBreaker', () => {
     { name: 'a probe that succeeds closes it', steps: ['fail', 'fail', 'fail', 'wait 100', 'acquire', 'ok', 'acquire', 'acquire'], state: 'closed' },
     { name: 'a probe that fails opens it again for a cooldown', steps: ['fail', 'fail', 'fail', 'wait 100', 'acquire', 'fail', 'refused', 'wait 99', 'refused', 'wait 1', 'acquire'], state: 'half_open' },
     { name: 'a probe never sent is released: the next call may probe', steps: ['fail', 'fail', 'fail', 'wait 100', 'acquire', 'release', 'acquire'], state: 'half_open' },
+    { name: 'a wall clock set back while open probes at once, not an hour later', steps: ['fail', 'fail', 'fail', 'refused', 'wait -3600000', 'acquire', 'refused'], state: 'half_open' },
     { name: 'a success resets the count of consecutive failures', steps: ['fail', 'fail', 'ok', 'fail', 'fail', 'acquire'], state: 'closed' },
   ];
   for (const c of cases) {

@@ -91,8 +91,11 @@ export class ProxmoxClient {
       const failures: Failure[] = [];
       const clock = this.options.clock ?? systemClock;
       const onFallback = this.first;
-      // On a fallback for a while: ask `url` first once more, then the fallback as before.
-      const failback = onFallback !== 0 && clock.now() - (this.urlFailedAt ?? 0) >= FAILBACK_AFTER_MS;
+      // On a fallback for a while: ask `url` first once more, then the fallback as before. A
+      // negative wait means the wall clock was set back since `url` failed: ask at once rather
+      // than stay on the fallback for as long as the clock jumped.
+      const waited = clock.now() - (this.urlFailedAt ?? 0);
+      const failback = onFallback !== 0 && (waited >= FAILBACK_AFTER_MS || waited < 0);
       const order = failback ? [endpoints[0]!, ...inOrder(endpoints, onFallback).filter((e) => e.index !== 0)] : inOrder(endpoints, onFallback);
       for (const endpoint of order) {
         const attempt = await this.attempt(endpoint, dispatcher, signal, newBuilder);

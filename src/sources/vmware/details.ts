@@ -87,7 +87,7 @@ export class DetailCache {
     const due: VmSummary[] = [];
     for (const s of summaries) {
       const cached = this.entries.get(s.id);
-      if (!fresh && cached && cached.listKey === listKey(s) && cached.refreshAt > now) details.set(s.id, cached);
+      if (!fresh && cached && cached.listKey === listKey(s) && stillFresh(cached.refreshAt, now, this.settings.maxAgeMs)) details.set(s.id, cached);
       else due.push(s);
     }
     const failures: DetailOutcome['failures'] = [];
@@ -173,6 +173,15 @@ export class DetailCache {
 /** The fields of a list entry whose change means the detail must be fetched again. */
 function listKey(s: VmSummary): string {
   return `${s.name}\u0000${s.power}\u0000${s.cpu ?? '-'}\u0000${s.memoryMiB ?? '-'}`;
+}
+
+/**
+ * A detail is kept until its refresh time, which is at most 1.5 × maxAge after its fetch: one due
+ * later than that was fetched before the wall clock was set back, and is refreshed now rather than
+ * as much later as the clock jumped (the times are kept in the state file across restarts).
+ */
+function stillFresh(refreshAt: number, now: number, maxAgeMs: number): boolean {
+  return refreshAt > now && refreshAt - now <= maxAgeMs * 1.5;
 }
 
 /** A stable number in [0, 1) per VM, so refreshes spread over time instead of all coming due together. */

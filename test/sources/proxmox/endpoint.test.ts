@@ -121,6 +121,19 @@ describe('the endpoint a Proxmox listing reports', () => {
     expect(b.counters.get(RESOURCES)).toBe(onB);
   });
 
+  it('a wall clock set back after url failed does not keep the daemon on the fallback for as long as the clock jumped', async () => {
+    const s = source(a.url, [b.url], []);
+    fail(a);
+    await s.listVms(never());
+    a.faults.clear();
+    now = T0 + 60_000; // a minute later: not yet time for url
+    expect((await s.listVms(never())).endpoint).toMatchObject({ url: b.url, fallback: true });
+    expect(a.counters.get(RESOURCES)).toBe(1);
+    now = T0 - 3_600_000; // then NTP sets the clock back an hour
+    expect((await s.listVms(never())).endpoint).toEqual({ url: a.url, fallback: false });
+    expect(a.counters.get(RESOURCES)).toBe(2);
+  });
+
   it('a retry of url that fails where the fallback fails too goes on to the other nodes and warns', async () => {
     const c = new ProxmoxSimulator({ tokens: TOKENS, tls: false, nodeOf: a });
     await c.start();

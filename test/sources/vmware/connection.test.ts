@@ -204,6 +204,20 @@ describe('filters and cache', () => {
     expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(50);
   });
 
+  test('a wall clock set back does not keep a cached detail for as long as the clock jumped', async () => {
+    handle = await startSim();
+    const vm = handle.sim.upsertVm({ name: 'grow', disks: [10 * 1024 ** 3] });
+    let now = 1_000_000;
+    make({}, { clock: { now: () => now }, detailMaxAgeMs: 60_000 });
+    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(10);
+    handle.sim.setDisks(vm, [50 * 1024 ** 3]);
+    now -= 3_600_000; // NTP sets the clock back an hour
+    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(50);
+    // Refetched at the new time, so kept again as long as usual.
+    handle.sim.setDisks(vm, [60 * 1024 ** 3]);
+    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(50);
+  });
+
   test('the guest OS from Tools is kept while the VM is powered off', async () => {
     handle = await startSim();
     const vm = handle.sim.upsertVm({ name: 'a', guestOs: 'UBUNTU_64', guestFullName: 'Ubuntu Linux (64-bit)' });

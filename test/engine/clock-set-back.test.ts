@@ -1,0 +1,59 @@
+// The wall clock set back (NTP correcting a fast clock, an operator fixing the time zone by hand):
+// every wait the daemon measures against it — a failed call's backoff, the open circuit — must end
+// when it would have, not as much later as the clock jumped. Through a real pass against the
+// panel simulator, so the setting reaches the gate as the daemon wires it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import type { Clock } from '../../src/domain/ports.js';
+import { nullObserver } from '../../src/engine/observer.js';
+import { runPass } from '../../src/engine/pass.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createLogger } from '../../src/util/logger.js';
+import { World } from '../support/world.js';
+
+const HOUR = 3_600_000;
+
+describe('a wall clock set back', () => {
+  let world: World;
+  let runtime: Runtime;
+  afterEach(async () => {
+    await runtime?.close();
+    await world?.stop();
+  });
+
+  const start = async (retry: Record<string, number>) => {
+    world = await new World({ config: { retry } }).start();
+    const config = loadConfig({ path: world.configPath, env: {} }).config;
+    let now = Date.UTC(2026, 10, 27, 12);
+    const clock: Clock = { now: () => now };
+    runtime = createRuntime({ config, logger: createLogger({ level: 'silent', pretty: false }), clock, observer: nullObserver });
+    world.addVm({ vmid: 100, name: 'a' });
+    world.bill(100, 5);
+    return {
+      pass: () => runPass(runtime.deps, {}, new AbortController().signal),
+      setBack: (ms: number) => {
+        now -= ms;
+      },
+    };
+  };
+
+  it('does not stretch a failed create’s backoff by the jump', async () => {
+    const { pass, setBack } = await start({ baseDelayMs: 60_000, maxDelayMs: 600_000, breakerThreshold: 100 });
+    world.panel.addFault({ mode: 'status5xx', code: 503, times: 1 });
+    expect((await pass()).summary.result).toBe('partial');
+    expect((await pass()).summary.actions.ok).toBe(0); // backing off: nothing sent
+    setBack(2 * HOUR);
+    expect((await pass()).summary.result).toBe('success');
+    expect(world.panel.table().map((r) => r.name)).toEqual(['a']);
+  });
+
+  it('does not hold the open circuit shut for the length of the jump', async () => {
+    const { pass, setBack } = await start({ baseDelayMs: 1, maxDelayMs: 1, breakerThreshold: 1, breakerCooldownMs: 60_000 });
+    world.panel.addFault({ mode: 'status5xx', code: 503, times: 1 });
+    expect((await pass()).summary.result).toBe('partial'); // the circuit opens
+    expect(world.panel.table()).toHaveLength(0);
+    setBack(2 * HOUR);
+    expect((await pass()).summary.result).toBe('success'); // the probe goes at once, and closes it
+    expect(world.panel.table().map((r) => r.name)).toEqual(['a']);
+  });
+});
