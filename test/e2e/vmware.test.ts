@@ -200,4 +200,21 @@ describe.each(['api', 'rest'] as const)('vSphere source over /%s', (flavor) => {
     const after = JSON.parse((await world.cli('status', '--json')).stdout) as { sources: Array<{ name: string; unreported: unknown }> };
     expect(after.sources.find((s) => s.name === 'vc1')?.unreported).toBeNull();
   });
+
+  it('a host DPM put in standby is not lost: its powered-off VMs sync as stopped, nothing is unreported', async () => {
+    const [h1] = [...vc.inventory.hosts.keys()];
+    const idle = vc.upsertVm({ name: 'vmw-idle', host: h1, power: 'POWERED_ON' });
+    billVm(idle, 30);
+    expect((await world.cli('once')).code).toBe(0);
+    expect(row('vmw-idle')?.status).toBe('running');
+
+    // DPM: the VM is shut down (its running peers would be migrated), then the host sleeps.
+    vc.setPower(idle, 'POWERED_OFF');
+    vc.setHostStandby(h1!, true);
+    const r = await world.cli('once');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(row('vmw-idle')?.status).toBe('stopped');
+    const status = JSON.parse((await world.cli('status', '--json')).stdout) as { sources: Array<{ name: string; unreported: unknown }> };
+    expect(status.sources.find((s) => s.name === 'vc1')?.unreported).toBeNull();
+  });
 });

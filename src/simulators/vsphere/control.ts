@@ -14,7 +14,9 @@ export interface ControlState {
 }
 
 const powerState = z.enum(SIM_POWER_STATES as [string, ...string[]]);
-const hostBody = z.strictObject({ connection: z.enum(SIM_CONNECTION_STATES as [string, ...string[]]) });
+const hostBody = z
+  .strictObject({ connection: z.enum(SIM_CONNECTION_STATES as [string, ...string[]]).optional(), standby: z.boolean().optional() })
+  .refine((b) => b.connection !== undefined || b.standby !== undefined, 'give connection, standby or both');
 const faultsBody = z.strictObject({
   guestUnavailable: z.boolean().optional(),
   failShards: z.array(z.string()).optional(),
@@ -77,7 +79,10 @@ export function handleControl(state: ControlState, method: string, path: string,
     }
     const hostMatch = /^POST \/hosts\/([^/]+)$/.exec(route);
     if (hostMatch) {
-      state.inventory.setHostConnection(decodeURIComponent(hostMatch[1]!), parse(hostBody, body).connection as SimConnectionState);
+      const hostId = decodeURIComponent(hostMatch[1]!);
+      const change = parse(hostBody, body);
+      if (change.connection !== undefined) state.inventory.setHostConnection(hostId, change.connection as SimConnectionState);
+      if (change.standby !== undefined) state.inventory.setHostStandby(hostId, change.standby);
       return ok({});
     }
     const deleteMatch = /^DELETE \/vms\/([^/]+)$/.exec(route);

@@ -14,6 +14,8 @@ export interface SimHost {
   readonly cluster: string | null;
   /** How vCenter sees the host; away from CONNECTED its VMs are listed as they were last seen. */
   connection: SimConnectionState;
+  /** In standby (DPM or by hand): still connected, powered down, no powered-on VMs. */
+  standby: boolean;
 }
 export interface SimFolder { readonly id: string; readonly name: string }
 export interface SimPool { readonly id: string; readonly name: string; readonly cluster: string | null; readonly host: string | null }
@@ -94,7 +96,7 @@ export class SimInventory {
   addHost(name: string, cluster: string | null): string {
     if (cluster !== null && !this.clusters.has(cluster)) throw new Error(`no cluster ${cluster}`);
     const id = `host-${this.nextId++}`;
-    this.hosts.set(id, { id, name, cluster, connection: 'CONNECTED' });
+    this.hosts.set(id, { id, name, cluster, connection: 'CONNECTED', standby: false });
     if (cluster === null) this.addPool('Resources', { host: id });
     return id;
   }
@@ -168,6 +170,19 @@ export class SimInventory {
     }
   }
 
+
+  /**
+   * Puts a host in standby or takes it out. Like DPM, only a connected host whose VMs are all
+   * off (the running ones are migrated away first; here that is the caller's job).
+   */
+  setHostStandby(hostId: string, standby: boolean): void {
+    const host = this.hosts.get(hostId);
+    if (!host) throw new Error(`no host ${hostId}`);
+    if (standby && host.connection !== 'CONNECTED') throw new Error(`host ${hostId} is ${host.connection}: only a connected host enters standby`);
+    const running = [...this.vms.values()].filter((vm) => vm.host === hostId && vm.power !== 'POWERED_OFF');
+    if (standby && running.length > 0) throw new Error(`host ${hostId} still runs ${running.map((vm) => vm.id).join(', ')}: migrate or power them off first`);
+    host.standby = standby;
+  }
 
   /** Deletes a VM; false when it did not exist. */
   removeVm(id: string): boolean {

@@ -87,10 +87,13 @@ export function clusterSummary(c: SimCluster): Record<string, unknown> {
   return { cluster: c.id, name: c.name, ha_enabled: true, drs_enabled: true };
 }
 
-/** `GET /vcenter/host` entry; vCenter leaves `power_state` out unless the host is connected. */
+/**
+ * `GET /vcenter/host` entry; vCenter leaves `power_state` out unless the host is connected (it
+ * cannot know it otherwise), so a host in standby is CONNECTED with power_state STANDBY.
+ */
 export function hostSummary(h: SimHost): Record<string, unknown> {
   return h.connection === 'CONNECTED'
-    ? { host: h.id, name: h.name, connection_state: h.connection, power_state: 'POWERED_ON' }
+    ? { host: h.id, name: h.name, connection_state: h.connection, power_state: h.standby ? 'STANDBY' : 'POWERED_ON' }
     : { host: h.id, name: h.name, connection_state: h.connection };
 }
 

@@ -93,6 +93,11 @@ export class VsphereSimulator {
     this.inventory.setHostConnection(hostId, connection);
   }
 
+  /** Puts a connected host whose VMs are all off in standby (as DPM does), or takes it out. */
+  setHostStandby(hostId: string, standby: boolean): void {
+    this.inventory.setHostStandby(hostId, standby);
+  }
+
   /** Starts or stops VMware Tools in a VM (stopped → guest endpoints answer 503). */
   setTools(id: string, running: boolean): void {
     this.inventory.vm(id).tools = running;

@@ -167,6 +167,25 @@ describe('inventory endpoints', () => {
     expect((await call('POST', '/_sim/hosts/host-0', {}, { connection: 'DISCONNECTED' })).json.error).toMatch(/no host host-0/);
   });
 
+  test('a host in standby (DPM): still CONNECTED, power_state STANDBY; only with its VMs off', async () => {
+    sim.seed(4, { clusters: 1, hostsPerCluster: 2, seed: 3 });
+    const [h1] = [...sim.inventory.hosts.keys()];
+    const onH1 = [...sim.inventory.vms.values()].filter((v) => v.host === h1);
+    onH1.forEach((vm) => sim.setPower(vm.id, 'POWERED_ON'));
+    const api = await login('api');
+    const refused = await call('POST', `/_sim/hosts/${h1}`, {}, { standby: true });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatch(/still runs .*migrate or power them off first/);
+    onH1.forEach((vm) => sim.setPower(vm.id, 'POWERED_OFF'));
+    expect((await call('POST', `/_sim/hosts/${h1}`, {}, { standby: true })).status).toBe(200);
+    const hosts = (await call('GET', '/api/vcenter/host', api)).json as Array<{ host: string; connection_state: string; power_state?: string }>;
+    expect(hosts.find((h) => h.host === h1)).toMatchObject({ connection_state: 'CONNECTED', power_state: 'STANDBY' });
+    expect((await call('GET', '/api/vcenter/host?connection_states=DISCONNECTED&connection_states=NOT_RESPONDING', api)).json).toEqual([]);
+    expect((await call('POST', `/_sim/hosts/${h1}`, {}, {})).json.error).toMatch(/give connection, standby or both/);
+    sim.setHostStandby(h1!, false);
+    expect((await call('GET', '/api/vcenter/host', api)).json.find((h: { host: string }) => h.host === h1).power_state).toBe('POWERED_ON');
+  });
+
   test('a VM moved off a lost host (an HA restart) is listed as it is; one moved onto a lost host as it was', async () => {
     sim.seed(6, { clusters: 1, hostsPerCluster: 2, seed: 3 });
     const [h1, h2] = [...sim.inventory.hosts.keys()];
