@@ -27,8 +27,8 @@ export class PanelBreaker {
     if (this.openedAt === null) return 'closed';
     // Negative when the wall clock was set back since the circuit opened: probe now rather than
     // hold every panel call for as long as the clock jumped.
-    const open = this.clock.now() - this.openedAt;
-    return open >= this.settings.cooldownMs || open < 0 ? 'half_open' : 'open';
+    const openForMs = this.clock.now() - this.openedAt;
+    return openForMs >= this.settings.cooldownMs || openForMs < 0 ? 'half_open' : 'open';
   }
 
   /** Whether one more request may be sent now; in half-open state only one probe at a time. */
