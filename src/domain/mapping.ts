@@ -64,7 +64,8 @@ function panelOs(vm: VmRecord, record: BillingRecord): string {
 /**
  * The panel view of a VM whose owner cannot be established this pass (billing down, an
  * ambiguous or rejected billing row, or no billing row any more): the hypervisor's facts are
- * refreshed, everything billing decided last time is kept as it was sent.
+ * refreshed, everything billing decided last time is kept as it was sent. `lastSent`: the fields
+ * of the last call, confirmed or not (see plan()).
  */
 export function refreshFromHypervisor(vm: VmRecord, lastSent: PanelFields): PanelFields {
   // Never lift a suspension we cannot re-confirm: it was billing's decision, and billing is silent now.

@@ -117,19 +117,22 @@ export function plan(input: PlanInput): PlanResult {
       continue;
     }
 
-    // Same owner, or an owner we cannot establish this pass: keep the customer, refresh the facts.
-    const want: DesiredVps = seen.desired ?? {
-      key: entry.key,
-      source: entry.source,
-      externalId: entry.externalId,
-      owner: entry.owner,
-      fields: refreshFromHypervisor(seen.vm, entry.sent),
-    };
     // An update that was sent and never confirmed may have been applied: the panel may show its
     // fields, not `entry.sent`. Until one is confirmed, the current fields are sent again (even when
     // the VM went back to what the snapshot says), or the panel could keep the abandoned values.
     const doubt = input.unconfirmedUpdates?.get(entry.key);
     const shown = doubt && doubt.panelId === entry.panelId ? doubt.fields : null;
+    // Same owner, or an owner we cannot establish this pass: keep the customer, refresh the facts.
+    // What billing decided is taken from the last fields sent, confirmed or not: an unconfirmed
+    // update carries billing's latest word (a suspension whose answer was lost must not be lifted
+    // because billing then went quiet, nor a lifted one imposed again).
+    const want: DesiredVps = seen.desired ?? {
+      key: entry.key,
+      source: entry.source,
+      externalId: entry.externalId,
+      owner: entry.owner,
+      fields: refreshFromHypervisor(seen.vm, shown ?? entry.sent),
+    };
     const changed = changedFields(entry.sent, want.fields);
     const changedSinceDoubt = shown ? changedFields(shown, want.fields) : [];
     if (changed.length > 0 || changedSinceDoubt.length > 0) {

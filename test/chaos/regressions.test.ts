@@ -84,6 +84,45 @@ describe('regressions found by the chaos suite', () => {
     expect(world.panel.stats().total).toBe(before);
   });
 
+  // Found while modelling billing faults for the chaos suite: a suspension reached the panel but its
+  // answer was lost, then billing could not say who owns the VM (unreadable, or its row rejected).
+  // The owner-unknown refresh started from the last *confirmed* fields ("running") and the
+  // unconfirmed update was "repeated" with them: the pass lifted the suspension while billing was
+  // silent, against "never lift a suspension we cannot re-confirm".
+  for (const fault of ['billing is unreadable', 'the billing row is rejected'] as const) {
+    it(`a suspension whose answer was lost stays while ${fault}`, async () => {
+      world = await new World().start();
+      world.panel.recordHistory();
+      world.addVm({ vmid: 100, name: 'web' });
+      const server = world.bill(100, 5);
+      expect((await world.cli('once')).code).toBe(0);
+      world.billingSql(`UPDATE "server" SET "status" = 'suspended' WHERE "id" = ${server}`);
+      world.panel.addFault({ mode: 'commitThenFail', action: 'update', times: 1 });
+      expect((await world.cli('once')).code).toBe(1);
+      expect(fields(world)).toEqual([{ id: 1, user_id: 5, name: 'web', status: 'suspended' }]);
+
+      if (fault === 'billing is unreadable') {
+        world.billingSql('ALTER TABLE "server" RENAME TO "server_away"');
+      } else {
+        world.billingSql('PRAGMA foreign_keys = OFF');
+        world.billingSql(`UPDATE "server" SET "userId" = 0 WHERE "id" = ${server}`);
+      }
+      await world.cli('once');
+      await world.cli('once');
+      expect(fields(world)).toEqual([{ id: 1, user_id: 5, name: 'web', status: 'suspended' }]);
+      expect(world.panel.history().filter((e) => e.change === 'update').map((e) => e.row.status)).toEqual(['suspended', 'suspended']);
+
+      // Billing answers again and still says suspended: nothing more to send.
+      if (fault === 'billing is unreadable') world.billingSql('ALTER TABLE "server_away" RENAME TO "server"');
+      else world.billingSql(`UPDATE "server" SET "userId" = 5 WHERE "id" = ${server}`);
+      expect((await world.cli('once')).code).toBe(0);
+      const before = world.panel.stats().total;
+      expect((await world.cli('once')).code).toBe(0);
+      expect(world.panel.stats().total).toBe(before);
+      expect(fields(world)).toEqual([{ id: 1, user_id: 5, name: 'web', status: 'suspended' }]);
+    });
+  }
+
   // Failed calls that nothing will send again stayed open: `status` showed them as pending (and the
   // outbox gauge stayed above 0) for good.
   it('a failed update of a VPS that is then deleted, and a failed create of a VM that is then removed, do not stay pending', async () => {

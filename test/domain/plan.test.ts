@@ -149,6 +149,21 @@ describe('plan()', () => {
     expect(r.actions).toEqual([]);
   });
 
+  // Found while modelling billing faults for the chaos suite (end to end in test/chaos/regressions.test.ts).
+  it('billing down keeps what the last update said about suspension, even unconfirmed: a lost answer lifts nothing, nor re-imposes a lifted one', () => {
+    const listings = SOURCES.map((s) => listed(s.name, s.name === 'pve1' ? [vm({ externalId: '100', power: 'running' })] : []));
+    const state = desired({ sources: SOURCES, listings, billing: billingDown });
+    const lastUpdate = (status: 'running' | 'suspended') => new Map([['pve1/100' as const, { panelId: 11, fields: fields({ name: 'vm100', status }) }]]);
+
+    const confirmedRunning = entry({ externalId: '100', panelId: 11 });
+    const suspending = plan({ state, snapshot: [confirmedRunning], unconfirmedUpdates: lastUpdate('suspended') });
+    expect(suspending.actions).toMatchObject([{ kind: 'update', panelId: 11, desired: { fields: { status: 'suspended', user_id: 7 } } }]);
+
+    const confirmedSuspended = entry({ externalId: '100', panelId: 11, sent: fields({ name: 'vm100', status: 'suspended' }) });
+    const lifting = plan({ state, snapshot: [confirmedSuspended], unconfirmedUpdates: lastUpdate('running') });
+    expect(lifting.actions).toMatchObject([{ kind: 'update', panelId: 11, desired: { fields: { status: 'running', user_id: 7 } } }]);
+  });
+
   it('billing down: a gone VM is not deleted, but its missing count still grows', () => {
     const r = run([listed('pve1', [])], billingDown, [entry({ externalId: '100', panelId: 11, missingPasses: 2 })]);
     expect(r.actions).toEqual([]);
