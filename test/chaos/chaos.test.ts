@@ -1,4 +1,5 @@
 // The chaos suite (issue 5): random sequences of hypervisor and billing changes, panel faults,
+// billing faults (unreadable billing, broken or contradicting rows),
 // Proxmox faults and SIGKILLs of the real daemon process, then the faults stop and the daemon
 // must converge without ever having duplicated or wrongly deleted a VPS.
 //
@@ -33,7 +34,7 @@ it(`chaos: ${numRuns} random sequences converge without duplicates or wrong dele
   console.log(
     `chaos suite: seed ${seed}: ${results.length} cases in ${(total / 1000).toFixed(1)} s; ` +
       `${results.reduce((a, r) => a + r.kills, 0)} kills, ${results.reduce((a, r) => a + r.nodeOutages, 0)} node outages, ${results.filter((r) => r.ambiguous > 0).length} case(s) with ambiguous creates ` +
-      `(${results.reduce((a, r) => a + r.ambiguous, 0)} in all), converged after ${results.map((r) => r.convergedAfter).join('/')} pass(es)`,
+      `(${results.reduce((a, r) => a + r.ambiguous, 0)} in all), ${results.reduce((a, r) => a + r.billingFaults, 0)} billing faults, converged after ${results.map((r) => r.convergedAfter).join('/')} pass(es)`,
   );
   expect(results).toHaveLength(numRuns);
 }, Math.max(1, numRuns) * 40_000);

@@ -77,7 +77,8 @@ export function tableProblems(
  * - no VPS was ever deleted while its VM had not been removed, reused or moved to another customer before that moment
  *   (so an empty, partial or failed listing, a restart or a panel fault never deletes);
  * - every row ever created stands for a pushable VM and a customer that owned that VMID at some point
- *   (bad entries, templates and never-billed VMs never reach the panel).
+ *   (bad entries, templates and never-billed VMs never reach the panel);
+ * - no update ever gave a VPS to another customer (an owner change is a delete and a create).
  */
 export function historyProblems(history: readonly TableEvent[], model: Model, ambiguous: ReadonlySet<number>): string[] {
   const problems: string[] = [];
@@ -91,6 +92,8 @@ export function historyProblems(history: readonly TableEvent[], model: Model, am
       if (twin && !(parsed && ambiguous.has(parsed.vmid))) problems.push(`duplicate: ${show(e.row)} created while ${show(twin)} existed, and the create was not reported ambiguous`);
       live.set(e.row.id, e.row);
     } else if (e.change === 'update') {
+      const before = live.get(e.row.id);
+      if (before && before.user_id !== e.row.user_id) problems.push(`updated ${show(e.row)}: handed from user ${before.user_id} to user ${e.row.user_id}`);
       live.set(e.row.id, e.row);
     } else {
       live.delete(e.row.id);

@@ -42,6 +42,22 @@ export interface DesiredRow {
   readonly hypervisor: 'proxmox';
 }
 
+/**
+ * A billing fault from `from` to `to` (Date.now() just after it was made and just before it was
+ * undone): all of billing unreadable (`vmid` null), or one VM's billing row broken.
+ */
+export interface BillingFaultWindow {
+  readonly what: string;
+  readonly vmid: number | null;
+  readonly from: number;
+  readonly to: number;
+  /**
+   * The VM had a delete sent and never confirmed when the fault began: the daemon finishes such a
+   * delete whenever billing answers, whoever owns the VM (plan.ts), so a delete of it is no news.
+   */
+  readonly unconfirmedDelete: boolean;
+}
+
 /** What happened to a VMID that can justify deleting a VPS of it. */
 export interface KeyEvent {
   readonly at: number;
@@ -80,6 +96,8 @@ export class Model {
   readonly pushableNames = new Set<string>();
   /** Every user that ever owned a VMID. */
   readonly ownersEver = new Map<number, Set<number>>();
+  /** Billing faults, each over the time it lasted (see billing-faults.ts). */
+  readonly billingFaults: BillingFaultWindow[] = [];
   private nextVmid = 100;
 
   constructor(private readonly world: World) {}
@@ -142,8 +160,21 @@ export class Model {
 
   /** A new VM (new VMID), billed to `spec.user` unless null. */
   addVm(spec: VmSpec): string {
+    return this.placeVm(this.orderVm(spec), spec);
+  }
+
+  /**
+   * The first half of `addVm`: the order is paid (its billing row written, `spec.user` unless null)
+   * before the VM exists, so that `placeVm` can create it while billing cannot be written.
+   */
+  orderVm(spec: VmSpec): number {
     const vmid = this.nextVmid++;
     if (spec.user !== null) this.bill(vmid, spec.user, spec.osId);
+    return vmid;
+  }
+
+  /** The second half of `addVm`: the VM of an `orderVm` appears on the hypervisor. */
+  placeVm(vmid: number, spec: VmSpec): string {
     this.upsert(this.newGen(vmid, 1, spec));
     return `add ${vmid}${spec.template ? ' (template)' : ''} ${spec.user === null ? 'unbilled' : `user ${spec.user}`}`;
   }

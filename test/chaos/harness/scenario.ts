@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import type { FaultSpec as PanelFaultSpec, PanelRow } from '../../../src/simulators/panel/index.js';
 import { BAD_ENTRY_CASES, type FaultSpecInput as PveFaultSpec } from '../../../src/simulators/proxmox/index.js';
 import { World } from '../../support/world.js';
+import { billingFaultProblems } from './billing-checks.js';
+import { BILLING_TIMEOUT_MS, billingOutageArb, billRowFaultArb, runBillingOutage, runBillRowFault, type BillingOutageOp, type BillRowFaultOp, type FaultDriver } from './billing-faults.js';
 import { historyProblems, tableProblems } from './checks.js';
 import { DaemonProc, freePort } from './daemon.js';
 import { Model, parseVmName, type VmSpec } from './model.js';
@@ -51,6 +53,10 @@ export type Op =
    * is stopped/started until the update is sent, then turned back.
    */
   | { readonly kind: 'undoAfterCall'; readonly call: 'delete' | 'update'; readonly i: number; readonly fault: PanelFaultSpec }
+  /** Billing unreadable for a few passes (billing-faults.ts). */
+  | BillingOutageOp
+  /** One VM's billing row rejected, left out or contradicted for a few passes (billing-faults.ts). */
+  | BillRowFaultOp
   /** Makes a call of `action` happen (a new VM, a power change, an owner change), holds its answer, and SIGKILLs the daemon while it is in flight. */
   | { readonly kind: 'killMidCall'; readonly action: 'create' | 'update' | 'delete'; readonly commit: 'before' | 'after'; readonly i: number; readonly spec: VmSpec & { user: number }; readonly delayMs: number; readonly restartAfterMs: number };
 
@@ -166,6 +172,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       })
       .map(({ spec, user, ...r }): Op => ({ kind: 'killMidCall', ...r, spec: { ...spec, user, template: false } })),
   },
+  { weight: 2, arbitrary: billingOutageArb(vmSpecArb) },
+  { weight: 2, arbitrary: billRowFaultArb },
 );
 
 /** A whole case: a starting fleet and 6–12 steps of changes, faults and kills. */
@@ -188,6 +196,8 @@ export interface CaseResult {
   readonly nodeOutages: number;
   readonly convergedAfter: number;
   readonly rows: number;
+  /** Billing faults made (unreadable billing, broken rows). */
+  readonly billingFaults: number;
 }
 
 /** Runs one case; throws an Error carrying the whole story when a property fails. */
@@ -206,6 +216,8 @@ class ChaosRun {
   private kills = 0;
   private nodeOutages = 0;
   private probabilisticFaults: number[] = [];
+  /** Until when the panel refuses connections (the panelDown op). */
+  private panelDownUntil = 0;
 
   constructor(
     private readonly scenario: Scenario,
@@ -244,6 +256,7 @@ class ChaosRun {
       schedule: '*/1 * * * * *',
       panel: { ...(base.panel as object), timeoutMs: PANEL_TIMEOUT_MS, concurrency: 4 },
       sources: (base.sources as Record<string, unknown>[]).map((s) => ({ ...s, timeoutMs: PVE_TIMEOUT_MS })),
+      billing: { ...(base.billing as object), timeoutMs: BILLING_TIMEOUT_MS },
       guards: { ...GUARDS },
       retry: { ...RETRY },
       http: { listen: `127.0.0.1:${httpPort}`, adminToken: ADMIN_TOKEN },
@@ -277,6 +290,8 @@ class ChaosRun {
     await this.checkReports(ambiguous);
     const history = historyProblems(world.panel.history(), this.model, ambiguous);
     if (history.length > 0) throw new Error(`history properties failed:\n  ${history.join('\n  ')}`);
+    const billing = billingFaultProblems(this.probe.finishedPasses(), world.panel.history(), this.model.billingFaults);
+    if (billing.length > 0) throw new Error(`billing fault properties failed:\n  ${billing.join('\n  ')}`);
 
     // ---- the operator settles the ambiguous creates; then everything must be exact
     if (ambiguous.size > 0) {
@@ -293,7 +308,15 @@ class ChaosRun {
     // ---- a graceful stop leaves nothing in flight
     const exit = await this.daemon.kill('SIGTERM');
     if (exit.code !== 0) throw new Error(`SIGTERM: the daemon exited with ${exit.code}/${exit.signal}, want 0`);
-    return { ms: Date.now() - this.started, ambiguous: ambiguous.size, kills: this.kills, nodeOutages: this.nodeOutages, convergedAfter, rows: world.panel.table().length };
+    return {
+      ms: Date.now() - this.started,
+      ambiguous: ambiguous.size,
+      kills: this.kills,
+      nodeOutages: this.nodeOutages,
+      convergedAfter,
+      rows: world.panel.table().length,
+      billingFaults: this.model.billingFaults.length,
+    };
   }
 
   private expectAlive(): void {
@@ -328,6 +351,7 @@ class ChaosRun {
       }
       case 'panelDown':
         world.panel.downFor(op.ms);
+        this.panelDownUntil = Date.now() + op.ms + 100;
         return this.note(`panel down for ${op.ms} ms`);
       case 'pveFault':
         if (op.fault.kind === 'emptyList' || op.fault.kind === 'partialList') return this.armShrinkingFault(op.fault);
@@ -346,17 +370,45 @@ class ChaosRun {
         return this.killMidCall(op);
       case 'undoAfterCall':
         return this.undoAfterCall(op);
-      case 'passes': {
-        // Back to back, faster than the schedule, so guard windows and retries play out within a case.
-        let ran = 0;
-        for (let k = 0; k < op.n; k++) {
-          const after = this.probe.lastPass()?.id ?? 0;
-          if (!(await this.daemon.requestPass()) || !(await this.waitPasses(1, 3000, after))) break;
-          ran++;
-        }
-        return this.note(`${ran}/${op.n} pass(es) ran`);
-      }
+      case 'passes':
+        return this.note(`${await this.runPasses(op.n)}/${op.n} pass(es) ran`);
+      case 'billingOutage':
+        return runBillingOutage(op, this.faultDriver());
+      case 'billRowFault':
+        return runBillRowFault(op, this.faultDriver());
     }
+  }
+
+  /** Back to back, faster than the schedule, so guard windows and retries play out within a case. */
+  private async runPasses(n: number): Promise<number> {
+    let ran = 0;
+    for (let k = 0; k < n; k++) {
+      const after = this.probe.lastPass()?.id ?? 0;
+      if (!(await this.daemon.requestPass()) || !(await this.waitPasses(1, 3000, after))) break;
+      ran++;
+    }
+    return ran;
+  }
+
+  private faultDriver(): FaultDriver {
+    const { world, model, probe } = this;
+    return {
+      world,
+      model,
+      probe,
+      note: (line) => this.note(line),
+      passes: (n) => this.runPasses(n),
+      restart: async () => {
+        await this.daemon.kill('SIGKILL');
+        this.kills++;
+        await this.daemon.start();
+      },
+      quiet: () =>
+        world.panel.faults().length === 0 &&
+        Date.now() >= this.panelDownUntil &&
+        world.pve.faults.list().length === 0 &&
+        world.pve.inventory.offlineNodes().length === 0,
+    };
   }
 
   /**

@@ -11,6 +11,14 @@ export interface PassRow {
   readonly result: string | null;
 }
 
+/** A finished pass with its times (ms, the daemon's clock: Date.now() of the same machine) and the problems it reported. */
+export interface FinishedPass {
+  readonly id: number;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly problems: readonly string[];
+}
+
 /** Queries the state file; each call opens and closes its own read-only connection. */
 export class StateProbe {
   constructor(private readonly path: string) {}
@@ -57,6 +65,24 @@ export class StateProbe {
       const summary = r?.summary_json ? (JSON.parse(r.summary_json) as { drift?: { held_delete?: number } }) : null;
       return summary?.drift?.held_delete ?? 0;
     }, 0);
+  }
+
+  /** Every finished pass, oldest first (a pass killed before it finished is not there). */
+  finishedPasses(): FinishedPass[] {
+    return this.query((db) => {
+      const rows = db.prepare('SELECT id, started_at, finished_at, summary_json FROM passes WHERE finished_at IS NOT NULL ORDER BY id').all() as {
+        id: number;
+        started_at: number;
+        finished_at: number;
+        summary_json: string | null;
+      }[];
+      return rows.map((r) => ({
+        id: r.id,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        problems: r.summary_json ? ((JSON.parse(r.summary_json) as { problems?: string[] }).problems ?? []) : [],
+      }));
+    }, []);
   }
 
   /** The delete guard's consecutive-missing counters by VM key. */
