@@ -1,11 +1,11 @@
 // The long-running daemon: schedules passes with croner, never lets two overlap, coalesces
 // resync requests, and stops cleanly (no new pass, in-flight calls finish and are recorded).
-import { Cron } from 'croner';
 import { PANEL_SIDE_DRIFT, type DriftItem } from '../domain/types.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { endpointStatus, type DaemonControl, type DaemonStatus, type PassRequest } from './control.js';
 import { runPass, type EngineDeps, type PassReport } from './pass.js';
+import { startSchedule, type Schedule } from './schedule.js';
 
 export interface DaemonOptions {
   readonly schedule: string;
@@ -36,7 +36,7 @@ interface Request {
 
 /** Runs passes on a schedule and on request. `start()` runs the first pass at once. */
 export class Daemon implements DaemonControl {
-  private cron: Cron | null = null;
+  private cron: Schedule | null = null;
   private running: Promise<void> | null = null;
   private queued: Request | null = null;
   private readonly stopController = new AbortController();
@@ -67,7 +67,7 @@ export class Daemon implements DaemonControl {
     this.lastFullMs = numberOrNull(store.meta('last_full_resync_at'));
     this.deps.observer.restored(this.lastSuccessMs, this.lastFullMs);
     // `protect` would drop ticks silently; we queue instead, so a slow pass is followed by exactly one more.
-    this.cron = new Cron(this.options.schedule, { name: 'ospab-vps-sync' }, () => {
+    this.cron = startSchedule(this.options.schedule, 'ospab-vps-sync', () => {
       this.requestPass({ full: false, reason: 'schedule' });
     });
     logger.info({ schedule: this.options.schedule, next: this.cron.nextRun()?.toISOString() ?? null }, 'daemon started');
