@@ -1,7 +1,7 @@
 // gate(): the outbox's say over this pass's actions. Level-triggered planning would re-send a
 // failing call every pass; the gate adds per-item backoff, stops re-sending a payload the
 // panel rejected, and never re-sends a create whose outcome is unknown (a duplicate VPS).
-import type { Action, DriftItem, OutboxItem, PanelFields, SnapshotEntry, VmKey } from './types.js';
+import type { Action, DriftItem, OutboxItem, Ownership, PanelFields, SnapshotEntry, VmKey } from './types.js';
 
 export interface GateInput {
   readonly actions: readonly Action[];
@@ -69,11 +69,11 @@ export function unconfirmedDeletes(open: readonly OutboxItem[]): Map<VmKey, numb
  * Updates that were sent and not confirmed, by VM key: the panel id they were for and the fields
  * they carried (the panel may show those rather than what the snapshot says was sent).
  */
-export function unconfirmedUpdates(open: readonly OutboxItem[]): Map<VmKey, { panelId: number; fields: PanelFields }> {
-  const out = new Map<VmKey, { panelId: number; fields: PanelFields }>();
+export function unconfirmedUpdates(open: readonly OutboxItem[]): Map<VmKey, { panelId: number; fields: PanelFields; owner: Ownership | null }> {
+  const out = new Map<VmKey, { panelId: number; fields: PanelFields; owner: Ownership | null }>();
   for (const item of open) {
     if (item.kind !== 'update' || item.panelId === null || item.fields === null) continue;
-    if (item.state === 'in_flight' || (item.state === 'failed' && item.failure === 'retryable')) out.set(item.key, { panelId: item.panelId, fields: item.fields });
+    if (item.state === 'in_flight' || (item.state === 'failed' && item.failure === 'retryable')) out.set(item.key, { panelId: item.panelId, fields: item.fields, owner: item.owner });
   }
   return out;
 }

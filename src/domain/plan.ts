@@ -13,7 +13,7 @@ export interface PlanInput {
   /** Deletes sent but never confirmed (see `unconfirmedDeletes()` in gate.ts): VM key → panel id. */
   readonly unconfirmedDeletes?: ReadonlyMap<VmKey, number>;
   /** Updates sent but never confirmed (see `unconfirmedUpdates()` in gate.ts): VM key → panel id and fields. */
-  readonly unconfirmedUpdates?: ReadonlyMap<VmKey, { readonly panelId: number; readonly fields: PanelFields }>;
+  readonly unconfirmedUpdates?: ReadonlyMap<VmKey, { readonly panelId: number; readonly fields: PanelFields; readonly owner?: Ownership | null }>;
 }
 
 export interface PlanResult {
@@ -126,12 +126,17 @@ export function plan(input: PlanInput): PlanResult {
     // What billing decided is taken from the last fields sent, confirmed or not: an unconfirmed
     // update carries billing's latest word (a suspension whose answer was lost must not be lifted
     // because billing then went quiet, nor a lifted one imposed again).
+    // Only an update for this same customer and service: a panel that hands a deleted VPS's id to
+    // the next create (its database restored, an AUTO_INCREMENT reset) can give the new owner's VPS
+    // the id the previous owner's still-open update was for.
+    const doubtOwner = doubt?.owner ?? (shown ? { userId: shown.user_id, billingId: null } : null);
+    const lastWord = shown && doubtOwner && sameOwner(doubtOwner, entry.owner) ? shown : entry.sent;
     const want: DesiredVps = seen.desired ?? {
       key: entry.key,
       source: entry.source,
       externalId: entry.externalId,
       owner: entry.owner,
-      fields: refreshFromHypervisor(seen.vm, shown ?? entry.sent),
+      fields: refreshFromHypervisor(seen.vm, lastWord),
     };
     const changed = changedFields(entry.sent, want.fields);
     const changedSinceDoubt = shown ? changedFields(shown, want.fields) : [];

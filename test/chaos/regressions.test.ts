@@ -295,7 +295,7 @@ describe('the pure core behind those fixes', () => {
       outbox({ key: 'pve1/101', kind: 'update', failure: 'rejected', fields: panelFields() }),
       outbox({ key: 'pve1/102' }),
     ];
-    expect([...unconfirmedUpdates(open)]).toEqual([['pve1/100', { panelId: 3, fields: panelFields({ status: 'stopped' }) }]]);
+    expect([...unconfirmedUpdates(open)]).toEqual([['pve1/100', { panelId: 3, fields: panelFields({ status: 'stopped' }), owner: null }]]);
   });
 
   it('plan(): with an unconfirmed update of the same VPS, the current fields are sent even when the snapshot agrees', () => {

@@ -164,6 +164,23 @@ describe('plan()', () => {
     expect(lifting.actions).toMatchObject([{ kind: 'update', panelId: 11, desired: { fields: { status: 'running', user_id: 7 } } }]);
   });
 
+  // Review of d7f88bc: the unconfirmed update may be the previous owner's. After an owner change
+  // (delete #11, create) a panel that hands the deleted id out again (its database restored, an
+  // AUTO_INCREMENT reset by a restart) answers the create with #11, and the old customer's update
+  // of #11, still open, then matches the new VPS's panel id.
+  it('billing down: an unconfirmed update made for the previous owner of the same panel id is not taken as billing\'s word', () => {
+    const listings = SOURCES.map((s) => listed(s.name, s.name === 'pve1' ? [vm({ externalId: '100', power: 'running', cpu: 4 })] : []));
+    const state = desired({ sources: SOURCES, listings, billing: billingDown });
+    const newOwner = entry({ externalId: '100', panelId: 11, owner: { userId: 9, billingId: 'b555' }, sent: fields({ user_id: 9, name: 'new-service', status: 'running' }) });
+    const oldOwners = new Map([['pve1/100' as const, { panelId: 11, fields: fields({ user_id: 7, name: 'vm100', status: 'suspended' }), owner: { userId: 7, billingId: 'b100' } }]]);
+    const r = plan({ state, snapshot: [newOwner], unconfirmedUpdates: oldOwners });
+    expect(r.actions).toHaveLength(1); // the current fields, again: the panel may show the old update's
+    for (const a of r.actions) {
+      expect(a.kind).toBe('update');
+      if (a.kind === 'update') expect(a.desired.fields).toMatchObject({ user_id: 9, name: 'new-service', status: 'running', cpu: 4 });
+    }
+  });
+
   it('billing down: a gone VM is not deleted, but its missing count still grows', () => {
     const r = run([listed('pve1', [])], billingDown, [entry({ externalId: '100', panelId: 11, missingPasses: 2 })]);
     expect(r.actions).toEqual([]);
