@@ -184,6 +184,8 @@ export class Daemon implements DaemonControl {
     if (s.result === 'success') {
       this.lastSuccessMs = this.deps.clock.now();
       if (s.full) this.lastFullMs = this.lastSuccessMs;
+    } else {
+      this.successNotInFuture();
     }
     this.logNewDrift(report.planned?.drift ?? []);
     const driftTotal = Object.values(s.drift).reduce((a, b) => a + b, 0);
@@ -191,6 +193,26 @@ export class Daemon implements DaemonControl {
     const ctx = { pass: s.id, result: s.result, full: s.full, force: request.force, reasons: request.reasons, actions: s.actions, drift: nonZero(s.drift), durationSeconds: s.durationSeconds };
     if (s.result === 'success') logger.info(ctx, line);
     else logger.warn({ ...ctx, problems: s.problems.slice(0, 10) }, line);
+  }
+
+  /**
+   * A last success later than now means the wall clock was set back since it was recorded. Left so,
+   * /readyz and the VpsSyncStale alert (now minus that time) would take failing passes for fresh
+   * ones until the clock caught up; the success happened no later than now, so it counts from now.
+   */
+  private successNotInFuture(): void {
+    const { clock, store, logger, observer } = this.deps;
+    const now = clock.now();
+    if (this.lastSuccessMs === null || this.lastSuccessMs <= now) return;
+    logger.warn(`the system clock was set back: the last successful pass is recorded at ${iso(this.lastSuccessMs)}, after now (${iso(now)}); its age is counted from now`);
+    this.lastSuccessMs = now;
+    store.setMeta('last_success_at', String(now));
+    if (this.lastFullMs !== null && this.lastFullMs > now) {
+      this.lastFullMs = now;
+      store.setMeta('last_full_resync_at', String(now));
+    }
+    // The same gauges as a restart sets from the state file.
+    observer.restored(this.lastSuccessMs, this.lastFullMs);
   }
 
   /** Whether the sources listed at least `minVms` VMs in the last pass (false without a threshold). */

@@ -2,10 +2,12 @@
 // every wait the daemon measures against it — a failed call's backoff, the open circuit — must end
 // when it would have, not as much later as the clock jumped. Through a real pass against the
 // panel simulator, so the setting reaches the gate as the daemon wires it.
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { Clock } from '../../src/domain/ports.js';
-import { nullObserver } from '../../src/engine/observer.js';
+import { Daemon } from '../../src/engine/daemon.js';
+import { nullObserver, type PassObserver } from '../../src/engine/observer.js';
 import { runPass } from '../../src/engine/pass.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { createLogger } from '../../src/util/logger.js';
@@ -55,5 +57,47 @@ describe('a wall clock set back', () => {
     setBack(2 * HOUR);
     expect((await pass()).summary.result).toBe('success'); // the probe goes at once, and closes it
     expect(world.panel.table().map((r) => r.name)).toEqual(['a']);
+  });
+
+  it('does not leave the last success in the future, where failing passes would look fresh to /readyz and VpsSyncStale', async () => {
+    world = await new World().start();
+    const config = loadConfig({ path: world.configPath, env: {} }).config;
+    let now = Date.UTC(2026, 10, 27, 12);
+    const gauge: Array<number | null> = [];
+    const observer: PassObserver = { ...nullObserver, restored: (lastSuccessAtMs) => gauge.push(lastSuccessAtMs) };
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'warn', pretty: false, destination: sink });
+    runtime = createRuntime({ config, logger, clock: { now: () => now }, observer });
+    world.addVm({ vmid: 100, name: 'a' });
+    world.bill(100, 5);
+    const daemon = new Daemon(runtime.deps, { schedule: '0 0 1 1 *', version: 'test', logger });
+    daemon.start();
+    try {
+      await daemon.whenIdle();
+      expect(daemon.lastSuccessAtMs()).toBe(now);
+
+      now -= 2 * HOUR; // the clock was an hour fast, say, and NTP sets it right
+      world.pve.faults.set({ kind: 'status500', times: 10 });
+      daemon.requestPass({ full: false, reason: 'test' });
+      await daemon.whenIdle();
+      expect(daemon.lastSuccessAtMs()).toBe(now);
+      expect(gauge.at(-1)).toBe(now);
+      expect(runtime.deps.store.meta('last_success_at')).toBe(String(now));
+      expect(lines.join('')).toMatch(/the system clock was set back: the last successful pass is recorded at 2026-11-27T12:00:00.000Z, after now \(2026-11-27T10:00:00.000Z\)/);
+
+      // Then the age grows again as passes keep failing.
+      now += 5 * 60_000;
+      daemon.requestPass({ full: false, reason: 'test' });
+      await daemon.whenIdle();
+      expect(daemon.lastSuccessAtMs()).toBe(now - 5 * 60_000);
+    } finally {
+      await daemon.stop(1000);
+    }
   });
 });
