@@ -1,7 +1,8 @@
 // The wall clock set back (NTP correcting a fast clock, an operator fixing the time zone by hand):
 // every wait the daemon measures against it — a failed call's backoff, the open circuit — must end
-// when it would have, not as much later as the clock jumped. Through a real pass against the
-// panel simulator, so the setting reaches the gate as the daemon wires it.
+// when it would have, not as much later as the clock jumped, and a success recorded before the jump
+// must not look fresh for that long. Through real passes against the panel simulator, so the
+// settings reach the gate as the daemon wires them.
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -10,7 +11,7 @@ import { Daemon } from '../../src/engine/daemon.js';
 import { nullObserver, type PassObserver } from '../../src/engine/observer.js';
 import { runPass } from '../../src/engine/pass.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { createLogger } from '../../src/util/logger.js';
+import { createLogger, type Logger } from '../../src/util/logger.js';
 import { World } from '../support/world.js';
 
 const HOUR = 3_600_000;
@@ -23,48 +24,46 @@ describe('a wall clock set back', () => {
     await world?.stop();
   });
 
-  const start = async (retry: Record<string, number>) => {
-    world = await new World({ config: { retry } }).start();
+  /** A world with one billed VM, and a runtime on a clock the test moves. */
+  const start = async (options: { retry?: Record<string, number>; logger?: Logger; observer?: PassObserver } = {}) => {
+    world = await new World(options.retry ? { config: { retry: options.retry } } : {}).start();
     const config = loadConfig({ path: world.configPath, env: {} }).config;
     let now = Date.UTC(2026, 10, 27, 12);
     const clock: Clock = { now: () => now };
-    runtime = createRuntime({ config, logger: createLogger({ level: 'silent', pretty: false }), clock, observer: nullObserver });
+    runtime = createRuntime({ config, logger: options.logger ?? createLogger({ level: 'silent', pretty: false }), clock, observer: options.observer ?? nullObserver });
     world.addVm({ vmid: 100, name: 'a' });
     world.bill(100, 5);
     return {
       pass: () => runPass(runtime.deps, {}, new AbortController().signal),
-      setBack: (ms: number) => {
-        now -= ms;
+      now: () => now,
+      move: (ms: number) => {
+        now += ms;
       },
     };
   };
 
   it('does not stretch a failed create’s backoff by the jump', async () => {
-    const { pass, setBack } = await start({ baseDelayMs: 60_000, maxDelayMs: 600_000, breakerThreshold: 100 });
+    const { pass, move } = await start({ retry: { baseDelayMs: 60_000, maxDelayMs: 600_000, breakerThreshold: 100 } });
     world.panel.addFault({ mode: 'status5xx', code: 503, times: 1 });
     expect((await pass()).summary.result).toBe('partial');
     expect((await pass()).summary.actions.ok).toBe(0); // backing off: nothing sent
-    setBack(2 * HOUR);
+    move(-2 * HOUR);
     expect((await pass()).summary.result).toBe('success');
     expect(world.panel.table().map((r) => r.name)).toEqual(['a']);
   });
 
   it('does not hold the open circuit shut for the length of the jump', async () => {
-    const { pass, setBack } = await start({ baseDelayMs: 1, maxDelayMs: 1, breakerThreshold: 1, breakerCooldownMs: 60_000 });
+    const { pass, move } = await start({ retry: { baseDelayMs: 1, maxDelayMs: 1, breakerThreshold: 1, breakerCooldownMs: 60_000 } });
     world.panel.addFault({ mode: 'status5xx', code: 503, times: 1 });
     expect((await pass()).summary.result).toBe('partial'); // the circuit opens
     expect(world.panel.table()).toHaveLength(0);
-    setBack(2 * HOUR);
+    move(-2 * HOUR);
     expect((await pass()).summary.result).toBe('success'); // the probe goes at once, and closes it
     expect(world.panel.table().map((r) => r.name)).toEqual(['a']);
   });
 
   it('does not leave the last success in the future, where failing passes would look fresh to /readyz and VpsSyncStale', async () => {
-    world = await new World().start();
-    const config = loadConfig({ path: world.configPath, env: {} }).config;
-    let now = Date.UTC(2026, 10, 27, 12);
     const gauge: Array<number | null> = [];
-    const observer: PassObserver = { ...nullObserver, restored: (lastSuccessAtMs) => gauge.push(lastSuccessAtMs) };
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -73,29 +72,28 @@ describe('a wall clock set back', () => {
       },
     });
     const logger = createLogger({ level: 'warn', pretty: false, destination: sink });
-    runtime = createRuntime({ config, logger, clock: { now: () => now }, observer });
-    world.addVm({ vmid: 100, name: 'a' });
-    world.bill(100, 5);
+    const clock = await start({ logger, observer: { ...nullObserver, restored: (lastSuccessAtMs) => gauge.push(lastSuccessAtMs) } });
     const daemon = new Daemon(runtime.deps, { schedule: '0 0 1 1 *', version: 'test', logger });
     daemon.start();
     try {
       await daemon.whenIdle();
-      expect(daemon.lastSuccessAtMs()).toBe(now);
+      expect(daemon.lastSuccessAtMs()).toBe(clock.now());
 
-      now -= 2 * HOUR; // the clock was an hour fast, say, and NTP sets it right
+      clock.move(-2 * HOUR); // the clock was two hours fast, say, and NTP sets it right
       world.pve.faults.set({ kind: 'status500', times: 10 });
       daemon.requestPass({ full: false, reason: 'test' });
       await daemon.whenIdle();
+      const now = clock.now();
       expect(daemon.lastSuccessAtMs()).toBe(now);
       expect(gauge.at(-1)).toBe(now);
       expect(runtime.deps.store.meta('last_success_at')).toBe(String(now));
       expect(lines.join('')).toMatch(/the system clock was set back: the last successful pass is recorded at 2026-11-27T12:00:00.000Z, after now \(2026-11-27T10:00:00.000Z\)/);
 
       // Then the age grows again as passes keep failing.
-      now += 5 * 60_000;
+      clock.move(5 * 60_000);
       daemon.requestPass({ full: false, reason: 'test' });
       await daemon.whenIdle();
-      expect(daemon.lastSuccessAtMs()).toBe(now - 5 * 60_000);
+      expect(daemon.lastSuccessAtMs()).toBe(now);
     } finally {
       await daemon.stop(1000);
     }

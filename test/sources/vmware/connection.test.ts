@@ -192,30 +192,36 @@ describe('filters and cache', () => {
     )).toThrow(/filters\.namePatterns: "\(unclosed" is not a valid regular expression/);
   });
 
-  test('a disk resize is seen once the cached detail is old enough', async () => {
+  /** A VM whose disk grows from 10 to 50 GiB after its detail was cached (max age 60 s), and the source's clock. */
+  const resizedAfterCaching = async () => {
     handle = await startSim();
     const vm = handle.sim.upsertVm({ name: 'grow', disks: [10 * 1024 ** 3] });
     let now = 1_000_000;
     make({}, { clock: { now: () => now }, detailMaxAgeMs: 60_000 });
-    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(10);
+    const diskGb = async () => (await source!.listVms(noAbort())).vms[0]?.diskGb;
+    expect(await diskGb()).toBe(10);
     handle.sim.setDisks(vm, [50 * 1024 ** 3]);
-    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(10);
-    now += 90_001; // beyond 1.5 × maxAge, the latest a detail can be kept
-    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(50);
+    return {
+      diskGb,
+      moveClock: (ms: number) => (now += ms),
+      setDisksGb: (gb: number) => handle!.sim.setDisks(vm, [gb * 1024 ** 3]),
+    };
+  };
+
+  test('a disk resize is seen once the cached detail is old enough', async () => {
+    const vm = await resizedAfterCaching();
+    expect(await vm.diskGb()).toBe(10);
+    vm.moveClock(90_001); // beyond 1.5 × maxAge, the latest a detail can be kept
+    expect(await vm.diskGb()).toBe(50);
   });
 
   test('a wall clock set back does not keep a cached detail for as long as the clock jumped', async () => {
-    handle = await startSim();
-    const vm = handle.sim.upsertVm({ name: 'grow', disks: [10 * 1024 ** 3] });
-    let now = 1_000_000;
-    make({}, { clock: { now: () => now }, detailMaxAgeMs: 60_000 });
-    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(10);
-    handle.sim.setDisks(vm, [50 * 1024 ** 3]);
-    now -= 3_600_000; // NTP sets the clock back an hour
-    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(50);
+    const vm = await resizedAfterCaching();
+    vm.moveClock(-3_600_000); // NTP sets the clock back an hour
+    expect(await vm.diskGb()).toBe(50);
     // Refetched at the new time, so kept again as long as usual.
-    handle.sim.setDisks(vm, [60 * 1024 ** 3]);
-    expect((await source!.listVms(noAbort())).vms[0]?.diskGb).toBe(50);
+    vm.setDisksGb(60);
+    expect(await vm.diskGb()).toBe(50);
   });
 
   test('the guest OS from Tools is kept while the VM is powered off', async () => {
