@@ -72,17 +72,42 @@ export function tableProblems(
 }
 
 /**
+ * How long before a pass's start an event may have been recorded and still have been unseen by
+ * that pass: the model notes some events just before it makes them (a billing transaction), so a
+ * pass starting in between observed the old world.
+ */
+const EVENT_SLACK_MS = 1_000;
+
+/** The start of the last pass that began at or before `at` (the pass that sent a call committed then); -Infinity if none. */
+function passStartBefore(passStarts: readonly number[], at: number): number {
+  let found = Number.NEGATIVE_INFINITY;
+  for (const start of passStarts) {
+    if (start > at) break;
+    found = start;
+  }
+  return found;
+}
+
+/**
  * Properties over the whole history of the panel's table:
  * - no VPS ever existed twice (same VM name and customer at the same time) unless its VM's create was reported ambiguous;
- * - no VPS was ever deleted while its VM had not been removed, reused or moved to another customer before that moment
- *   (so an empty, partial or failed listing, a restart or a panel fault never deletes);
+ * - no VPS was ever deleted unless its VM had been removed, reused or moved to another customer after the pass that
+ *   created that VPS began (so an empty, partial or failed listing, a restart or a panel fault never deletes, and an
+ *   old removal of a VM that came back justifies nothing about the VPS made for it since);
  * - every row ever created stands for a pushable VM and a customer that owned that VMID at some point
  *   (bad entries, templates and never-billed VMs never reach the panel);
  * - no update ever gave a VPS to another customer (an owner change is a delete and a create).
  */
-export function historyProblems(history: readonly TableEvent[], model: Model, ambiguous: ReadonlySet<number>): string[] {
+export function historyProblems(
+  history: readonly TableEvent[],
+  model: Model,
+  ambiguous: ReadonlySet<number>,
+  /** When each of the daemon's passes began (finished or not), ascending. */
+  passStarts: readonly number[],
+): string[] {
   const problems: string[] = [];
   const live = new Map<number, PanelRow>();
+  const createdAt = new Map<number, number>();
   for (const e of history) {
     const parsed = parseVmName(e.row.name);
     if (e.change === 'create') {
@@ -91,6 +116,7 @@ export function historyProblems(history: readonly TableEvent[], model: Model, am
       const twin = [...live.values()].find((r) => r.name === e.row.name && r.user_id === e.row.user_id);
       if (twin && !(parsed && ambiguous.has(parsed.vmid))) problems.push(`duplicate: ${show(e.row)} created while ${show(twin)} existed, and the create was not reported ambiguous`);
       live.set(e.row.id, e.row);
+      createdAt.set(e.row.id, e.at);
     } else if (e.change === 'update') {
       const before = live.get(e.row.id);
       if (before && before.user_id !== e.row.user_id) problems.push(`updated ${show(e.row)}: handed from user ${before.user_id} to user ${e.row.user_id}`);
@@ -98,8 +124,14 @@ export function historyProblems(history: readonly TableEvent[], model: Model, am
     } else {
       live.delete(e.row.id);
       const vmid = parsed?.vmid;
-      const justified = vmid !== undefined && model.events.some((k) => k.vmid === vmid && k.at < e.at);
-      if (!justified) problems.push(`deleted ${show(e.row)} at ${new Date(e.at).toISOString()}, but its VM was never removed, reused or moved to another customer before that`);
+      const created = createdAt.get(e.row.id);
+      const since = created === undefined ? Number.NEGATIVE_INFINITY : passStartBefore(passStarts, created) - EVENT_SLACK_MS;
+      const justified = vmid !== undefined && model.events.some((k) => k.vmid === vmid && k.at > since && k.at < e.at);
+      if (!justified) {
+        problems.push(
+          `deleted ${show(e.row)} at ${new Date(e.at).toISOString()}, but its VM was not removed, reused or moved to another customer between the pass that created it${Number.isFinite(since) ? ` (began ${new Date(since + EVENT_SLACK_MS).toISOString()})` : ''} and that moment`,
+        );
+      }
     }
   }
   return problems;

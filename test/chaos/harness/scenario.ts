@@ -288,7 +288,7 @@ class ChaosRun {
     // ---- properties over the whole run
     const ambiguous = this.ambiguousVmids();
     await this.checkReports(ambiguous);
-    const history = historyProblems(world.panel.history(), this.model, ambiguous);
+    const history = historyProblems(world.panel.history(), this.model, ambiguous, this.probe.passStarts());
     if (history.length > 0) throw new Error(`history properties failed:\n  ${history.join('\n  ')}`);
     const billing = billingFaultProblems(this.probe.finishedPasses(), world.panel.history(), this.model.billingFaults);
     if (billing.length > 0) throw new Error(`billing fault properties failed:\n  ${billing.join('\n  ')}`);
@@ -299,7 +299,7 @@ class ChaosRun {
       await this.converge('after resolve', false);
       const left = this.probe.read().open;
       if (left.some((i) => i.state === 'ambiguous')) throw new Error(`ambiguous items left after resolve: ${JSON.stringify(left)}`);
-      const again = historyProblems(world.panel.history(), this.model, ambiguous);
+      const again = historyProblems(world.panel.history(), this.model, ambiguous, this.probe.passStarts());
       if (again.length > 0) throw new Error(`history properties failed after resolve:\n  ${again.join('\n  ')}`);
     }
     const open = this.probe.read().open;

@@ -85,6 +85,11 @@ export class StateProbe {
     }, []);
   }
 
+  /** When each pass began, finished or not (a pass killed mid-way sent calls too), ascending. */
+  passStarts(): number[] {
+    return this.query((db) => (db.prepare('SELECT started_at FROM passes ORDER BY started_at').all() as { started_at: number }[]).map((r) => r.started_at), []);
+  }
+
   /** The delete guard's consecutive-missing counters by VM key. */
   missingPasses(): Map<string, number> {
     return this.query((db) => {
