@@ -81,7 +81,7 @@ function counting(inner: PassObserver, counts: Counts): PassObserver {
       inner.action(...a);
     },
     outboxPending: (n) => inner.outboxPending(n),
-    restored: (...a) => inner.restored(...a),
+    successTimes: (...a) => inner.successTimes(...a),
     passFinished: (...a) => {
       counts.end = mark();
       inner.passFinished(...a);

@@ -65,7 +65,7 @@ export class Daemon implements DaemonControl {
     if (recovered.retried > 0) logger.warn(`${recovered.retried} update/delete call(s) were in flight when the daemon last stopped; they will be retried`);
     this.lastSuccessMs = numberOrNull(store.meta('last_success_at'));
     this.lastFullMs = numberOrNull(store.meta('last_full_resync_at'));
-    this.deps.observer.restored(this.lastSuccessMs, this.lastFullMs);
+    this.deps.observer.successTimes(this.lastSuccessMs, this.lastFullMs);
     // `protect` would drop ticks silently; we queue instead, so a slow pass is followed by exactly one more.
     this.cron = startSchedule(this.options.schedule, 'ospab-vps-sync', () => {
       this.requestPass({ full: false, reason: 'schedule' });
@@ -211,8 +211,7 @@ export class Daemon implements DaemonControl {
       this.lastFullMs = now;
       store.setMeta('last_full_resync_at', String(now));
     }
-    // The same gauges as a restart sets from the state file.
-    observer.restored(this.lastSuccessMs, this.lastFullMs);
+    observer.successTimes(this.lastSuccessMs, this.lastFullMs);
   }
 
   /** Whether the sources listed at least `minVms` VMs in the last pass (false without a threshold). */

@@ -27,8 +27,11 @@ export interface PassObserver {
   action(kind: ActionKind, result: ActionResult, durationSeconds: number): void;
   /** Outbox items not yet done (failed-retryable + pending + in-flight) after the pass. */
   outboxPending(count: number): void;
-  /** At start: the success times recorded in the state file, so a restart does not look like a stale sync. */
-  restored(lastSuccessAtMs: number | null, lastFullResyncAtMs: number | null): void;
+  /**
+   * The recorded success times: at start from the state file (so a restart does not look like a
+   * stale sync), and again when a clock set back left them in the future.
+   */
+  successTimes(lastSuccessAtMs: number | null, lastFullResyncAtMs: number | null): void;
   /** A pass finished; `finishedAtMs` is the wall clock at its end. */
   passFinished(result: PassResult, durationSeconds: number, full: boolean, finishedAtMs: number): void;
 }
@@ -40,6 +43,6 @@ export const nullObserver: PassObserver = {
   drift() {},
   action() {},
   outboxPending() {},
-  restored() {},
+  successTimes() {},
   passFinished() {},
 };

@@ -85,7 +85,7 @@ export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
     outboxPending(count: number): void {
       m.outboxPending.set(safe(count));
     },
-    restored(lastSuccessAtMs: number | null, lastFullResyncAtMs: number | null): void {
+    successTimes(lastSuccessAtMs: number | null, lastFullResyncAtMs: number | null): void {
       if (lastSuccessAtMs !== null) m.lastSuccess.set(safe(lastSuccessAtMs / 1000));
       if (lastFullResyncAtMs !== null) m.lastFullResync.set(safe(lastFullResyncAtMs / 1000));
     },

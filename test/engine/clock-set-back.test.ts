@@ -72,7 +72,7 @@ describe('a wall clock set back', () => {
       },
     });
     const logger = createLogger({ level: 'warn', pretty: false, destination: sink });
-    const clock = await start({ logger, observer: { ...nullObserver, restored: (lastSuccessAtMs) => gauge.push(lastSuccessAtMs) } });
+    const clock = await start({ logger, observer: { ...nullObserver, successTimes: (lastSuccessAtMs) => gauge.push(lastSuccessAtMs) } });
     const daemon = new Daemon(runtime.deps, { schedule: '0 0 1 1 *', version: 'test', logger });
     daemon.start();
     try {
