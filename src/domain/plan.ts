@@ -123,12 +123,10 @@ export function plan(input: PlanInput): PlanResult {
     const doubt = input.unconfirmedUpdates?.get(entry.key);
     const shown = doubt && doubt.panelId === entry.panelId ? doubt.fields : null;
     // Same owner, or an owner we cannot establish this pass: keep the customer, refresh the facts.
-    // What billing decided is taken from the last fields sent, confirmed or not: an unconfirmed
-    // update carries billing's latest word (a suspension whose answer was lost must not be lifted
-    // because billing then went quiet, nor a lifted one imposed again).
-    // Only an update for this same customer and service: a panel that hands a deleted VPS's id to
-    // the next create (its database restored, an AUTO_INCREMENT reset) can give the new owner's VPS
-    // the id the previous owner's still-open update was for.
+    // Billing's last word is the last update sent for this same customer, confirmed or not (a
+    // suspension whose answer was lost is not lifted because billing then went quiet, nor a lifted
+    // one imposed again) — not one for the previous owner, which a panel that hands a deleted VPS's
+    // id to the next create (restored database, AUTO_INCREMENT reset) can leave on this panel id.
     const doubtOwner = doubt?.owner ?? (shown ? { userId: shown.user_id, billingId: null } : null);
     const lastWord = shown && doubtOwner && sameOwner(doubtOwner, entry.owner) ? shown : entry.sent;
     const want: DesiredVps = seen.desired ?? {
