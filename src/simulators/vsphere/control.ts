@@ -92,7 +92,7 @@ export function handleControl(state: ControlState, method: string, path: string,
     }
     if (vmAction) {
       const vm = state.inventory.vm(decodeURIComponent(vmAction[1]!));
-      if (vmAction[2] === 'power') vm.power = parse(z.strictObject({ state: powerState }), body).state as typeof vm.power;
+      if (vmAction[2] === 'power') state.inventory.setVmPower(vm.id, parse(z.strictObject({ state: powerState }), body).state as typeof vm.power);
       if (vmAction[2] === 'tools') vm.tools = parse(z.strictObject({ running: z.boolean() }), body).running;
       if (vmAction[2] === 'disks') vm.disks = parse(z.strictObject({ capacities: z.array(z.number()) }), body).capacities;
       return ok({});

@@ -123,6 +123,7 @@ export class SimInventory {
       Object.assign(existing, withoutUndefined(input), { id: existing.id });
       // Moved (an HA restart, a re-registration): vCenter sees it as its new host lets it.
       if (existing.host !== movedFrom) existing.lastSeenPower = this.hosts.get(existing.host)?.connection === 'CONNECTED' ? null : existing.power;
+      this.wakeHostOf(existing);
       return existing.id;
     }
     const id = input.id ?? `vm-${this.nextId++}`;
@@ -151,7 +152,24 @@ export class SimInventory {
     // A VM put on a host vCenter cannot reach is seen as it is now, and then no more.
     if (this.hosts.get(host)?.connection !== 'CONNECTED') vm.lastSeenPower = vm.power;
     this.vms.set(id, vm);
+    this.wakeHostOf(vm);
     return id;
+  }
+
+  /** Powers a VM on, off, or suspends it; powering on wakes its host from standby. */
+  setVmPower(id: string, power: SimPowerState): void {
+    const vm = this.vm(id);
+    vm.power = power;
+    this.wakeHostOf(vm);
+  }
+
+  /**
+   * A VM that is not off cannot run on a host in standby: vCenter (DPM) powers the host on first,
+   * so the simulator never shows a STANDBY host with a powered-on VM.
+   */
+  private wakeHostOf(vm: SimVm): void {
+    const host = this.hosts.get(vm.host);
+    if (host?.standby && vm.power !== 'POWERED_OFF') host.standby = false;
   }
 
   /**

@@ -83,9 +83,9 @@ export class VsphereSimulator {
     if (!this.inventory.removeVm(id)) throw new Error(`no VM ${id}`);
   }
 
-  /** Powers a VM on, off, or suspends it. */
+  /** Powers a VM on, off, or suspends it (on a host in standby, powering on wakes the host). */
   setPower(id: string, state: SimPowerState): void {
-    this.inventory.vm(id).power = state;
+    this.inventory.setVmPower(id, state);
   }
 
   /** Changes how vCenter sees a host (DISCONNECTED, NOT_RESPONDING: its VMs listed as last seen). */

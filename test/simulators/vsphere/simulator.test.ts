@@ -186,6 +186,27 @@ describe('inventory endpoints', () => {
     expect((await call('GET', '/api/vcenter/host', api)).json.find((h: { host: string }) => h.host === h1).power_state).toBe('POWERED_ON');
   });
 
+  test('powering on a VM of a host in standby wakes the host, as DPM does; powering one off does not', async () => {
+    sim.seed(4, { clusters: 1, hostsPerCluster: 2, seed: 3 });
+    const [h1] = [...sim.inventory.hosts.keys()];
+    const onH1 = [...sim.inventory.vms.values()].filter((v) => v.host === h1);
+    expect(onH1.length).toBeGreaterThan(0);
+    onH1.forEach((vm) => sim.setPower(vm.id, 'POWERED_OFF'));
+    const api = await login('api');
+    const powerOf = async (): Promise<string> => (await call('GET', '/api/vcenter/host', api)).json.find((h: { host: string }) => h.host === h1).power_state;
+
+    sim.setHostStandby(h1!, true);
+    expect((await call('POST', `/_sim/vms/${onH1[0]!.id}/power`, {}, { state: 'POWERED_OFF' })).status).toBe(200);
+    expect(await powerOf()).toBe('STANDBY');
+    expect((await call('POST', `/_sim/vms/${onH1[0]!.id}/power`, {}, { state: 'POWERED_ON' })).status).toBe(200);
+    expect(await powerOf()).toBe('POWERED_ON');
+
+    onH1.forEach((vm) => sim.setPower(vm.id, 'POWERED_OFF'));
+    sim.setHostStandby(h1!, true);
+    sim.inventory.upsertVm({ name: 'new-on-standby', host: h1!, power: 'SUSPENDED' });
+    expect(await powerOf()).toBe('POWERED_ON');
+  });
+
   test('a VM moved off a lost host (an HA restart) is listed as it is; one moved onto a lost host as it was', async () => {
     sim.seed(6, { clusters: 1, hostsPerCluster: 2, seed: 3 });
     const [h1, h2] = [...sim.inventory.hosts.keys()];
