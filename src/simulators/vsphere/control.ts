@@ -24,6 +24,7 @@ const faultsBody = z.strictObject({
   slowMs: z.number().int().min(0).optional(),
   stallBodyMs: z.number().int().min(0).optional(),
   down: z.boolean().optional(),
+  hostTreeHidden: z.boolean().optional(),
 });
 const seedBody = z.strictObject({
   n: z.number().int().min(0),
@@ -66,6 +67,7 @@ export function handleControl(state: ControlState, method: string, path: string,
       if (f.slowMs !== undefined) state.faults.slowMs = f.slowMs;
       if (f.stallBodyMs !== undefined) state.faults.stallBodyMs = f.stallBodyMs;
       if (f.down !== undefined) state.faults.down = f.down;
+      if (f.hostTreeHidden !== undefined) state.faults.hostTreeHidden = f.hostTreeHidden;
       return ok({ ...state.faults, failShards: [...state.faults.failShards], failDetails: [...state.faults.failDetails] });
     }
     if (route === 'POST /seed') {

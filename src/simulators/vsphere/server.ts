@@ -143,6 +143,11 @@ export class VsphereSimulator {
     this.faults.stallBodyMs = ms;
   }
 
+  /** Hides the host and cluster tree from the account (their listings answer `[]`) while on. */
+  setHostTreeHidden(on: boolean): void {
+    this.faults.hostTreeHidden = on;
+  }
+
   /** Drops every vCenter connection without an answer while on. */
   setDown(on: boolean): void {
     this.faults.down = on;

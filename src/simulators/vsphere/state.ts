@@ -14,11 +14,17 @@ export interface SimFaults {
   stallBodyMs: number;
   /** Connections are dropped without an answer (the control API keeps working). */
   down: boolean;
+  /**
+   * The account may see the VMs but not the host and cluster tree (Read-only granted on VM folders
+   * only): vCenter lists only what it may see, so `GET /vcenter/cluster` and `/vcenter/host`
+   * answer `[]` while the VM listings are unchanged.
+   */
+  hostTreeHidden: boolean;
 }
 
 /** Fresh, fault-free settings. */
 export function noFaults(): SimFaults {
-  return { guestUnavailable: false, failShards: new Set(), failDetails: new Set(), slowMs: 0, stallBodyMs: 0, down: false };
+  return { guestUnavailable: false, failShards: new Set(), failDetails: new Set(), slowMs: 0, stallBodyMs: 0, down: false, hostTreeHidden: false };
 }
 
 /** Requests per operation (`vm.list`, `vm.get`, `session.create`, …), for tests and the benchmark. */

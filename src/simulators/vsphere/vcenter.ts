@@ -101,6 +101,7 @@ export function handleVcenter(state: VcenterState, req: VcenterRequest): Vcenter
     requireSession(state, req);
     const ids = setOf(list('clusters'));
     const names = setOf(list('names'));
+    if (state.faults.hostTreeHidden) return wrap([]);
     return wrap([...state.inventory.clusters.values()].filter((c) => (!ids || ids.has(c.id)) && (!names || names.has(c.name))).map(clusterSummary));
   }
   if (req.path === '/vcenter/host') {
@@ -111,6 +112,7 @@ export function handleVcenter(state: VcenterState, req: VcenterRequest): Vcenter
     const names = setOf(list('names'));
     const connection = setOf(list('connection_states'));
     const standalone = list('standalone')[0];
+    if (state.faults.hostTreeHidden) return wrap([]);
     const hosts = [...state.inventory.hosts.values()].filter(
       (h) =>
         (!clusters || (h.cluster !== null && clusters.has(h.cluster))) &&

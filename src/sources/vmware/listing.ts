@@ -1,7 +1,9 @@
 // Lists every VM despite vCenter's cap on `GET /vcenter/vm` (4000 matches → HTTP 500).
 // Try the whole scope in one call; when it is too big, list per cluster plus the standalone
 // hosts; a cluster still too big is listed per host, a host per power state. Any failed slice
-// fails the whole listing: a partial list would look like deleted VMs.
+// fails the whole listing: a partial list would look like deleted VMs. So does a split whose parts
+// hold fewer VMs than the slice vCenter refused: vCenter lists only the hosts and clusters the
+// account may see, and an account without rights on them gets parts that cover nothing.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../../util/logger.js';
 import type { VmFilter, VsphereClient } from './client.js';
@@ -82,19 +84,31 @@ export async function listVmEntries(
 
   const collected: unknown[][] = [];
   const tooBig = new Set<string>();
+  /** One call over a shard: how many VMs it found, or null when it is too big for one call. */
+  const listWhole = async (shard: Shard): Promise<number | null> => {
+    stats.listCalls++;
+    const result = await limited(() => client.listVms(shard.filter, inner));
+    // Exactly `listLimit` answers may be a silently capped list: split that too.
+    if (result.tooMany || result.entries.length >= settings.listLimit) return null;
+    collected.push([...result.entries]);
+    return result.entries.length;
+  };
+  const uncovered = (label: string, found: number, parts: number): VsphereError =>
+    vsphereError(
+      settings.source,
+      'shard',
+      `listing VMs of ${label}`,
+      `vCenter refused to list it in one call (${settings.listLimit} VMs or more), but its ${parts} part${parts === 1 ? '' : 's'} (clusters, hosts, power states) hold only ${found}: the account may not see every cluster and host (grant its role on the datacenter), or VMs moved while listing; the source is unknown this pass`,
+    );
   /** Lists one shard (splitting it when needed); resolves with how many entries it found. */
   const run = async (shard: Shard): Promise<number> => {
     const key = JSON.stringify(shard.filter);
     try {
       // Too big last pass: split right away rather than pay for a refused call again.
-      if (!(shard.split && memory.has(key))) {
-        stats.listCalls++;
-        const result = await limited(() => client.listVms(shard.filter, inner));
-        // Exactly `listLimit` answers may be a silently capped list: split that too.
-        if (!result.tooMany && result.entries.length < settings.listLimit) {
-          collected.push([...result.entries]);
-          return result.entries.length;
-        }
+      const remembered = shard.split !== undefined && memory.has(key);
+      if (!remembered) {
+        const whole = await listWhole(shard);
+        if (whole !== null) return whole;
       }
       if (!shard.split) {
         throw vsphereError(settings.source, 'shard', `listing VMs of ${shard.label}`, `more than ${settings.listLimit} VMs match and it cannot be split further`);
@@ -103,6 +117,14 @@ export async function listVmEntries(
       const parts = await shard.split(inner);
       logger.debug({ shard: shard.label, parts: parts.length }, 'VM listing too big for one call; splitting');
       const found = (await settleAll(parts.map(run))).reduce((a, b) => a + b, 0);
+      if (found < settings.listLimit) {
+        // vCenter refused this slice whole (or did last pass), so it holds at least `listLimit`
+        // VMs; parts holding fewer do not cover it. Refused this pass: the listing is incomplete.
+        // Only remembered: it may have shrunk, and one call over the whole slice tells.
+        const whole = remembered ? await listWhole(shard) : null;
+        if (whole === null) throw uncovered(shard.label, found, parts.length);
+        return whole;
+      }
       // Remember it unless it shrank well below the limit (then try it whole again next pass).
       if (found >= settings.listLimit / 2) tooBig.add(key);
       return found;

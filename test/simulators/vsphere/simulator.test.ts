@@ -256,6 +256,13 @@ describe('control API and counters', () => {
     expect((await call('GET', `/api/vcenter/vm?clusters=${c1}`, api)).status).toBe(500);
     expect((await call('POST', '/_sim/faults', {}, { failShards: [] })).status).toBe(200);
     expect((await call('GET', `/api/vcenter/vm?clusters=${c1}`, api)).status).toBe(200);
+    // An account without rights on the host and cluster tree sees neither, but still the VMs.
+    expect((await call('POST', '/_sim/faults', {}, { hostTreeHidden: true })).status).toBe(200);
+    expect((await call('GET', '/api/vcenter/cluster', api)).json).toEqual([]);
+    expect((await call('GET', '/api/vcenter/host', api)).json).toEqual([]);
+    expect((await call('GET', '/api/vcenter/vm', api)).json).toHaveLength(20);
+    expect((await call('POST', '/_sim/faults', {}, { hostTreeHidden: false })).status).toBe(200);
+    expect((await call('GET', '/api/vcenter/host', api)).json).toHaveLength(2);
 
     const created = await call('POST', '/_sim/vms', {}, { name: 'via-control', power: 'POWERED_OFF' });
     const id = created.json.vm as string;
@@ -271,7 +278,7 @@ describe('control API and counters', () => {
 
     await call('POST', '/_sim/expire-sessions');
     expect((await call('GET', '/api/vcenter/vm?names=x', api)).status).toBe(401);
-    expect((await call('GET', '/_sim/counters')).json).toMatchObject({ 'session.create': 1, 'vm.list': 3 });
+    expect((await call('GET', '/_sim/counters')).json).toMatchObject({ 'session.create': 1, 'vm.list': 4 });
     expect((await call('POST', '/_sim/seed', {}, { n: 7, clusters: 1 })).json).toMatchObject({ vms: 7, clusters: 1 });
   });
 

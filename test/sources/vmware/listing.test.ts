@@ -133,6 +133,30 @@ describe.each(['api', 'rest'] as const)('vmware source over /%s', (flavor) => {
     expect((error as Error).message).not.toContain('\n');
   });
 
+  test('an account that cannot see the host and cluster tree: a split that covers nothing fails the listing', async () => {
+    handle = await startSim({ listLimit: 50 });
+    const sim = handle.sim;
+    sim.seed(120, { clusters: 2, hostsPerCluster: 2 });
+    const { logger } = captureLogger();
+    source = createVmwareSource(sourceConfig(handle, { apiFlavor: flavor, listLimit: 50 }), { logger });
+    const failure = async (): Promise<unknown> => source!.listVms(noAbort()).then(() => null, (e: unknown) => e);
+
+    // Refused whole, then split into no parts at all: 0 VMs would read as every VM gone.
+    sim.setHostTreeHidden(true);
+    const refused = await failure();
+    expect(refused).toBeInstanceOf(VsphereError);
+    expect((refused as VsphereError).reason).toBe('shard');
+    expect((refused as Error).message).toMatch(/refused to list it in one call \(50 VMs or more\), but its 0 parts .* hold only 0: the account may not see every cluster and host/);
+
+    // Split straight away because the last pass remembered it too big: the same, after one call.
+    sim.setHostTreeHidden(false);
+    expect((await source.listVms(noAbort())).vms).toHaveLength(120);
+    sim.setHostTreeHidden(true);
+    sim.counters.reset();
+    expect(((await failure()) as VsphereError).reason).toBe('shard');
+    expect(sim.counters.get('vm.list')).toBe(1);
+  });
+
   test('sharding per cluster, host and power state finds every VM exactly once', async () => {
     handle = await startSim({ listLimit: 60 });
     const sim = handle.sim;
