@@ -87,7 +87,12 @@ export class VsphereHttp {
       });
       // The body is read under the same signal, so the deadline covers a trickling answer too.
       const text = await res.body.text();
-      return { status: res.statusCode, body: parseJson(text), text: scrub(text, this.settings.secrets ?? []) };
+      const shown = scrub(text, this.settings.secrets ?? []);
+      // An error's body becomes a message (cut to one line), so it is parsed from the scrubbed text:
+      // a proxy echoing the Authorization header inside a vAPI error must not leak what a later
+      // scrub of the cut message would no longer match whole.
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      return { status: res.statusCode, body: parseJson(ok ? text : shown), text: shown };
     } catch (error) {
       if (req.signal.aborted) throw vsphereError(source, 'aborted', what, 'the pass was cancelled', { cause: error });
       if (timedOut) throw vsphereError(source, 'timeout', what, `no complete answer within ${timeoutMs} ms (timeoutMs)`, { cause: error });

@@ -248,12 +248,19 @@ function sourceConfigFor() {
 // A proxy in front of vCenter that echoes the request's Authorization header in its error page:
 // messages cut the page to a few hundred characters, and a cut through the credentials must not
 // leave a piece of them (the password travels as HTTP Basic on login).
+// The same echo inside a vAPI-shaped JSON error, whose message is read from the parsed body.
 describe('an error page that echoes the credentials', () => {
   const basic = Buffer.from(`sync@vsphere.local:${PASSWORD}`).toString('base64');
-  test.each([240, 250, 260, 270, 280, 285, 290])('cut %i characters in: no piece of the password or its Basic form', async (pad) => {
+  const pages = {
+    html: (echo: string) => ({ type: 'text/html', body: echo }),
+    'vAPI JSON': (echo: string) => ({ type: 'application/json', body: JSON.stringify({ error_type: 'ERROR', messages: [{ id: 'proxy.error', default_message: echo }] }) }),
+  };
+  const cases = Object.keys(pages).flatMap((page) => [230, 240, 250, 260, 270, 280, 285, 290].map((pad) => [page, pad] as const));
+  test.each(cases)('%s, cut %i characters in: no piece of the password or its Basic form', async (page, pad) => {
     const server = createServer((req, res) => {
-      res.writeHead(500, { 'content-type': 'text/html' });
-      res.end(`${'x'.repeat(pad)}${String(req.headers.authorization)} ${PASSWORD} trailing`);
+      const answer = pages[page as keyof typeof pages](`${'x'.repeat(pad)}${String(req.headers.authorization)} ${PASSWORD} trailing`);
+      res.writeHead(500, { 'content-type': answer.type });
+      res.end(answer.body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
