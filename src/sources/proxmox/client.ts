@@ -17,7 +17,7 @@ import { afterFailures, allFailed, failoverEvent, isNodeFault, type Failure, typ
 import type { ListingBuilder } from './listing.js';
 import { guestListSchema } from './schema.js';
 import { DEFAULT_BATCH_BYTES, GuestListStream } from './stream.js';
-import { printable } from './text.js';
+import { printable, withoutJsonExcerpt } from './text.js';
 import { createDispatcher } from './tls.js';
 
 export { SourceError, type SourceErrorReason } from './errors.js';
@@ -243,7 +243,7 @@ export class ProxmoxClient {
     if (data === null || data === undefined) {
       if (!call.contentType) throw this.fail('invalid_response', 'answered without a Content-Type');
       const notJson = call.notJson();
-      if (notJson) throw this.fail('invalid_response', `answer is not JSON (${this.text(notJson.message, 120)}; ${notJson.bytes} bytes)`);
+      if (notJson) throw this.fail('invalid_response', `answer is not JSON (${this.text(withoutJsonExcerpt(notJson.message), 120)}; ${notJson.bytes} bytes)`);
       throw this.fail('invalid_response', 'answer has "data": null instead of a guest list');
     }
     const parsed = guestListSchema.safeParse(data);

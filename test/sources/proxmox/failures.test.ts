@@ -1,6 +1,8 @@
 // Every way a listing can fail ends in one clear SourceError (the source is then unknown),
 // with a reason code, and never with the token secret in it.
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProxmoxSimulator } from '../../../src/simulators/proxmox/index.js';
@@ -42,6 +44,24 @@ describe('proxmox source failures', () => {
     const err = await failure(() => h.source().listVms(never()));
     expect(err.reason).toBe('http');
     for (let at = 0; at + 8 <= TOKEN_SECRET.length; at++) expect(everything(err)).not.toContain(TOKEN_SECRET.slice(at, at + 8));
+  });
+
+  // JSON.parse quotes up to 10 characters of the body around the error: a body that echoes the
+  // token right there must not put a piece of it in the message.
+  it.each(['{"data":x', '<html>', '{"data":[}'])('a body that is not JSON (%s…) with the secret at the error keeps no piece of it', async (start) => {
+    const echo = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' });
+      res.end(`${start}${String(req.headers.authorization).split('=')[1]}`);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    try {
+      const err = await failure(() => h.source({ url: `http://127.0.0.1:${(echo.address() as AddressInfo).port}` }).listVms(never()));
+      expect(err.reason).toBe('invalid_response');
+      expect(err.message).toMatch(/^proxmox pve1: answer is not JSON \(Unexpected token '.' \(not valid JSON\); \d+ bytes\)$/);
+      for (let at = 0; at + 4 <= TOKEN_SECRET.length; at++) expect(everything(err)).not.toContain(TOKEN_SECRET.slice(at, at + 4));
+    } finally {
+      await new Promise((resolve) => echo.close(resolve));
+    }
   });
 
   it('wrong token id → auth error without either secret', async () => {

@@ -11,6 +11,7 @@ import { badEntry, BAD_ENTRY_CASES, generateGuests } from '../../../src/simulato
 import { resourceEntry } from '../../../src/simulators/proxmox/guest.js';
 import { createGuestFilter, filterFieldsOf, type FilterFields } from '../../../src/sources/proxmox/filter.js';
 import { toVmRecord } from '../../../src/sources/proxmox/map.js';
+import { withoutJsonExcerpt } from '../../../src/sources/proxmox/text.js';
 import { describeEntry, guestListSchema, isQuickGuestEntry, parseGuestEntry, type GuestEntry } from '../../../src/sources/proxmox/schema.js';
 import { createProxmoxSource } from '../../../src/sources/proxmox/index.js';
 import { TOKEN_ID, TOKEN_SECRET } from './helpers.js';
@@ -123,7 +124,7 @@ export function wholeBodyOutcome(body: Buffer, config: Pick<ProxmoxSourceConfig,
     try {
       JSON.parse(text);
     } catch (err) {
-      return fail(`answer is not JSON (${printable((err as Error).message, 120)}; ${body.length} bytes)`);
+      return fail(`answer is not JSON (${printable(withoutJsonExcerpt((err as Error).message), 120)}; ${body.length} bytes)`);
     }
     return fail('answer has "data": null instead of a guest list');
   }
