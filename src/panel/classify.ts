@@ -92,9 +92,11 @@ export function classifyAnswer(action: PanelAction, answer: HttpAnswer): Classif
 /** Classifies a request that got no HTTP answer. */
 export function classifyTransport(action: PanelAction, failure: TransportFailure): PanelFailure {
   const what = failure.code ? `${failure.message} (${failure.code})` : failure.message;
+  // Once the request was on an established connection, no error code says it did not arrive: a
+  // route lost (EHOSTUNREACH) or a TLS alert after the request was written may follow the panel's commit.
   const neverSent =
     failure.connected === false ||
-    (failure.code !== undefined && (NEVER_SENT.has(failure.code) || /^ERR_(TLS|SSL)_/.test(failure.code)));
+    (failure.connected !== true && failure.code !== undefined && (NEVER_SENT.has(failure.code) || /^ERR_(TLS|SSL)_/.test(failure.code)));
   if (neverSent) return { ok: false, kind: 'retryable', message: `panel ${action}: request not delivered: ${what}` };
   if (action === 'create') {
     return { ok: false, kind: 'ambiguous', message: `panel ${action}: no answer after sending: ${what} (the panel may have created it)` };

@@ -175,6 +175,13 @@ const transport: TRow[] = [
   ['create', 'EPIPE', true, 'ambiguous'],
   ['create', 'ERR_CANCELED', true, 'ambiguous'],
   ['create', undefined, undefined, 'ambiguous'],
+  // Codes that usually mean "never sent", after the request went out on an established connection.
+  ['create', 'EHOSTUNREACH', true, 'ambiguous'],
+  ['create', 'ENETUNREACH', true, 'ambiguous'],
+  ['create', 'EPROTO', true, 'ambiguous'],
+  ['create', 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', true, 'ambiguous'],
+  ['create', 'EHOSTUNREACH', undefined, 'retryable'],
+  ['update', 'EHOSTUNREACH', true, 'retryable'],
   ['update', 'ETIMEDOUT', true, 'retryable'],
   ['update', 'ECONNRESET', true, 'retryable'],
   ['delete', 'EPIPE', undefined, 'retryable'],
