@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { vmKey, type Action } from '../domain/types.js';
 import { OutboxBatch } from '../engine/outbox-batch.js';
-import type { Resolution } from '../store/outbox-journal.js';
+import { journaledEntry, type Resolution } from '../store/outbox-journal.js';
 import { StateStore } from '../store/state-store.js';
 
 interface Options {
@@ -129,7 +129,7 @@ function runStore(store: StateStore, n: number, batch: number): void {
     const now = Date.now();
     for (let j = i; j < Math.min(n, i + batch); j++) calls.push({ action: createAction(j), passId: 1, now });
     const entries = store.resolveAndJournal(pending.map(created), calls);
-    pending = entries.map((e, k) => ({ id: e.id, action: calls[k]!.action, panelId: i + k + 1 }));
+    pending = entries.map((e, k) => ({ id: journaledEntry(e).id, action: calls[k]!.action, panelId: i + k + 1 }));
   }
   store.resolveAndJournal(pending.map(created), []);
 }
@@ -141,7 +141,7 @@ async function runOutbox(store: StateStore, n: number, concurrency: number): Pro
     while (next < n) {
       const i = next++;
       const action = createAction(i);
-      const { id } = await outbox.journal(action, Date.now());
+      const { id } = journaledEntry(await outbox.journal(action, Date.now()));
       await new Promise<void>((answered) => setImmediate(answered)); // the panel answers on a later turn
       outbox.resolve(id, action, { outcome: 'created', panelId: i + 1 }, Date.now());
     }

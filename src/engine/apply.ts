@@ -5,7 +5,7 @@
 import { backoffDelay } from '../domain/gate.js';
 import type { Clock, PanelClient, PanelResult } from '../domain/ports.js';
 import type { Action, VmKey } from '../domain/types.js';
-import type { JournalEntry, Resolution } from '../store/outbox-journal.js';
+import type { JournalOutcome, Resolution } from '../store/outbox-journal.js';
 import type { StateStore } from '../store/state-store.js';
 import type { Logger } from '../util/logger.js';
 import type { PanelBreaker } from './breaker.js';
@@ -57,12 +57,17 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
   };
 
   const send = async (action: Action): Promise<ActionOutcome> => {
-    let journaled: JournalEntry;
+    let journaled: JournalOutcome;
     try {
       journaled = await outbox.journal(action, deps.clock.now());
     } catch (err) {
       deps.breaker.release(); // nothing was sent: a half-open probe must not stay taken
       throw err;
+    }
+    if ('supersededBy' in journaled) {
+      deps.breaker.release();
+      const panelId = action.kind === 'create' ? undefined : action.panelId;
+      return { key: action.key, kind: action.kind, result: 'skipped', message: `panel #${panelId} is ${journaled.supersededBy}'s new VPS since earlier in this pass: not sent` };
     }
     const { id: outboxId, attempts } = journaled;
     const started = performance.now();
@@ -121,7 +126,13 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     while (next < groups.length) await runGroup(groups[next++]!);
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency, groups.length)) }, worker));
+    // Every worker, not the first to fail: after a failed group commit nothing more is sent, but the
+    // calls already on their way are answered and recorded before apply() returns. Returning at the
+    // failure let a shutdown close the store and the panel's connections under them, and a pass
+    // queued behind this one take them for calls stranded by a crash.
+    const workers = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(deps.concurrency, groups.length)) }, worker));
+    const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     outbox.close();
   }
@@ -130,7 +141,10 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     if (r.answeredTwice) {
       deps.logger.error(ctx, `the panel answered the creates of ${r.formerKey} and ${r.key} with the same id #${r.panelId} (a panel fault): ${r.key} keeps it and ${r.formerKey} is planned afresh — check the panel for a second VPS of ${r.formerKey}'s customer`);
     } else {
-      deps.logger.warn(ctx, `the panel created ${r.key} as VPS #${r.panelId}, an id it had given ${r.formerKey}: that VPS is no longer on the panel (deleted there, or the panel's database restored), so ${r.formerKey} is planned afresh — created again if its VM is still there and billed`);
+      const inFlight = r.callInFlight
+        ? `; the ${r.callInFlight} of ${r.formerKey} to #${r.panelId} was on its way and may have reached ${r.key}'s new VPS, so ${r.key}'s fields are sent again next pass`
+        : '';
+      deps.logger.warn(ctx, `the panel created ${r.key} as VPS #${r.panelId}, an id it had given ${r.formerKey}: that VPS is no longer on the panel (deleted there, or the panel's database restored), so ${r.formerKey} is planned afresh — created again if its VM is still there and billed${inFlight}`);
     }
   }
   return { outcomes, unauthorized, heldByBreaker };

@@ -9,14 +9,14 @@
 // a call is sent only after the transaction holding its in_flight row has committed, and a
 // crash between send and answer leaves it in_flight (recovery makes a create ambiguous).
 import type { Action } from '../domain/types.js';
-import type { JournalEntry, Resolution } from '../store/outbox-journal.js';
+import type { JournalOutcome, Resolution } from '../store/outbox-journal.js';
 import type { StateStore } from '../store/state-store.js';
 
 interface PendingJournal {
   readonly action: Action;
   readonly passId: number | null;
   readonly now: number;
-  readonly done: (entry: JournalEntry) => void;
+  readonly done: (entry: JournalOutcome) => void;
   readonly fail: (err: unknown) => void;
 }
 
@@ -33,8 +33,8 @@ export class OutboxBatch {
     private readonly passId: number | null,
   ) {}
 
-  /** Journals `action` as in_flight; resolves once that is committed (only then may it be sent). */
-  journal(action: Action, now: number): Promise<JournalEntry> {
+  /** Journals `action` as in_flight; resolves once that is committed (only then may it be sent), or with why it must not be sent. */
+  journal(action: Action, now: number): Promise<JournalOutcome> {
     // After a failed commit nothing more is sent this pass.
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((done, fail) => {
@@ -68,7 +68,7 @@ export class OutboxBatch {
     if (journals.length === 0 && resolutions.length === 0) return;
     this.journals = [];
     this.resolutions = [];
-    let entries: JournalEntry[];
+    let entries: JournalOutcome[];
     try {
       entries = this.store.resolveAndJournal(resolutions, journals);
     } catch (err) {

@@ -48,12 +48,41 @@ export interface ReassignedPanelId {
   readonly key: VmKey;
   /** Not an id handed out again: the panel answered two creates of one group commit with it (a panel fault). */
   readonly answeredTwice?: true;
+  /**
+   * `formerKey`'s update or delete of that id was on its way: it may reach `key`'s new VPS, so an
+   * update with `key`'s fields was left due (failed, retryable) for the next pass.
+   */
+  readonly callInFlight?: 'update' | 'delete';
 }
 
 /** A journaled call: the outbox id to resolve it with, and its attempt number. */
 export interface JournalEntry {
   readonly id: number;
   readonly attempts: number;
+}
+
+/**
+ * An update or delete not journaled, so not to be sent: earlier in this pass the panel gave its
+ * VPS's id to `holder`'s new VPS (see ReassignedPanelId), which the call would change or delete.
+ */
+export interface SupersededCall {
+  readonly supersededBy: VmKey;
+}
+
+/** What a group commit answers for each call: journaled (send it), or superseded (do not). */
+export type JournalOutcome = JournalEntry | SupersededCall;
+
+/** The entry of a call that must have been journaled (a create is never superseded); throws otherwise. */
+export function journaledEntry(outcome: JournalOutcome): JournalEntry {
+  if ('supersededBy' in outcome) throw new Error(`the call was not journaled: its VPS's panel id went to ${outcome.supersededBy}`);
+  return outcome;
+}
+
+/** The fields of a create's VPS that release() hands to its new holder. */
+interface NewHolder {
+  readonly key: VmKey;
+  readonly fields: PanelFields;
+  readonly billingId: string | null;
 }
 
 /** The parts of a journaled call a resolution writes to the snapshot. */
@@ -167,7 +196,7 @@ export class OutboxJournal {
    * statement run, whatever its row count); everything else row by row, in the order given.
    */
   private groupCommitFn(db: Database) {
-    return db.transaction((resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): JournalEntry[] => {
+    return db.transaction((resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): JournalOutcome[] => {
       for (let i = 0; i < resolutions.length; ) {
         let end = i;
         while (end < resolutions.length && end - i < MULTI_ROW && isCreatedWithAction(resolutions[end]!)) end++;
@@ -179,7 +208,7 @@ export class OutboxJournal {
           this.resolve(r.outboxId, r.resolution, r.now, r.action);
         }
       }
-      const entries: JournalEntry[] = new Array(calls.length);
+      const entries: JournalOutcome[] = new Array(calls.length);
       for (let i = 0; i < calls.length; ) {
         let end = i;
         while (end < calls.length && end - i < MULTI_ROW && this.isNewCreate(calls[end]!.action)) end++;
@@ -188,11 +217,23 @@ export class OutboxJournal {
           i = end;
         } else {
           const c = calls[i]!;
-          entries[i++] = this.journal(c.action, c.passId, c.now);
+          entries[i++] = this.supersededBy(c.action) ?? this.journal(c.action, c.passId, c.now);
         }
       }
       return entries;
     });
+  }
+
+  /**
+   * Whether `action` is an update or delete of a panel id the panel has given to another VM's new
+   * VPS since the pass began (this transaction's releases and the committed ones apply() has not
+   * taken yet): sent, it would change or delete that VPS.
+   */
+  private supersededBy(action: Action): SupersededCall | null {
+    if (action.kind === 'create' || (this.stagedReassigned.length === 0 && this.committedReassigned.length === 0)) return null;
+    const matches = (r: ReassignedPanelId): boolean => r.formerKey === action.key && r.panelId === action.panelId;
+    const reassigned = this.stagedReassigned.find(matches) ?? this.committedReassigned.find(matches);
+    return reassigned ? { supersededBy: reassigned.key } : null;
   }
 
   /** Keys (`kind:source/external id`) that may have a failed or ambiguous item: read from the file on first use, then kept up to date. */
@@ -241,7 +282,7 @@ export class OutboxJournal {
   }
 
   /** `calls[from..to)`, all creates without a failed item to reuse (isNewCreate): their in_flight rows in one statement. */
-  private journalNewCreates(calls: readonly JournalCall[], from: number, to: number, entries: JournalEntry[]): void {
+  private journalNewCreates(calls: readonly JournalCall[], from: number, to: number, entries: JournalOutcome[]): void {
     const n = to - from;
     const first = this.nextOutboxId;
     const values: unknown[] = new Array(n * JOURNAL_CREATE_COLUMNS);
@@ -299,8 +340,12 @@ export class OutboxJournal {
     for (const id of panelIds) if (id > batchMax) batchMax = id;
     if (panelIds.some((id) => id <= held)) {
       const holders = this.multiRow('vpsWithPanelIds', n).raw(true).all(panelIds) as Array<[string, string, number]>;
-      const keyOf = new Map(panelIds.map((id, j) => [id, resolutions[from + j]!.action!.key]));
-      for (const [source, externalId, panelId] of holders) this.release(source, externalId, panelId, keyOf.get(panelId)!);
+      const createdWith = new Map(panelIds.map((id, j) => [id, resolutions[from + j]!]));
+      for (const [source, externalId, panelId] of holders) {
+        const r = createdWith.get(panelId)!;
+        const action = r.action as CreateAction;
+        this.release(source, externalId, panelId, { key: action.key, fields: action.desired.fields, billingId: action.desired.owner.billingId }, r.now);
+      }
     }
     if (batchMax > held) this.maxPanelIdCache = batchMax;
     const values: unknown[] = new Array(n * VPS_COLUMNS);
@@ -361,17 +406,39 @@ export class OutboxJournal {
   }
 
   /**
-   * The panel created `key`'s VPS under `panelId`, which the snapshot row of (source, externalId)
-   * still holds: unless that row is `key`'s own, it is stale — dropped with its open update or
-   * delete, and reported (see ReassignedPanelId).
+   * The panel created `holder`'s VPS under `panelId`, which the snapshot row of (source, externalId)
+   * still holds: unless that row is the holder's own, it is stale — dropped with its open update or
+   * delete, and reported (see ReassignedPanelId). Later calls of this pass to that id are
+   * superseded (supersededBy); one already on its way may land on the new VPS, so the holder's
+   * fields are left due to be sent again (a delete that landed then shows as a 404, and the VPS is
+   * created again).
    */
-  private release(source: string, externalId: string, panelId: number, key: VmKey): void {
+  private release(source: string, externalId: string, panelId: number, holder: NewHolder, now: number): void {
     const formerKey = vmKey(source, externalId);
-    if (formerKey === key) return; // its own row: the upsert that follows replaces it
+    if (formerKey === holder.key) return; // its own row: the upsert that follows replaces it
+    const inFlight = this.s.callInFlightToVps.get(source, externalId, panelId) as ['update' | 'delete'] | undefined;
     this.s.deleteVps.run(source, externalId, panelId);
     this.snapshotCache.delete(source, externalId, panelId);
     this.s.dropCallsToVps.run(source, externalId, panelId);
-    this.stagedReassigned.push({ panelId, formerKey, key });
+    if (inFlight) this.sendAgainLater(holder, panelId, formerKey, inFlight[0], now);
+    this.stagedReassigned.push({ panelId, formerKey, key: holder.key, ...(inFlight ? { callInFlight: inFlight[0] } : {}) });
+  }
+
+  /** An update of `holder`'s new VPS with its own fields, left failed and retryable, due at once. */
+  private sendAgainLater(holder: NewHolder, panelId: number, formerKey: VmKey, kind: 'update' | 'delete', now: number): void {
+    const { source, externalId } = parseVmKey(holder.key);
+    const owner = { userId: holder.fields.user_id, billingId: holder.billingId };
+    const update: Action = {
+      kind: 'update',
+      key: holder.key,
+      panelId,
+      desired: { key: holder.key, source, externalId, owner, fields: holder.fields },
+      changed: [],
+      ownerConfirmed: true,
+    };
+    const entry = this.journal(update, null, now);
+    const error = `the ${kind} of ${formerKey} to #${panelId} was on its way when the panel gave #${panelId} to ${holder.key}: it may have reached this VPS, so its fields are sent again`;
+    this.resolve(entry.id, { outcome: 'failed', failure: 'retryable', error, nextAttemptAt: now }, now, update);
   }
 
   /** What a resolution needs of the journaled call: from the caller's action when given (the same values the journal row holds), else from the row. */
@@ -405,7 +472,7 @@ export class OutboxJournal {
         const held = this.maxPanelId;
         if (resolution.panelId <= held) {
           const holder = this.vpsHolding(resolution.panelId);
-          if (holder) this.release(holder.source, holder.externalId, resolution.panelId, vmKey(source, externalId));
+          if (holder) this.release(holder.source, holder.externalId, resolution.panelId, { key: vmKey(source, externalId), fields: f, billingId: item.billing_id }, now);
         } else {
           this.maxPanelIdCache = resolution.panelId;
         }
@@ -470,6 +537,8 @@ function prepare(db: Database) {
     // A scan (no index on panel_id, see maxPanelIdCache); at most one row unless an older build recorded a reused id twice.
     vpsWithPanelId: db.prepare('SELECT source, external_id FROM vps WHERE panel_id = ? LIMIT 1').raw(true),
     maxPanelId: db.prepare('SELECT COALESCE(MAX(panel_id), 0) AS id FROM vps'),
+    // Whether such a VPS has an update or delete on its way (journaled by this process, not answered yet).
+    callInFlightToVps: db.prepare("SELECT kind FROM outbox WHERE source = ? AND external_id = ? AND panel_id = ? AND kind <> 'create' AND state = 'in_flight' LIMIT 1").raw(true),
     // The open update or delete of a VPS whose panel id went to another VM's VPS.
     dropCallsToVps: db.prepare("DELETE FROM outbox WHERE source = ? AND external_id = ? AND panel_id = ? AND kind <> 'create'"),
   };

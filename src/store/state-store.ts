@@ -13,7 +13,7 @@ import { vmKey, parseVmKey } from '../domain/types.js';
 import type { PassSummary } from '../engine/control.js';
 import { DetailTable } from './detail-table.js';
 import { migrate } from './migrations.js';
-import { OutboxJournal, type JournalCall, type JournalEntry, type ReassignedPanelId, type Resolution, type ResolutionEntry } from './outbox-journal.js';
+import { OutboxJournal, type JournalCall, type JournalEntry, type JournalOutcome, type ReassignedPanelId, type Resolution, type ResolutionEntry } from './outbox-journal.js';
 import { toOutboxItem, type OutboxRow } from './outbox-row.js';
 import { SnapshotCache, type VpsTuple } from './snapshot-cache.js';
 
@@ -258,9 +258,9 @@ export class StateStore {
   /**
    * Group commit: records answers, then journals the next calls, all in ONE transaction (see
    * OutboxJournal). An answer may carry the journaled `action`, which saves reading its row back.
-   * Returns the journal entries in order.
+   * Returns, in order, each call's journal entry, or why it must not be sent (SupersededCall).
    */
-  resolveAndJournal(resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): JournalEntry[] {
+  resolveAndJournal(resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): JournalOutcome[] {
     return this.writeTransaction(() => this.outbox.groupCommit.immediate(resolutions, calls));
   }
 

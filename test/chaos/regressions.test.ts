@@ -5,7 +5,7 @@ import { gate, mootItems, unconfirmedDeletes, unconfirmedUpdates } from '../../s
 import { plan } from '../../src/domain/plan.js';
 import type { Action, OutboxItem } from '../../src/domain/types.js';
 import { billing, entry, fields as panelFields, listed, row, vm } from '../support/domain-fixtures.js';
-import { World } from '../support/world.js';
+import { API_KEY, World } from '../support/world.js';
 
 const fields = (w: World) => w.panel.table().map(({ id, user_id, name, status }) => ({ id, user_id, name, status }));
 
@@ -171,6 +171,64 @@ describe('regressions found by the chaos suite', () => {
     ]);
     expect(world.panel.stats().byAction.update ?? 0).toBe(0);
   });
+
+  // The same reuse within one pass (found by an audit helper): alice's update 404s (the panel's
+  // database restored from an empty backup), her VPS is created again and answered with #1 — the id
+  // the state file held for bob — and bob's update, planned before, was still sent to #1 later in
+  // that pass: alice's new VPS showed bob's customer and name, and the daemon believed it hers.
+  it('an update planned for a panel id the panel gave to another VM earlier in the same pass is not sent', async () => {
+    world = await new World({ config: { log: { level: 'warn' } } }).start();
+    world.writeConfig({ panel: { url: world.panel.url, apiKey: API_KEY, timeoutMs: 2000, concurrency: 1 } });
+    world.addVm({ vmid: 101, name: 'bob-vm' });
+    world.bill(101, 6);
+    expect((await world.cli('once')).code).toBe(0); // bob: #1
+    world.addVm({ vmid: 100, name: 'alice-vm' });
+    world.bill(100, 5);
+    expect((await world.cli('once')).code).toBe(0); // alice: #2
+
+    world.panel.reset();
+    world.pve.inventory.update(100, { status: 'stopped' });
+    world.pve.inventory.update(101, { status: 'stopped' });
+    const pass = await world.cli('once');
+    expect(pass.stderr + pass.stdout).toMatch(/the panel created pve1\/100 as VPS #1, an id it had given pve1\/101/);
+    expect(fields(world)).toEqual([{ id: 1, user_id: 5, name: 'alice-vm', status: 'stopped' }]);
+    expect((await world.cli('once')).code).toBe(0); // bob's VPS created again
+    expect(fields(world)).toEqual([
+      { id: 1, user_id: 5, name: 'alice-vm', status: 'stopped' },
+      { id: 2, user_id: 6, name: 'bob-vm', status: 'stopped' },
+    ]);
+  });
+
+  // And with bob's call already on its way when the create is answered: the panel applies it after
+  // the create, to alice's new VPS. Her fields are sent again the next pass; a delete that removed
+  // her VPS shows as a 404 there, and the VPS is created again.
+  for (const call of ['update', 'delete'] as const) {
+    it(`${call === 'update' ? 'an' : 'a'} ${call} on its way to a panel id the panel then gives to another VM's new VPS: that VPS is put right the next pass`, async () => {
+      world = await new World({ config: { log: { level: 'warn' } } }).start();
+      world.addVm({ vmid: 101, name: 'bob-vm' });
+      world.bill(101, 6);
+      expect((await world.cli('once')).code).toBe(0); // bob: #1
+
+      world.panel.reset();
+      if (call === 'update') world.pve.inventory.update(101, { status: 'stopped' });
+      else world.pve.inventory.remove(101);
+      world.addVm({ vmid: 100, name: 'alice-vm' });
+      world.bill(100, 5);
+      // Bob's call is committed 300 ms after it arrives: long after alice's create got #1.
+      world.panel.addFault({ mode: 'slowMs', ms: 300, commit: 'after', action: call, times: 1 });
+      const pass = await world.cli('once');
+      expect(pass.stderr + pass.stdout).toMatch(new RegExp(`the panel created pve1/100 as VPS #1, an id it had given pve1/101.*the ${call} of pve1/101 to #1 was on its way`, 's'));
+      expect(world.panel.table().filter((v) => v.user_id === 5 && v.name === 'alice-vm')).toHaveLength(0); // what bob's call did to #1
+
+      await world.cli('once');
+      await world.cli('once');
+      const alice = { user_id: 5, name: 'alice-vm', status: 'running' };
+      const bob = { user_id: 6, name: 'bob-vm', status: 'stopped' };
+      expect(fields(world).map(({ id: _id, ...rest }) => rest)).toEqual(call === 'update' ? [alice, bob] : [alice]);
+      const status = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { pending: number; failed: number; ambiguous: number } };
+      expect(status.outbox).toMatchObject({ pending: 0, failed: 0, ambiguous: 0 });
+    });
+  }
 
   // An action held for a person (a payload the panel rejected, an ambiguous create) made every later
   // pass `partial`, with no problem named: /readyz failed and VpsSyncStale paged for one VM, and the

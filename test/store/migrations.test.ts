@@ -2,6 +2,7 @@
 // outbox (failed, ambiguous, even in flight after a crash) carries them on, and the snapshot with them.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { journaledEntry } from '../../src/store/outbox-journal.js';
 import { create, openStore, panelFields, raw, tempState, update } from './helpers.js';
 
 // Schema version 1 exactly as it shipped (migration 1 is frozen): the file an older build left.
@@ -100,7 +101,7 @@ describe('migrations', () => {
       expect(store.ambiguousKeys(10)).toEqual(['pve1/102', 'pve1/103']);
       // The failed update is retried on its item; a new call gets a new id.
       expect(store.journal(update('101', 12, { status: 'stopped' }), 2, T + 200)).toEqual({ id: 2, attempts: 4 });
-      const fresh = store.resolveAndJournal([], [create('106'), create('107')].map((action) => ({ action, passId: 2, now: T + 200 })));
+      const fresh = store.resolveAndJournal([], [create('106'), create('107')].map((action) => ({ action, passId: 2, now: T + 200 }))).map(journaledEntry);
       expect(fresh.every((e) => e.id > 5 && e.attempts === 1)).toBe(true);
       expect(store.adoptAmbiguous('pve1/103', 99, T + 300)).toBe(true);
       expect(store.snapshot().find((e) => e.key === 'pve1/103')).toMatchObject({ panelId: 99, sent: panelFields({ name: 'vm103' }) });

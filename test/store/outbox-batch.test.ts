@@ -2,6 +2,7 @@
 // transaction, and a call released for sending only once its in_flight row is committed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutboxBatch } from '../../src/engine/outbox-batch.js';
+import { journaledEntry } from '../../src/store/outbox-journal.js';
 import type { StateStore } from '../../src/store/state-store.js';
 import { create, openStore, raw, tempState } from './helpers.js';
 
@@ -35,7 +36,7 @@ describe('OutboxBatch', () => {
     const seen: number[][] = [];
     const entries = await Promise.all(
       ['100', '101', '102', '103', '104'].map(async (id) => {
-        const entry = await batch.journal(create(id), NOW);
+        const entry = journaledEntry(await batch.journal(create(id), NOW));
         seen.push(committed().map((r) => r.id)); // at the moment this call could be sent
         return entry;
       }),
@@ -49,7 +50,7 @@ describe('OutboxBatch', () => {
   it('an answer rides with the next journal, and is recorded before it', async () => {
     const batch = new OutboxBatch(store, 1);
     const a = create('100');
-    const { id } = await batch.journal(a, NOW);
+    const { id } = journaledEntry(await batch.journal(a, NOW));
     batch.resolve(id, a, { outcome: 'failed', failure: 'retryable', error: 'retryable: 503', nextAttemptAt: null }, NOW + 1);
     const again = await batch.journal(a, NOW + 2); // same turn as the answer: one transaction, the answer first
     expect(again).toEqual({ id, attempts: 2 });

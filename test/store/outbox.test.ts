@@ -3,6 +3,7 @@
 // operator's `resolve` from another process.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PassSummary } from '../../src/engine/control.js';
+import { journaledEntry } from '../../src/store/outbox-journal.js';
 import type { StateStore } from '../../src/store/state-store.js';
 import { create, openStore, panelFields, raw, remove, tempState, update } from './helpers.js';
 
@@ -21,6 +22,8 @@ describe('outbox', () => {
     state.cleanup();
   });
 
+  /** The store's group commit, every call journaled (none of these tests supersedes one). */
+  const groupCommit = (...args: Parameters<StateStore['resolveAndJournal']>) => store.resolveAndJournal(...args).map(journaledEntry);
   const rowCount = (): number => raw(state.path, (db) => (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n);
 
   it('journals a create in flight, then records the VPS and closes the item in one step', () => {
@@ -42,14 +45,14 @@ describe('outbox', () => {
 
   it('group-commits creates and their answers, many rows per statement, in order', () => {
     const actions = Array.from({ length: 40 }, (_, i) => create(String(100 + i)));
-    const first = store.resolveAndJournal([], actions.slice(0, 37).map((action) => ({ action, passId: 1, now: NOW })));
+    const first = groupCommit([], actions.slice(0, 37).map((action) => ({ action, passId: 1, now: NOW })));
     expect(first.map((e) => e.attempts)).toEqual(Array(37).fill(1));
     const ids = first.map((e) => e.id);
     expect(new Set(ids).size).toBe(37);
     expect([...ids].sort((a, b) => a - b)).toEqual(ids); // in call order
     expect(store.openOutbox().map((i) => i.key)).toEqual(actions.slice(0, 37).map((a) => a.key));
 
-    const second = store.resolveAndJournal(
+    const second = groupCommit(
       first.map((e, i) => ({ outboxId: e.id, resolution: { outcome: 'created' as const, panelId: 1000 + i }, now: NOW + 1, action: actions[i]! })),
       actions.slice(37).map((action) => ({ action, passId: 1, now: NOW + 1 })),
     );
@@ -75,7 +78,7 @@ describe('outbox', () => {
 
     // A third, in a group between new creates (the fast multi-row path on either side of it).
     const calls = [create('099'), create('098'), again, create('101'), create('102'), update('200', 9)].map((action) => ({ action, passId: 3, now: NOW + 20 }));
-    const entries = store.resolveAndJournal([], calls);
+    const entries = groupCommit([], calls);
     expect(entries[2]).toEqual({ id: first.id, attempts: 3 });
     expect(entries.filter((_, i) => i !== 2).every((e) => e.attempts === 1 && e.id > first.id)).toBe(true);
     expect(new Set(entries.map((e) => e.id)).size).toBe(6);
@@ -85,7 +88,7 @@ describe('outbox', () => {
     expect(open.find((i) => i.id === entries[5]!.id)).toMatchObject({ key: 'pve1/200', kind: 'update', panelId: 9 });
 
     // Success closes the reused item like any other.
-    store.resolveAndJournal(
+    groupCommit(
       calls.map((c, i) => ({ outboxId: entries[i]!.id, resolution: c.action.kind === 'create' ? { outcome: 'created' as const, panelId: 300 + i } : { outcome: 'updated' as const }, now: NOW + 30, action: c.action })),
       [],
     );
@@ -102,7 +105,7 @@ describe('outbox', () => {
     expect(b.id).toBeGreaterThan(a.id);
     store.resolve(b.id, { outcome: 'created', panelId: 2 }, NOW);
     expect(rowCount()).toBe(0);
-    const c = store.resolveAndJournal([], [create('102'), create('103')].map((action) => ({ action, passId: 1, now: NOW })));
+    const c = groupCommit([], [create('102'), create('103')].map((action) => ({ action, passId: 1, now: NOW })));
     expect(c[0]!.id).toBeGreaterThan(b.id);
   });
 
@@ -117,8 +120,8 @@ describe('outbox', () => {
     const second = store.journal(b, 1, NOW);
     expect(second.id).not.toBe(first.id);
     // The answers to the forgotten call, as apply records them (with the action): they touch no other row.
-    store.resolveAndJournal([{ outboxId: first.id, resolution: { outcome: 'failed', failure: 'retryable', error: 'x', nextAttemptAt: null }, now: NOW, action: a }], []);
-    store.resolveAndJournal([{ outboxId: first.id, resolution: { outcome: 'created', panelId: 9 }, now: NOW, action: a }], []);
+    groupCommit([{ outboxId: first.id, resolution: { outcome: 'failed', failure: 'retryable', error: 'x', nextAttemptAt: null }, now: NOW, action: a }], []);
+    groupCommit([{ outboxId: first.id, resolution: { outcome: 'created', panelId: 9 }, now: NOW, action: a }], []);
     expect(store.openOutbox()).toEqual([expect.objectContaining({ id: second.id, key: 'pve1/101', state: 'in_flight' })]);
   });
 
@@ -127,7 +130,7 @@ describe('outbox', () => {
     store.resolve(c.id, { outcome: 'created', panelId: 50 }, NOW);
     const u = update('100', 50, { status: 'stopped' });
     const ue = store.journal(u, 2, NOW + 1);
-    store.resolveAndJournal([{ outboxId: ue.id, resolution: { outcome: 'updated' }, now: NOW + 2, action: u }], []);
+    groupCommit([{ outboxId: ue.id, resolution: { outcome: 'updated' }, now: NOW + 2, action: u }], []);
     expect(store.snapshot()[0]).toMatchObject({ panelId: 50, sent: panelFields({ name: 'vm100', status: 'stopped' }) });
     const d = remove('100', 50);
     const de = store.journal(d, 3, NOW + 3);
@@ -154,9 +157,9 @@ describe('outbox', () => {
       store.resolve(ue.id, { outcome: 'failed', failure: 'retryable', error: 'x', nextAttemptAt: null }, NOW);
 
       const fresh = [create('200'), create('201'), create('202')];
-      const entries = store.resolveAndJournal([], fresh.map((action) => ({ action, passId: 3, now: NOW })));
+      const entries = groupCommit([], fresh.map((action) => ({ action, passId: 3, now: NOW })));
       if (grouped) {
-        store.resolveAndJournal(entries.map((e, i) => ({ ...created(e.id, [8, 7, 9][i]!), action: fresh[i]! })), []);
+        groupCommit(entries.map((e, i) => ({ ...created(e.id, [8, 7, 9][i]!), action: fresh[i]! })), []);
       } else {
         entries.forEach((e, i) => store.resolve(e.id, { outcome: 'created', panelId: [8, 7, 9][i]! }, NOW + 1));
       }
@@ -182,8 +185,8 @@ describe('outbox', () => {
 
     it('two creates of one group answered with the same id (a broken panel): the later one keeps it', () => {
       const fresh = [create('200'), create('201')];
-      const entries = store.resolveAndJournal([], fresh.map((action) => ({ action, passId: 3, now: NOW })));
-      store.resolveAndJournal(entries.map((e, i) => ({ ...created(e.id, 5), action: fresh[i]! })), []);
+      const entries = groupCommit([], fresh.map((action) => ({ action, passId: 3, now: NOW })));
+      groupCommit(entries.map((e, i) => ({ ...created(e.id, 5), action: fresh[i]! })), []);
       expect(store.snapshot().map((e) => [e.key, e.panelId])).toEqual([['pve1/201', 5]]);
       expect(store.takeReassignedPanelIds()).toEqual([{ panelId: 5, formerKey: 'pve1/200', key: 'pve1/201', answeredTwice: true }]);
     });
@@ -194,7 +197,7 @@ describe('outbox', () => {
       const e = store.journal(create('200'), 2, NOW);
       const bogus = create('300');
       // The second resolution names an item that does not exist and has no action: the transaction throws.
-      expect(() => store.resolveAndJournal([{ ...created(e.id, 7), action: create('200') }, { outboxId: 999_999, resolution: { outcome: 'updated' }, now: NOW }], [{ action: bogus, passId: 2, now: NOW }])).toThrow();
+      expect(() => groupCommit([{ ...created(e.id, 7), action: create('200') }, { outboxId: 999_999, resolution: { outcome: 'updated' }, now: NOW }], [{ action: bogus, passId: 2, now: NOW }])).toThrow();
       expect(store.takeReassignedPanelIds()).toEqual([]);
       expect(store.snapshot().map((s) => [s.key, s.panelId])).toEqual([['pve1/100', 7]]);
     });
@@ -203,8 +206,8 @@ describe('outbox', () => {
   it('records failures and ambiguous creates on the item, with or without the action', () => {
     const a = create('100');
     const u = update('101', 7);
-    const [ae, ue] = store.resolveAndJournal([], [a, u].map((action) => ({ action, passId: 1, now: NOW })));
-    store.resolveAndJournal(
+    const [ae, ue] = groupCommit([], [a, u].map((action) => ({ action, passId: 1, now: NOW })));
+    groupCommit(
       [
         { outboxId: ae!.id, resolution: { outcome: 'ambiguous', error: 'ambiguous: timeout' }, now: NOW + 1, action: a },
         { outboxId: ue!.id, resolution: { outcome: 'failed', failure: 'rejected', error: 'rejected: 422', nextAttemptAt: null }, now: NOW + 1 },
@@ -220,7 +223,7 @@ describe('outbox', () => {
   });
 
   it('recovery makes in-flight creates ambiguous and other calls retryable, and a retry then reuses the item', () => {
-    const [c, u, d] = store.resolveAndJournal([], [create('100'), update('101', 7), remove('102', 8)].map((action) => ({ action, passId: 1, now: NOW })));
+    const [c, u, d] = groupCommit([], [create('100'), update('101', 7), remove('102', 8)].map((action) => ({ action, passId: 1, now: NOW })));
     store.close(); // the daemon was killed with these calls in flight
     store = openStore(state.path);
     expect(store.recoverInFlight(NOW + 1)).toEqual({ ambiguous: 1, retried: 2 });
@@ -229,7 +232,7 @@ describe('outbox', () => {
     expect(open.find((i) => i.id === u!.id)).toMatchObject({ state: 'failed', failure: 'retryable' });
     expect(open.find((i) => i.id === d!.id)).toMatchObject({ state: 'failed', failure: 'retryable' });
     expect(store.journal(update('101', 7), 2, NOW + 2)).toEqual({ id: u!.id, attempts: 2 });
-    expect(store.resolveAndJournal([], [remove('102', 8), create('103'), create('104')].map((action) => ({ action, passId: 2, now: NOW + 2 })))[0]).toEqual({ id: d!.id, attempts: 2 });
+    expect(groupCommit([], [remove('102', 8), create('103'), create('104')].map((action) => ({ action, passId: 2, now: NOW + 2 })))[0]).toEqual({ id: d!.id, attempts: 2 });
   });
 
   it('recovery keeps one item per VM and kind when a call was journaled again after its answer could not be recorded', () => {
@@ -246,8 +249,8 @@ describe('outbox', () => {
   it('`resolve` from another process adopts or recreates an ambiguous create while the daemon keeps journaling', () => {
     const a = create('100');
     const b = create('101');
-    const [ae, be] = store.resolveAndJournal([], [a, b].map((action) => ({ action, passId: 1, now: NOW })));
-    store.resolveAndJournal(
+    const [ae, be] = groupCommit([], [a, b].map((action) => ({ action, passId: 1, now: NOW })));
+    groupCommit(
       [
         { outboxId: ae!.id, resolution: { outcome: 'ambiguous', error: 'x' }, now: NOW, action: a },
         { outboxId: be!.id, resolution: { outcome: 'ambiguous', error: 'x' }, now: NOW, action: b },
@@ -266,7 +269,7 @@ describe('outbox', () => {
     // The daemon sees the adopted VPS (another process wrote `vps`) and retries the other create on its item.
     expect(store.snapshot()).toEqual([expect.objectContaining({ key: 'pve1/100', panelId: 777, sent: panelFields({ name: 'vm100' }) })]);
     expect(store.openOutbox()).toEqual([expect.objectContaining({ id: be!.id, state: 'failed', failure: 'retryable', lastError: 'operator asked to recreate' })]);
-    expect(store.resolveAndJournal([], [create('101'), create('102'), create('100')].map((action) => ({ action, passId: 2, now: NOW + 2 })))).toEqual([
+    expect(groupCommit([], [create('101'), create('102'), create('100')].map((action) => ({ action, passId: 2, now: NOW + 2 })))).toEqual([
       { id: be!.id, attempts: 2 },
       { id: expect.any(Number), attempts: 1 },
       { id: expect.any(Number), attempts: 1 }, // its ambiguous item was adopted meanwhile: a new one
@@ -279,7 +282,7 @@ describe('outbox', () => {
     store.resolve(first.id, { outcome: 'failed', failure: 'retryable', error: 'x', nextAttemptAt: null }, NOW);
     // Journal the retry and a bogus call (a delete without a panel id violates nothing, so use a broken resolution instead).
     expect(() =>
-      store.resolveAndJournal(
+      groupCommit(
         [{ outboxId: 424242, resolution: { outcome: 'vanished' }, now: NOW }], // no such item, no action: throws
         [{ action: a, passId: 2, now: NOW }],
       ),
@@ -294,8 +297,8 @@ describe('outbox', () => {
       const mine = store.journal(create('100'), 1, NOW);
       const theirs = other.journal(create('101'), 1, NOW); // counted from the same starting point: taken
       expect(theirs.id).not.toBe(mine.id);
-      const group = other.resolveAndJournal([], [create('102'), create('103')].map((action) => ({ action, passId: 1, now: NOW })));
-      const again = store.resolveAndJournal([], [create('104'), create('105')].map((action) => ({ action, passId: 1, now: NOW })));
+      const group = other.resolveAndJournal([], [create('102'), create('103')].map((action) => ({ action, passId: 1, now: NOW }))).map(journaledEntry);
+      const again = groupCommit([], [create('104'), create('105')].map((action) => ({ action, passId: 1, now: NOW })));
       expect(new Set([mine.id, theirs.id, ...group.map((e) => e.id), ...again.map((e) => e.id)]).size).toBe(6);
       expect(store.openOutbox()).toHaveLength(6);
     } finally {
@@ -333,8 +336,8 @@ describe('outbox', () => {
 
   it('finishPass checkpoints the WAL into the database file', () => {
     const passId = store.startPass(NOW, false);
-    const entries = store.resolveAndJournal([], Array.from({ length: 50 }, (_, i) => ({ action: create(String(100 + i)), passId, now: NOW })));
-    store.resolveAndJournal(
+    const entries = groupCommit([], Array.from({ length: 50 }, (_, i) => ({ action: create(String(100 + i)), passId, now: NOW })));
+    groupCommit(
       entries.map((e, i) => ({ outboxId: e.id, resolution: { outcome: 'created' as const, panelId: i + 1 }, now: NOW, action: create(String(100 + i)) })),
       [],
     );

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action, SnapshotEntry } from '../../src/domain/types.js';
 import { vmKey } from '../../src/domain/types.js';
 import { seededRandom } from '../../src/simulators/rng.js';
-import type { Resolution, ResolutionEntry } from '../../src/store/outbox-journal.js';
+import { journaledEntry, type Resolution, type ResolutionEntry } from '../../src/store/outbox-journal.js';
 import type { StateStore } from '../../src/store/state-store.js';
 import { create, openStore, panelFields, raw, remove, tempState, update } from './helpers.js';
 
@@ -41,7 +41,7 @@ describe('snapshot cache', () => {
 
   /** Journals `actions` and records `outcome(action)` for each, in two group commits as apply() does. */
   const sendAll = (actions: readonly Action[], outcome: (a: Action, i: number) => Resolution, withAction = true): void => {
-    const entries = store.resolveAndJournal([], actions.map((action) => ({ action, passId: 1, now: NOW })));
+    const entries = store.resolveAndJournal([], actions.map((action) => ({ action, passId: 1, now: NOW }))).map(journaledEntry);
     store.resolveAndJournal(
       actions.map((action, i) => ({ outboxId: entries[i]!.id, resolution: outcome(action, i), now: NOW + 1, ...(withAction ? { action } : {}) })),
       [],
@@ -78,7 +78,7 @@ describe('snapshot cache', () => {
   it('forgets the writes of a transaction that rolled back', () => {
     const a = create('100');
     const b = create('101');
-    const [ae, be] = store.resolveAndJournal([], [a, b].map((action) => ({ action, passId: 1, now: NOW })));
+    const [ae, be] = store.resolveAndJournal([], [a, b].map((action) => ({ action, passId: 1, now: NOW }))).map(journaledEntry);
     store.snapshot();
     // The second answer names an outbox item that does not exist: the whole transaction fails,
     // including the first answer's snapshot row.
@@ -164,7 +164,7 @@ describe('snapshot cache', () => {
         // A transaction that fails part-way: nothing of it may show.
         const e = pick(known);
         const action = update(e.externalId, e.panelId, { name: 'never' }, e.source);
-        const [entry] = store.resolveAndJournal([], [{ action, passId: 1, now: NOW }]);
+        const [entry] = store.resolveAndJournal([], [{ action, passId: 1, now: NOW }]).map(journaledEntry);
         expect(() =>
           store.resolveAndJournal(
             [
