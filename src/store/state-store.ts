@@ -75,6 +75,8 @@ export class StateStore {
   /** The snapshot, kept in memory and updated with our own writes (see SnapshotCache). */
   private readonly snapshotCache = new SnapshotCache();
   private detailTable: DetailTable | null = null;
+  /** Whether the connection's commits are synced to disk (see durableFor()). */
+  private syncedCommits = false;
 
   constructor(private readonly options: StoreOptions) {}
 
@@ -104,9 +106,10 @@ export class StateStore {
       mkdirSync(dirname(this.options.path), { recursive: true });
       this.db = new DatabaseConstructor(this.options.path, { timeout: 5000 });
       this.db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts;
-      // the outbox is written before each send, so a lost "done" at worst re-marks a create ambiguous.
+      // NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts. Enough
+      // for everything but the journal of a create, which durableFor() syncs (FULL).
       this.db.pragma('synchronous = NORMAL');
+      this.syncedCommits = false;
       this.db.pragma('foreign_keys = ON');
       // Checkpoint every ~16 MB of WAL instead of every 4 MB: a checkpoint inside a commit blocks the
       // event loop for two fsyncs and rewrites pages an initial sync keeps touching; a quarter as many
@@ -126,6 +129,10 @@ export class StateStore {
     if (!this.db) return;
     if (!this.options.readonly) {
       try {
+        // Without waiting: a TRUNCATE checkpoint that waits for readers holds off every new writer
+        // meanwhile, so `resolve` closing beside a slow `status` could stall the daemon's commits
+        // past their busy timeout (a failed group commit). Busy now, it is left to the next writer.
+        this.db.pragma('busy_timeout = 0');
         this.db.pragma('wal_checkpoint(TRUNCATE)');
       } catch {
         // another reader holds the WAL; the next open recovers it
@@ -247,6 +254,7 @@ export class StateStore {
 
   /** Journals a call before it is sent (state in_flight); returns the outbox id to resolve it with and the attempt number. */
   journal(action: Action, passId: number | null, now: number): JournalEntry {
+    this.durableFor([{ action }]);
     return this.writeTransaction(() => this.conn.transaction(() => this.outbox.journal(action, passId, now)).immediate());
   }
 
@@ -261,7 +269,26 @@ export class StateStore {
    * Returns, in order, each call's journal entry, or why it must not be sent (SupersededCall).
    */
   resolveAndJournal(resolutions: readonly ResolutionEntry[], calls: readonly JournalCall[]): JournalOutcome[] {
+    this.durableFor(calls);
     return this.writeTransaction(() => this.outbox.groupCommit.immediate(resolutions, calls));
+  }
+
+  /**
+   * Makes the next commit reach the disk before it returns (SQLite's synchronous = FULL: the WAL is
+   * fsynced) when it journals a create; else NORMAL (the WAL reaches the OS, a crash of the process
+   * loses nothing, a power cut the last commits). A create is the one call that cannot be sent
+   * twice: were its journal lost to a power cut after it was sent, the next pass would create the
+   * VPS again — a duplicate for the customer. Updates and deletes are idempotent, and an answer
+   * lost that way leaves its create in flight, which recovery makes ambiguous, never re-sends; the
+   * next create's sync also carries the answers committed before it. The price is one fsync per
+   * group commit of an initial sync (bench/README.md); a steady pass journals no create.
+   */
+  private durableFor(calls: ReadonlyArray<{ readonly action: Action }>): void {
+    let create = false;
+    for (const c of calls) if (c.action.kind === 'create') create = true;
+    if (create === this.syncedCommits) return;
+    this.conn.pragma(`synchronous = ${create ? 'FULL' : 'NORMAL'}`);
+    this.syncedCommits = create;
   }
 
   /**

@@ -26,6 +26,23 @@ describe('outbox', () => {
   const groupCommit = (...args: Parameters<StateStore['resolveAndJournal']>) => store.resolveAndJournal(...args).map(journaledEntry);
   const rowCount = (): number => raw(state.path, (db) => (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n);
 
+  // A create's journal must survive a power cut once the create is sent (else it is sent again: a
+  // duplicate); SQLite's NORMAL in WAL mode does not sync a commit to disk, FULL does.
+  it('commits that journal a create are synced to disk (synchronous = FULL); the others are not', () => {
+    const synchronous = (): unknown => (store as unknown as { conn: { pragma(p: string, o: { simple: true }): unknown } }).conn.pragma('synchronous', { simple: true });
+    const FULL = 2;
+    const NORMAL = 1;
+    expect(synchronous()).toBe(NORMAL);
+    const [c] = groupCommit([], [{ action: create('100'), passId: 1, now: NOW }]);
+    expect(synchronous()).toBe(FULL);
+    groupCommit([{ outboxId: c!.id, resolution: { outcome: 'created', panelId: 7 }, now: NOW, action: create('100') }], [{ action: update('100', 7, { status: 'stopped' }), passId: 1, now: NOW }]);
+    expect(synchronous()).toBe(NORMAL);
+    store.journal(create('101'), 1, NOW);
+    expect(synchronous()).toBe(FULL);
+    groupCommit([], [{ action: remove('100', 7), passId: 1, now: NOW }, { action: create('102'), passId: 1, now: NOW }]);
+    expect(synchronous()).toBe(FULL);
+  });
+
   it('journals a create in flight, then records the VPS and closes the item in one step', () => {
     const action = create('100');
     const entry = store.journal(action, 1, NOW);
@@ -359,6 +376,24 @@ describe('outbox', () => {
     });
     expect(store.recentPasses(1)[0]).toMatchObject({ id: passId, result: 'success' });
     expect(store.vpsCount()).toBe(50);
+  });
+
+  // A TRUNCATE checkpoint that waits for a reader holds off every other writer meanwhile: `resolve`
+  // closing beside a slow `status` stalled the daemon's commits for up to the 5 s busy timeout.
+  it('closing a writer does not wait for a reader that holds an old snapshot', () => {
+    const other = openStore(state.path); // a second writer: `resolve` beside the daemon
+    other.resolve(other.journal(create('100'), 1, NOW).id, { outcome: 'created', panelId: 3 }, NOW);
+    raw(state.path, (reader) => {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT COUNT(*) FROM vps').get(); // pins the snapshot before the next write
+      store.resolve(store.journal(create('101'), 1, NOW).id, { outcome: 'created', panelId: 4 }, NOW);
+      const started = performance.now();
+      other.close();
+      expect(performance.now() - started).toBeLessThan(1000); // waited the 5 s busy timeout before
+      store.resolve(store.journal(create('102'), 1, NOW).id, { outcome: 'created', panelId: 5 }, NOW);
+      reader.exec('COMMIT');
+    });
+    expect(store.vpsCount()).toBe(3);
   });
 
   it('a read-only store reads the outbox and the snapshot beside the writer', () => {
