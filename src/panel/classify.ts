@@ -68,7 +68,10 @@ export function classifyAnswer(action: PanelAction, answer: HttpAnswer): Classif
   if (status === 401) return fail('unauthorized', `panel ${action}: panel refused the API key (401): ${KEY_HINT}: ${detail}`);
   if (status === 403) return fail('unauthorized', `panel ${action}: panel refused the request (403): ${KEY_HINT}, and that no proxy blocks it: ${detail}`);
   if (status === 404) {
-    if (action === 'create') return fail('rejected', `${head}: ${detail} (is panel.url the panel's base URL? the sync endpoint was not found)`);
+    // The panel's create never answers 404: the request did not reach its handler (a wrong panel.url,
+    // or an ingress without its route during a deploy), so nothing was created and trying again later
+    // is safe. Held as rejected, a deploy's few seconds of 404s kept creates back until a person acted.
+    if (action === 'create') return fail('retryable', `${head}: ${detail} (is panel.url the panel's base URL? the sync endpoint was not found)`);
     // "No such VPS" only when the panel itself says so: the engine then forgets the VPS (an update
     // re-creates it, a delete counts as done). A proxy's HTML page, Go's "404 page not found" for a
     // missing route or an ingress without its rule during a deploy say nothing about the VPS, and

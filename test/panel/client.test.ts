@@ -113,11 +113,11 @@ describe('answers the panel refuses', () => {
     expect(await client.delete(42)).toEqual({ ok: true, status: 200, value: undefined });
   });
 
-  it('404 on create (wrong base URL) → rejected', async () => {
+  it('404 on create (wrong base URL) → retryable, naming the likely cause', async () => {
     const misplaced = createPanelClient({ url: `${url}/panel`, apiKey: API_KEY, timeoutMs: 400, logger: log.logger });
     try {
       const r = remember(await misplaced.create(FIELDS));
-      expect(r).toMatchObject({ ok: false, kind: 'rejected', status: 404 });
+      expect(r).toMatchObject({ ok: false, kind: 'retryable', status: 404 });
       expect((r as { message: string }).message).toContain('sync endpoint was not found');
     } finally {
       misplaced.close();
