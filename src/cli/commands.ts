@@ -1,8 +1,7 @@
 // The one-shot commands: once, plan, status, check-config, resync, resolve.
-import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { checkCaFiles } from '../config/ca-files.js';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, missingSecretProblem, secretLookupHint, type MissingSecret } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
 import type { Config } from '../config/schema.js';
 import { systemClock, type PanelClient } from '../domain/ports.js';
@@ -22,6 +21,7 @@ import { CliExit, type CliIo } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { formatPlan, joinWords, planJson, unknownParts } from './format-plan.js';
 import { formatStatus, statusFromStore } from './format-status.js';
+import { checkReadableStateFile, checkStateFile, giveToStateOwner, stateFileExists, withStateFile } from './state-file.js';
 
 /**
  * `once`: one pass; exit 0 when it did everything it could. What waits for a person from earlier
@@ -59,9 +59,11 @@ export async function onceCommand(config: Config, logger: Logger, opts: { full: 
  * embedding process, or the next command in it, is not locked out by a command that never started.
  */
 export function openForWriting(config: Config, options: RuntimeOptions): { lock: WriterLock; runtime: Runtime } {
-  const lock = acquireWriterLock(config.stateFile);
+  checkStateFile(config.stateFile);
+  const lock = withStateFile(config.stateFile, () => acquireWriterLock(config.stateFile));
   try {
-    const runtime = createRuntime(options);
+    const runtime = withStateFile(config.stateFile, () => createRuntime(options));
+    giveToStateOwner(config.stateFile);
     warnSharedPanelIds(runtime.deps.store, options.logger);
     return { lock, runtime };
   } catch (err) {
@@ -100,8 +102,9 @@ const refusingPanel: PanelClient = {
  */
 export async function planCommand(config: Config, logger: Logger, opts: { json: boolean; full: boolean }, io: CliIo): Promise<number> {
   // Before the first pass there is no state file: plan against an empty snapshot.
-  const planConfig = existsSync(config.stateFile) ? config : { ...config, stateFile: ':memory:' };
-  const runtime = createRuntime({ config: planConfig, logger, clock: systemClock, observer: nullObserver, readonly: planConfig.stateFile !== ':memory:', panel: refusingPanel });
+  const planConfig = stateFileExists(config.stateFile) ? config : { ...config, stateFile: ':memory:' };
+  if (planConfig.stateFile !== ':memory:') checkReadableStateFile(config.stateFile);
+  const runtime = withStateFile(config.stateFile, () => createRuntime({ config: planConfig, logger, clock: systemClock, observer: nullObserver, readonly: planConfig.stateFile !== ':memory:', panel: refusingPanel }));
   try {
     const planned = await dryRun(runtime.deps, { full: opts.full }, AbortSignal.timeout(config.passTimeoutMs));
     io.stdout.write(opts.json ? `${JSON.stringify(planJson(planned), null, 2)}\n` : formatPlan(planned));
@@ -118,11 +121,12 @@ export async function planCommand(config: Config, logger: Logger, opts: { json: 
 
 /** `status`: what the state file says about recent passes. */
 export function statusCommand(config: Config, opts: { json: boolean }, io: CliIo): number {
-  if (!existsSync(config.stateFile)) {
+  if (!stateFileExists(config.stateFile)) {
     throw new CliExit(EXIT.failure, `no state file at ${config.stateFile} yet: the daemon has not run a pass (start it, or run "ospab-vps-sync once")`);
   }
+  checkReadableStateFile(config.stateFile);
   const store = new StateStore({ path: config.stateFile, readonly: true });
-  store.open();
+  withStateFile(config.stateFile, () => store.open());
   try {
     const status = statusFromStore(store, config, readVersion());
     io.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, store.openOutbox()));
@@ -136,15 +140,39 @@ export function statusCommand(config: Config, opts: { json: boolean }, io: CliIo
  * `check-config`: the effective config, secrets masked. The CA files it names are read too: a
  * missing one or one without a certificate is a config error (78) as at start-up; one this user
  * may not read is only a warning, since the service's user may.
+ *
+ * Secrets: one that is found is validated like the rest. One that is not found is a config error
+ * where the service would look for it too — $CREDENTIALS_DIRECTORY is set, as under
+ * `systemd-run -p LoadCredential=…` — and otherwise (a shell, where the service's credentials are
+ * not) a note naming where it was looked for: the file is checked before the credentials exist.
  */
-export function checkConfigCommand(config: Config, path: string, io: CliIo): number {
+export function checkConfigCommand(config: Config, path: string, missing: readonly MissingSecret[], io: CliIo): number {
   const files = checkCaFiles(config);
-  if (files.problems.length > 0) throw new ConfigError(path, files.problems);
+  const problems = [...files.problems];
+  const withCredentials = io.env.CREDENTIALS_DIRECTORY !== undefined && io.env.CREDENTIALS_DIRECTORY !== '';
+  if (withCredentials) problems.push(...missing.map(missingSecretProblem));
+  if (problems.length > 0) throw new ConfigError(path, problems);
   for (const w of files.unreadable) {
-    io.stderr.write(`warning: ${w} — as this user (uid ${process.getuid?.() ?? '?'}); the service's user must be able to read it: check with sudo -u <that user> ospab-vps-sync check-config\n`);
+    io.stderr.write(`warning: ${w} — as this user (uid ${process.getuid?.() ?? '?'}); the service's user must be able to read it (with DynamicUser=yes keep it world-readable, e.g. 0644 in /etc/ospab-vps-sync)\n`);
   }
-  io.stdout.write(`# ${path}: valid\n${stringify(redactConfig(config))}`);
+  for (const m of missing) io.stderr.write(`note: ${m.key}: secret ${m.name} not found here, so not checked — ${m.looked}\n`);
+  const shown = redactConfig(config) as Record<string, unknown>;
+  for (const m of missing) setPath(shown, m.key, `(not found here: ${m.name})`);
+  const note = missing.length > 0 ? ` (secrets not checked, not found here: ${missing.map((m) => m.name).join(', ')})` : '';
+  io.stdout.write(`# ${path}: valid${note}\n${stringify(shown)}`);
   return EXIT.ok;
+}
+
+/** Sets `panel.apiKey` or `sources[1].password` in a plain object (the redacted config). */
+function setPath(obj: Record<string, unknown>, key: string, value: string): void {
+  const parts = key.split(/\.|\[(\d+)\]\.?/).filter((p) => p !== undefined && p !== '');
+  let at: Record<string, unknown> = obj;
+  for (const p of parts.slice(0, -1)) {
+    const next = at[p];
+    if (typeof next !== 'object' || next === null) return;
+    at = next as Record<string, unknown>;
+  }
+  at[parts[parts.length - 1]!] = value;
 }
 
 /** `resync`: asks the running daemon for a pass, or with --local runs one here. */
@@ -152,7 +180,12 @@ export async function resyncCommand(config: Config, logger: Logger, opts: { full
   // No daemon to ask: the same single pass as `once` (it takes the writer lock, so it refuses if a daemon does run).
   if (opts.local) return onceCommand(config, logger, { full: opts.full, force: opts.force }, io);
   if (!config.http.listen) throw new CliExit(EXIT.failure, 'http.listen is empty, so the daemon has no endpoint to ask; use --local when it is not running');
-  if (!config.http.adminToken) throw new CliExit(EXIT.failure, 'no admin token configured (http.adminToken / VPS_SYNC_ADMIN_TOKEN): the daemon refuses POST /resync without one');
+  if (!config.http.adminToken) {
+    throw new CliExit(
+      EXIT.failure,
+      `no admin token configured here (http.adminToken, or the secret VPS_SYNC_ADMIN_TOKEN: ${secretLookupHint('VPS_SYNC_ADMIN_TOKEN', io.env)}); resync sends the daemon's own token, so give this command the same one (docs/operations.md#full-resync), or use --local when no daemon runs`,
+    );
+  }
   const { host, port } = parseListen(config.http.listen);
   const connectHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   const query = [opts.full ? 'full=1' : '', opts.force ? 'force=1' : ''].filter(Boolean).join('&');
@@ -183,8 +216,11 @@ export function resolveOptions(key: string, raw: { panelId: string | undefined; 
   } catch (err) {
     throw new CliExit(EXIT.usage, (err as Error).message);
   }
+  // Digits only: Number() would also take "0x77", "1e2" and " 5", adopting a VPS nobody typed.
+  if (raw.panelId !== undefined && (!/^[1-9][0-9]*$/.test(raw.panelId) || !Number.isSafeInteger(Number(raw.panelId)))) {
+    throw new CliExit(EXIT.usage, `--panel-id must be the panel's VPS id, a positive whole number in decimal digits (e.g. 57), got "${raw.panelId}"`);
+  }
   const panelId = raw.panelId === undefined ? undefined : Number(raw.panelId);
-  if (panelId !== undefined && (!Number.isInteger(panelId) || panelId <= 0)) throw new CliExit(EXIT.usage, `--panel-id must be a positive integer, got "${raw.panelId}"`);
   const chosen = [panelId !== undefined, raw.recreate, raw.forget].filter(Boolean).length;
   if (chosen !== 1) throw new CliExit(EXIT.usage, 'resolve needs exactly one of --panel-id N, --recreate, --forget');
   return { key, ...(panelId !== undefined ? { panelId } : {}), recreate: raw.recreate, forget: raw.forget };
@@ -206,9 +242,11 @@ function adopt(store: StateStore, key: string, panelId: number, now: number): bo
 /** `resolve`: settles an ambiguous create. Safe beside a running daemon (one small transaction). */
 export function resolveCommand(config: Config, opts: ResolveOptions, io: CliIo): number {
   const { key } = opts;
-  if (!existsSync(config.stateFile)) throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
+  if (!stateFileExists(config.stateFile)) throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
+  checkStateFile(config.stateFile);
   const store = new StateStore({ path: config.stateFile });
-  store.open();
+  withStateFile(config.stateFile, () => store.open());
+  giveToStateOwner(config.stateFile);
   try {
     const now = systemClock.now();
     if (opts.panelId !== undefined) {

@@ -1,5 +1,5 @@
 // What every command needs first: the validated config and a logger.
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type LoadedConfig, type SecretGroup } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { EXIT } from './exit-codes.js';
@@ -21,10 +21,13 @@ export interface CliIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-/** Loads the config or exits 78 listing every problem. */
-export function configOrExit(path: string | undefined, env: NodeJS.ProcessEnv): { config: Config; path: string } {
+/**
+ * Loads the config or exits 78 listing every problem. `optionalSecrets`: the secrets this command
+ * never uses, so that it works from a shell without the service's credentials (see loadConfig).
+ */
+export function configOrExit(path: string | undefined, env: NodeJS.ProcessEnv, optionalSecrets: readonly SecretGroup[] = []): LoadedConfig {
   try {
-    return loadConfig({ path, env });
+    return loadConfig({ path, env, optionalSecrets });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliExit(EXIT.config, err.message);
     throw err;

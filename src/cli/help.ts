@@ -38,6 +38,9 @@ Options:
 
 Environment: OSPAB_PANEL_URL, VPS_SYNC_API_KEY, BILLING_DATABASE_URL, VPS_SYNC_ADMIN_TOKEN,
 <SOURCE>_TOKEN_SECRET / <SOURCE>_PASSWORD; each also as <NAME>_FILE or a systemd credential.
+Each command needs only the secrets it uses: status, resolve, rename-source, forget-source and
+check-config none, resync the admin token, plan the sources' and billing's; the others all.
 
-Exit codes: 0 ok, 1 failure, 2 plan has changes, 64 usage, 75 state file in use, 78 bad config.
+Exit codes: 0 ok, 1 failure, 2 plan has changes, 64 usage, 75 state file in use, 78 bad config
+(or a state file that is not one, or is from a newer version).
 `;

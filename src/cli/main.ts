@@ -1,6 +1,6 @@
 // Argument parsing and dispatch. No logic lives here beyond choosing the command.
 import { parseArgs } from 'node:util';
-import { ConfigError, ConfigValueError } from '../config/load.js';
+import { ConfigError, ConfigValueError, type SecretGroup } from '../config/load.js';
 import { StateLockedError } from '../store/writer-lock.js';
 import { errorMessage } from '../util/errors.js';
 import { readVersion } from '../version.js';
@@ -10,6 +10,7 @@ import { EXIT } from './exit-codes.js';
 import { USAGE } from './help.js';
 import { runDaemon } from './run.js';
 import { forgetSourceCommand, renameSourceCommand } from './source-commands.js';
+import { isStateFileFailure, stateFileExit } from './state-file.js';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -44,13 +45,28 @@ const POSITIONALS: Record<string, { readonly count: number; readonly usage: stri
   'forget-source': { count: 1, usage: 'usage: ospab-vps-sync forget-source <name>' },
 };
 
+const ALL_SECRETS: readonly SecretGroup[] = ['panel', 'billing', 'sources'];
+
+/**
+ * The secrets a command never uses, so it need not find them. Operators run these from a shell,
+ * where the service's systemd credentials are not: requiring them would make every one exit 78.
+ * `plan` lists the sources and reads billing but never calls the panel; `resync` without --local
+ * only calls the daemon (with the admin token, which is optional anyway).
+ */
+function optionalSecretsOf(command: string, local: boolean): readonly SecretGroup[] {
+  if (command === 'plan') return ['panel'];
+  if (command === 'run' || command === 'once' || (command === 'resync' && local)) return [];
+  return ALL_SECRETS;
+}
+
 /** Runs the CLI; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    // One line saying what is wrong; the whole usage would bury it.
+    io.stderr.write(`${(err as Error).message}\nTry "ospab-vps-sync --help".\n`);
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
@@ -59,9 +75,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return EXIT.ok;
   }
   const [command, ...rest] = positionals;
-  if (values.help || !command || command === 'help') {
+  if (values.help || command === 'help') {
     io.stdout.write(USAGE);
-    return command || values.help ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
+  }
+  if (!command) {
+    // A usage error: on stderr, so a script piping stdout does not take the usage for output.
+    io.stderr.write(`no command given\n\n${USAGE}`);
+    return EXIT.usage;
   }
   const accepted = ACCEPTS[command];
   if (!accepted) {
@@ -81,14 +102,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 
   let configPath: string | undefined;
+  let stateFile: string | undefined;
   try {
     // Usage first: a wrong command line is 64 whether or not a config can be found.
     const resolveOpts = command === 'resolve' ? resolveOptions(rest[0]!, { panelId: values['panel-id'], recreate: values.recreate, forget: values.forget }) : null;
-    const { config, path } = configOrExit(values.config, io.env);
+    const { config, path, missingSecrets } = configOrExit(values.config, io.env, optionalSecretsOf(command, values.local));
     configPath = path;
+    stateFile = config.stateFile;
     switch (command) {
       case 'check-config':
-        return checkConfigCommand(config, path, io);
+        return checkConfigCommand(config, path, missingSecrets, io);
       case 'status':
         return statusCommand(config, { json: values.json }, io);
       case 'resolve':
@@ -124,6 +147,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (err instanceof StateLockedError) {
       io.stderr.write(`${err.message}\n`);
       return EXIT.locked;
+    }
+    // The state file's failures are caught where it is opened; this is the net under them.
+    const stateExit = stateFile !== undefined && isStateFileFailure(err) ? stateFileExit(stateFile, err) : undefined;
+    if (stateExit) {
+      io.stderr.write(`${stateExit.message}\n`);
+      return stateExit.code;
     }
     io.stderr.write(`ospab-vps-sync ${command}: ${errorMessage(err)}\n`);
     return EXIT.failure;

@@ -1,12 +1,12 @@
 // `rename-source` and `forget-source`: what an operator runs after renaming or removing a source
 // in the config. Until then the daemon refuses to start (see unconfiguredSources in runtime.ts):
 // a renamed source's VMs would otherwise all look new, and each customer would get a second VPS.
-import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { StateStore } from '../store/state-store.js';
 import { acquireWriterLock } from '../store/writer-lock.js';
 import { CliExit, type CliIo } from './context.js';
 import { EXIT } from './exit-codes.js';
+import { checkStateFile, giveToStateOwner, stateFileExists, withStateFile } from './state-file.js';
 
 /** `rename-source <old> <new>`: the config now calls source `old` `new`; its VPSes move over. */
 export function renameSourceCommand(config: Config, from: string, to: string, io: CliIo): number {
@@ -39,11 +39,13 @@ export function forgetSourceCommand(config: Config, name: string, io: CliIo): nu
 
 /** Runs `fn` on the state file under the writer lock (75 while a daemon or `once` holds it). */
 function withWritableStore(config: Config, fn: (store: StateStore) => number): number {
-  if (!existsSync(config.stateFile)) throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
-  const lock = acquireWriterLock(config.stateFile);
+  if (!stateFileExists(config.stateFile)) throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
+  checkStateFile(config.stateFile);
+  const lock = withStateFile(config.stateFile, () => acquireWriterLock(config.stateFile));
   const store = new StateStore({ path: config.stateFile });
   try {
-    store.open();
+    withStateFile(config.stateFile, () => store.open());
+    giveToStateOwner(config.stateFile);
     return fn(store);
   } finally {
     store.close();

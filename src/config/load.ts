@@ -58,11 +58,37 @@ export function readCaFile(key: string, path: string, read: (p: string) => strin
   return text;
 }
 
+/** The secrets a config needs, by the part of it that uses them (see `ConfigInputs.optionalSecrets`). */
+export type SecretGroup = 'panel' | 'billing' | 'sources';
+
 export interface ConfigInputs {
   /** `--config` from the command line, if given. */
   readonly path?: string | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly readFile?: (path: string) => string;
+  /**
+   * Secrets a command never uses, so it need not find them: an operator runs `status` or
+   * `resolve` from a shell, where the service's systemd credentials are not. Everything else is
+   * still validated (a secret that IS found, too); a missing one comes back in `missingSecrets`
+   * and its config value is '' — a command that loaded without it must not use it.
+   */
+  readonly optionalSecrets?: readonly SecretGroup[];
+}
+
+/** A required secret that was not found: its key, the secret's name, and where it was looked for. */
+export interface MissingSecret {
+  readonly key: string;
+  readonly name: string;
+  readonly group: SecretGroup;
+  /** One clause naming every place it was looked for, and what to set. */
+  readonly looked: string;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly path: string;
+  /** Only with `optionalSecrets`: the secrets of those groups that were not found. */
+  readonly missingSecrets: readonly MissingSecret[];
 }
 
 /** Picks the config path: `--config`, else `$OSPAB_VPS_SYNC_CONFIG`, else the default. */
@@ -76,8 +102,25 @@ export function sourceSecretEnvName(sourceName: string, field: 'tokenSecret' | '
   return `${stem}_${field === 'tokenSecret' ? 'TOKEN_SECRET' : 'PASSWORD'}`;
 }
 
+/**
+ * Where a secret is looked for, in words, for a message about one that was not found. Says
+ * whether $CREDENTIALS_DIRECTORY is set, because from a shell it is not: the service's systemd
+ * credentials are then invisible, which is the usual reason.
+ */
+export function secretLookupHint(name: string, env: NodeJS.ProcessEnv): string {
+  const credDir = env.CREDENTIALS_DIRECTORY;
+  return credDir
+    ? `looked for env ${name}, env ${name}_FILE and the credential ${credDir}/${name}, which is not there: declare LoadCredential=${name} (or LoadCredentialEncrypted=${name}) for the unit`
+    : `looked for env ${name}, env ${name}_FILE and a systemd credential, but CREDENTIALS_DIRECTORY is not set here (as in a shell); the service gets it with LoadCredential=${name}`;
+}
+
+/** The problem line of a required secret that was not found. */
+export function missingSecretProblem(m: MissingSecret): string {
+  return `${m.key}: is required — secret ${m.name} not found: ${m.looked}`;
+}
+
 /** Loads and validates the configuration; throws `ConfigError` listing every problem. */
-export function loadConfig(inputs: ConfigInputs): { config: Config; path: string } {
+export function loadConfig(inputs: ConfigInputs): LoadedConfig {
   const path = resolveConfigPath(inputs.path, inputs.env);
   const read = inputs.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   let text: string;
@@ -97,13 +140,70 @@ export function loadConfig(inputs: ConfigInputs): { config: Config; path: string
     throw new ConfigError(path, ['the top level must be a mapping (stateFile, panel, sources, billing, ...)']);
   }
   const problems: string[] = [];
-  const merged = applyOverrides(raw as Record<string, unknown>, inputs.env, read, problems);
-  const parsed = configSchema.safeParse(merged);
+  const overrides = applyOverrides(raw as Record<string, unknown>, inputs.env, read, problems);
+  const optional = new Set(inputs.optionalSecrets ?? []);
+  const missing: MissingSecret[] = [];
+  for (const slot of overrides.slots) {
+    if (!slot.missing()) continue;
+    const looked = secretLookupHint(slot.name, inputs.env);
+    // Filled so that the schema checks everything else; a required one is a problem of its own.
+    slot.fill();
+    if (optional.has(slot.group)) missing.push({ key: slot.key, name: slot.name, group: slot.group, looked });
+    else problems.push(missingSecretProblem({ key: slot.key, name: slot.name, group: slot.group, looked }));
+  }
+  problems.push(...secretNameCollisions(raw as Record<string, unknown>));
+  const parsed = configSchema.safeParse(overrides.merged);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issueMessage(issue)}`);
+    for (const issue of parsed.error.issues) {
+      const key = formatPath(issue.path);
+      problems.push(`${key}: ${issueMessage(issue)}${originOf(key, overrides.origins)}`);
+    }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(path, problems);
-  return { config: withAbsolutePaths(parsed.data, path), path };
+  const config = parsed.data;
+  // What was filled in for validation only must never be used: an empty value fails loudly.
+  for (const m of missing) blank(config, m.key);
+  return { config: withAbsolutePaths(config, path), path, missingSecrets: missing };
+}
+
+/** ` (from env OSPAB_PANEL_URL)` when an override set `key` (or the object holding it), else ''. */
+function originOf(key: string, origins: ReadonlyMap<string, string>): string {
+  for (const [k, from] of origins) if (key === k || key.startsWith(`${k}.`)) return ` (from ${from})`;
+  return '';
+}
+
+/** Sets a secret's value (`panel.apiKey`, `billing.url`, `sources[2].password`) to ''. */
+function blank(config: Config, key: string): void {
+  if (key === 'panel.apiKey') config.panel.apiKey = '';
+  else if (key === 'billing.url') config.billing.url = '';
+  else {
+    const m = /^sources\[(\d+)\]\.(tokenSecret|password)$/.exec(key);
+    const source = m ? (config.sources[Number(m[1])] as Record<string, unknown> | undefined) : undefined;
+    if (m && source) source[m[2]!] = '';
+  }
+}
+
+/**
+ * Two sources whose names differ only in case or punctuation (`pve-1`, `pve_1`, `pve.1`, `PVE1`
+ * and `pve1`) read the same secret: each would silently log in with the other's. A problem
+ * naming both (identical names are the schema's "duplicate source name").
+ */
+function secretNameCollisions(raw: Record<string, unknown>): string[] {
+  if (!Array.isArray(raw.sources)) return [];
+  const seen = new Map<string, { index: number; name: string }>();
+  const out: string[] = [];
+  raw.sources.forEach((s: unknown, index) => {
+    if (typeof s !== 'object' || s === null) return;
+    const { name, type } = s as Record<string, unknown>;
+    if (typeof name !== 'string' || (type !== 'proxmox' && type !== 'vmware')) return;
+    const secret = sourceSecretEnvName(name, type === 'vmware' ? 'password' : 'tokenSecret');
+    const first = seen.get(secret);
+    if (first === undefined) seen.set(secret, { index, name });
+    else if (first.name !== name) {
+      out.push(`sources[${index}].name: "${name}" and sources[${first.index}].name "${first.name}" both take their secret from ${secret} (a source's secret name is its name upper-cased, other characters as "_"): rename one`);
+    }
+  });
+  return out;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -118,14 +218,20 @@ function issueMessage(issue: { code: string; message: string; keys?: readonly st
   return issue.message;
 }
 
+/** A secret's value and where it came from, as a message names it (`env VPS_SYNC_API_KEY`). */
+export interface FoundSecret {
+  readonly value: string;
+  readonly from: string;
+}
+
 /** Reads a secret from `NAME`, `NAME_FILE` or `$CREDENTIALS_DIRECTORY/NAME` (first found wins). */
-export function readSecret(name: string, env: NodeJS.ProcessEnv, read: (p: string) => string, problems: string[]): string | undefined {
+export function readSecret(name: string, env: NodeJS.ProcessEnv, read: (p: string) => string, problems: string[]): FoundSecret | undefined {
   const direct = env[name];
-  if (direct !== undefined && direct !== '') return direct;
+  if (direct !== undefined && direct !== '') return { value: direct, from: `env ${name}` };
   const file = env[`${name}_FILE`];
   if (file) {
     try {
-      return read(file).replace(/\r?\n$/, '');
+      return { value: read(file).replace(/\r?\n$/, ''), from: `${name}_FILE ${file}` };
     } catch (err) {
       problems.push(`${name}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return undefined;
@@ -135,7 +241,7 @@ export function readSecret(name: string, env: NodeJS.ProcessEnv, read: (p: strin
   if (credDir) {
     for (const candidate of [name, name.toLowerCase()]) {
       try {
-        return read(join(credDir, candidate)).replace(/\r?\n$/, '');
+        return { value: read(join(credDir, candidate)).replace(/\r?\n$/, ''), from: `credential ${candidate}` };
       } catch {
         // not provided as a credential under this name
       }
@@ -144,46 +250,92 @@ export function readSecret(name: string, env: NodeJS.ProcessEnv, read: (p: strin
   return undefined;
 }
 
+/** A required secret's place in the merged config: whether it is still missing, and how to fill it for validation. */
+interface SecretSlot {
+  readonly key: string;
+  readonly name: string;
+  readonly group: SecretGroup;
+  missing(): boolean;
+  /** Puts a value there that passes the schema, so everything else is still checked. */
+  fill(): void;
+}
+
+/** Values that pass each secret's schema; used only to validate the rest, then blanked. */
+const PLACEHOLDER = {
+  apiKey: 'x'.repeat(32),
+  tokenSecret: '00000000-0000-0000-0000-000000000000',
+  password: 'not-loaded',
+  billingUrl: (driver: unknown): string => (driver === 'mysql' ? 'mysql://not-loaded/db' : driver === 'postgres' ? 'postgres://not-loaded/db' : '/not-loaded.db'),
+};
+
+function slot(obj: Record<string, unknown>, field: string, key: string, name: string, group: SecretGroup, placeholder: () => string): SecretSlot {
+  return {
+    key,
+    name,
+    group,
+    missing: () => obj[field] === undefined || obj[field] === '',
+    fill: () => {
+      obj[field] = placeholder();
+    },
+  };
+}
+
 function applyOverrides(
   raw: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
   read: (p: string) => string,
   problems: string[],
-): Record<string, unknown> {
+): { merged: Record<string, unknown>; origins: Map<string, string>; slots: SecretSlot[] } {
   const out: Record<string, unknown> = { ...raw };
-  const section = (key: string): Record<string, unknown> => {
+  /** Config key → where an override took its value from: messages about that key say so. */
+  const origins = new Map<string, string>();
+  const slots: SecretSlot[] = [];
+  const section = (key: string): Record<string, unknown> | null => {
     const v = out[key];
     const copy = typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : v === undefined ? {} : null;
-    if (copy === null) return {}; // wrong type: leave it for the schema to report
+    if (copy === null) return null; // wrong type: leave it for the schema to report
     out[key] = copy;
     return copy;
   };
-  const setIf = (obj: Record<string, unknown>, key: string, value: string | undefined): void => {
-    if (value !== undefined) obj[key] = value;
+  const setIf = (obj: Record<string, unknown> | null, field: string, key: string, found: FoundSecret | undefined): void => {
+    if (obj === null || found === undefined) return;
+    obj[field] = found.value;
+    origins.set(key, found.from);
   };
 
   const panel = section('panel');
-  if (env.OSPAB_PANEL_URL) panel.url = env.OSPAB_PANEL_URL;
-  setIf(panel, 'apiKey', readSecret('VPS_SYNC_API_KEY', env, read, problems));
+  if (panel && env.OSPAB_PANEL_URL) {
+    panel.url = env.OSPAB_PANEL_URL;
+    origins.set('panel.url', 'env OSPAB_PANEL_URL');
+  }
+  setIf(panel, 'apiKey', 'panel.apiKey', readSecret('VPS_SYNC_API_KEY', env, read, problems));
+  if (panel) slots.push(slot(panel, 'apiKey', 'panel.apiKey', 'VPS_SYNC_API_KEY', 'panel', () => PLACEHOLDER.apiKey));
 
   if (env.BILLING_DATABASE_URL !== undefined || env.BILLING_DATABASE_URL_FILE !== undefined || raw.billing !== undefined) {
     const billing = section('billing');
-    setIf(billing, 'url', readSecret('BILLING_DATABASE_URL', env, read, problems));
+    setIf(billing, 'url', 'billing.url', readSecret('BILLING_DATABASE_URL', env, read, problems));
+    if (billing) slots.push(slot(billing, 'url', 'billing.url', 'BILLING_DATABASE_URL', 'billing', () => PLACEHOLDER.billingUrl(billing.driver)));
   }
   if (raw.http !== undefined || env.VPS_SYNC_ADMIN_TOKEN || env.VPS_SYNC_ADMIN_TOKEN_FILE || env.CREDENTIALS_DIRECTORY) {
     const token = readSecret('VPS_SYNC_ADMIN_TOKEN', env, read, problems);
-    if (token !== undefined) setIf(section('http'), 'adminToken', token);
+    if (token !== undefined) setIf(section('http'), 'adminToken', 'http.adminToken', token);
   }
   if (Array.isArray(raw.sources)) {
-    out.sources = raw.sources.map((s: unknown) => {
+    out.sources = raw.sources.map((s: unknown, i) => {
       if (typeof s !== 'object' || s === null || Array.isArray(s)) return s;
       const src = { ...(s as Record<string, unknown>) };
       if (typeof src.name === 'string') {
         const field = src.type === 'vmware' ? 'password' : 'tokenSecret';
-        setIf(src, field, readSecret(sourceSecretEnvName(src.name, field), env, read, problems));
+        const name = sourceSecretEnvName(src.name, field);
+        const key = `sources[${i}].${field}`;
+        setIf(src, field, key, readSecret(name, env, read, problems));
+        // Only a known type says which field the secret is; the schema reports an unknown one.
+        if (src.type === 'proxmox' || src.type === 'vmware') {
+          slots.push(slot(src, field, key, name, 'sources', () => (field === 'password' ? PLACEHOLDER.password : PLACEHOLDER.tokenSecret)));
+        }
       }
       return src;
     });
   }
-  return out;
+  return { merged: out, origins, slots };
 }

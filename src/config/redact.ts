@@ -108,21 +108,35 @@ export function urlPasswords(url: string): string[] {
   return [...out];
 }
 
+/**
+ * An http(s) URL with its userinfo (`user:pass@`, or a lone token before '@') replaced by `***`.
+ * The panel and the hypervisors authenticate with a header, so userinfo there is a mistake — but
+ * one that holds a password as surely as billing.url does.
+ */
+export function redactHttpUrl(url: string): string {
+  const parts = splitCredentials(url);
+  return parts?.userinfo === undefined ? url : `${parts.prefix}${MASK}@${parts.rest}`;
+}
+
 /** The effective config with every secret masked, for `check-config`, `/status` and logs. */
 export function redactConfig(config: Config): unknown {
   return {
     ...config,
-    panel: { ...config.panel, apiKey: MASK },
+    panel: { ...config.panel, url: redactHttpUrl(config.panel.url), apiKey: MASK },
     billing: { ...config.billing, url: redactUrl(config.billing.url) },
     http: { ...config.http, ...(config.http.adminToken !== undefined ? { adminToken: MASK } : {}) },
-    sources: config.sources.map((s) => (s.type === 'proxmox' ? { ...s, tokenSecret: MASK } : { ...s, password: MASK })),
+    sources: config.sources.map((s) => {
+      const urls = { url: redactHttpUrl(s.url), ...('fallbackUrls' in s && s.fallbackUrls ? { fallbackUrls: s.fallbackUrls.map(redactHttpUrl) } : {}) };
+      return s.type === 'proxmox' ? { ...s, ...urls, tokenSecret: MASK } : { ...s, ...urls, password: MASK };
+    }),
   };
 }
 
 /** Every secret value of a config, so free text (error messages) can be scrubbed of them. */
 export function secretValues(config: Config): string[] {
-  const values = [config.panel.apiKey, config.http.adminToken, ...urlPasswords(config.billing.url)];
+  const values = [config.panel.apiKey, config.http.adminToken, ...urlPasswords(config.billing.url), ...urlPasswords(config.panel.url)];
   for (const s of config.sources) {
+    values.push(...urlPasswords(s.url), ...('fallbackUrls' in s ? (s.fallbackUrls ?? []).flatMap(urlPasswords) : []));
     if (s.type === 'proxmox') values.push(s.tokenSecret);
     // The password also travels as HTTP Basic credentials: a proxy echoing the header shows that form.
     else values.push(s.password, Buffer.from(`${s.username}:${s.password}`).toString('base64'));

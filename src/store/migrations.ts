@@ -116,6 +116,17 @@ const MIGRATIONS: readonly string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
+ * The state file was written by a newer build. Restarting cannot fix it (the CLI exits 78, which
+ * the unit does not restart on): run the newer version, or restore a state file of this one.
+ */
+export class StateFileTooNewError extends Error {
+  constructor(readonly version: number) {
+    super(`state file schema version ${version} is newer than this build understands (${SCHEMA_VERSION}); upgrade ospab-vps-sync or restore a matching state file`);
+    this.name = 'StateFileTooNewError';
+  }
+}
+
+/**
  * Brings the database to the current schema; refuses a file written by a newer build. All pending
  * migrations run in one IMMEDIATE transaction that re-reads the version: a second process opening
  * the same old file at the same time (`resolve` beside a starting daemon) waits, then finds it done.
@@ -123,9 +134,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database): void {
   const version = (): number => db.pragma('user_version', { simple: true }) as number;
   const check = (current: number): void => {
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`state file schema version ${current} is newer than this build understands (${SCHEMA_VERSION}); upgrade ospab-vps-sync or restore a matching state file`);
-    }
+    if (current > SCHEMA_VERSION) throw new StateFileTooNewError(current);
   };
   const before = version();
   check(before);

@@ -78,7 +78,8 @@ billing: { driver: oracle, url: x }
   });
 
   it.each([
-    ['missing panel', VALID.replace(/panel:.*\n/, ''), /^panel\.url: is required\npanel\.apiKey: is required/],
+    ['missing panel', VALID.replace(/panel:.*\n/, ''), /^panel\.url: is required$/m],
+    ['missing panel (its key)', VALID.replace(/panel:.*\n/, ''), /^panel\.apiKey: is required — secret VPS_SYNC_API_KEY not found/m],
     ['no sources', VALID.replace(/sources:\n.*\n/, 'sources: []\n'), /^sources: at least one source/],
     ['not a mapping', '- a\n- b\n', /top level must be a mapping/],
     ['broken YAML', 'panel: {url: [}\n', /not valid YAML/],

@@ -2,7 +2,9 @@
 // never a stack trace as the only message.
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { closedPort } from '../support/ports.js';
 import { API_KEY, TOKEN_SECRET, World } from '../support/world.js';
 
@@ -21,13 +23,39 @@ describe('operator errors', () => {
 
   it('a bad config exits 78 listing every problem with its path', async () => {
     writeFileSync(world.configPath, 'panel: { url: nope }\nsources: []\nbilling: { driver: sqlite }\n');
-    const r = await world.cli('check-config');
-    expect(r.code).toBe(78);
-    expect(r.stderr).toMatch(/panel\.url: must be an http/);
-    expect(r.stderr).toMatch(/sources: at least one source/);
-    expect(r.stderr).toMatch(/billing\.url: is required/);
-    noStack(r.stderr);
-    world.writeConfig();
+    try {
+      // check-config checks the file; a secret it cannot find here is a note (see operator-shell.test.ts).
+      const r = await world.cli('check-config');
+      expect(r.code).toBe(78);
+      expect(r.stderr).toMatch(/panel\.url: must be an http/);
+      expect(r.stderr).toMatch(/sources: at least one source/);
+      noStack(r.stderr);
+      // A command that uses the secrets says which is missing, and under what name it was looked for.
+      const once = await world.cli('once');
+      expect(once.code).toBe(78);
+      expect(once.stderr).toMatch(/panel\.url: must be an http/);
+      expect(once.stderr).toMatch(/billing\.url: is required — secret BILLING_DATABASE_URL not found: looked for env BILLING_DATABASE_URL/);
+      noStack(once.stderr);
+    } finally {
+      world.writeConfig();
+    }
+  });
+
+  it('check-config masks the userinfo of every URL it prints', async () => {
+    const [src] = world.configObject().sources as Record<string, unknown>[];
+    const withUser = (url: string, who: string) => url.replace('://', `://${who}@`);
+    world.writeConfig({
+      panel: { url: withUser(world.panel.url, 'ops:Panel-Url-Pw1'), apiKey: API_KEY },
+      sources: [{ ...src, url: withUser(String(src!.url), 'root:Pve-Url-Pw2'), fallbackUrls: [withUser('https://127.0.0.1:1', 'tok-Url-Pw3')] }],
+    });
+    try {
+      const r = await world.cli('check-config');
+      expect(r.code, r.stderr).toBe(0);
+      for (const secret of ['Panel-Url-Pw1', 'Pve-Url-Pw2', 'tok-Url-Pw3', 'ops:', 'root:']) expect(r.stdout).not.toContain(secret);
+      expect(r.stdout.match(/https?:\/\/\*\*\*@/g)).toHaveLength(3);
+    } finally {
+      world.writeConfig();
+    }
   });
 
   it('a short API key exits 78 and says the minimum', async () => {
@@ -161,6 +189,38 @@ describe('operator errors', () => {
     } finally {
       renameSync(away, world.configPath);
     }
+  });
+
+  it.each(['0x77', '1e2', ' 5', '5 ', '+5', '05', '0', '-1', '1.0', '57.', '9007199254740993'])('resolve --panel-id %j is a usage error (64): decimal digits only', async (id) => {
+    const r = await world.cli('resolve', 'pve1/100', `--panel-id=${id}`);
+    expect(r.code, r.stderr).toBe(64);
+    expect(r.stderr).toBe(`--panel-id must be the panel's VPS id, a positive whole number in decimal digits (e.g. 57), got "${id}"\n`);
+  });
+
+  it('resolve --panel-id 57 is well-formed (it then finds no ambiguous create to adopt)', async () => {
+    const r = await world.cli('resolve', 'pve1/100', '--panel-id', '57');
+    expect(r.stderr).not.toMatch(/--panel-id must/);
+    expect(r.code).toBe(1);
+  });
+
+  it('no command: the usage on stderr, not stdout, exit 64; --help prints it on stdout, exit 0', async () => {
+    const none = await world.cli();
+    expect(none.code).toBe(64);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/^no command given\n\nospab-vps-sync — /);
+    const help = await world.cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^ospab-vps-sync — /);
+  });
+
+  it('an option without its value: that one error and where to read more, not the whole usage', async () => {
+    let out = '';
+    let err = '';
+    const sink = (append: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (append(String(chunk)), cb()) });
+    const code = await main(['status', '-c'], { env: {}, stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+    expect(code).toBe(64);
+    expect(out).toBe('');
+    expect(err).toMatch(/^Option '-c, --config <value>' argument missing\nTry "ospab-vps-sync --help"\.\n$/);
   });
 
   it('unknown commands and options exit 64 with the usage', async () => {
