@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type LoadedConfig, type SecretGroup } from '..
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { EXIT } from './exit-codes.js';
+import type { DaemonSignals } from './signals.js';
 
 /** A command's way out: a message for stderr and an exit code. */
 export class CliExit extends Error {
@@ -19,6 +20,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** `run`'s signals, listened for since the executable started (src/cli.ts); else `run` listens itself. */
+  readonly signals?: DaemonSignals;
 }
 
 /**

@@ -127,7 +127,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case 'resync':
         return await resyncCommand(config, commandLogger(config, io), { full: values.full, force: values.force, local: values.local }, io);
       case 'run':
-        return await runDaemon(config, commandLogger(config, io));
+        return await runDaemon(config, commandLogger(config, io), io.signals);
     }
     return EXIT.usage;
   } catch (err) {

@@ -8,9 +8,21 @@ import { COLLECT_AFTER_VMS, fullCollector, limitHeapGrowth } from '../util/heap.
 import type { Logger } from '../util/logger.js';
 import { readVersion } from '../version.js';
 import { openForWriting } from './commands.js';
+import { listenForSignals, type DaemonSignals } from './signals.js';
 
-/** Runs the daemon until a stop signal; resolves with the exit code. */
-export async function runDaemon(config: Config, logger: Logger): Promise<number> {
+/**
+ * Runs the daemon until a stop signal; resolves with the exit code. `signals`: listened for since
+ * the executable started (src/cli.ts), so that none arriving while it loads ends the process.
+ */
+export async function runDaemon(config: Config, logger: Logger, signals: DaemonSignals = listenForSignals()): Promise<number> {
+  try {
+    return await runUntilStopped(config, logger, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function runUntilStopped(config: Config, logger: Logger, signals: DaemonSignals): Promise<number> {
   const version = readVersion();
   limitHeapGrowth();
   const metrics = createSyncMetrics({ version, sources: config.sources.map((s) => s.name) });
@@ -30,20 +42,15 @@ export async function runDaemon(config: Config, logger: Logger): Promise<number>
     lock.release();
     throw new Error(`cannot listen on http.listen ${config.http.listen}: ${(err as Error).message}`, { cause: err });
   }
-  daemon.start();
-
-  const stopped = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  const onHup = (): void => {
+  // Stopped while starting: no pass is begun only to be cut short.
+  if (!signals.stopRequested()) daemon.start();
+  signals.handleHup((early) => {
     const r = daemon.requestPass({ full: true, reason: 'SIGHUP' });
-    logger.info({ ...r }, 'SIGHUP: full resync requested');
-  };
-  process.on('SIGHUP', onHup);
+    logger.info({ ...r }, `SIGHUP${early ? ' (while starting)' : ''}: full resync requested`);
+  });
 
-  const signal = await stopped;
-  process.off('SIGHUP', onHup);
+  const signal = await signals.stopped;
+  signals.stopping(logger);
   // In-flight panel calls end within the panel timeout; give them that and a little more.
   const deadline = config.panel.timeoutMs + 5000;
   logger.info(`${signal}: stopping (no new pass; waiting up to ${deadline} ms for in-flight calls)`);

@@ -88,6 +88,41 @@ describe('the daemon process', () => {
     expect((await daemon.status()).lastFullResyncAt).not.toBeNull();
   });
 
+  // Until a process listens for SIGHUP, Node's default ends it — and systemd counts that as a clean
+  // exit, so Restart=on-failure left the daemon down after a `systemctl reload` right after a start.
+  it('a SIGHUP while it starts is not fatal: the full resync it asks for runs once the daemon does', async () => {
+    daemon = await startDaemon(world.configPath, port, {}, (child) => {
+      // Modules still loading, then the state file opening (the first ~50 ms are Node's own start,
+      // before any code of ours runs: nothing in JavaScript can listen that early).
+      setTimeout(() => child.kill('SIGHUP'), 150);
+      setTimeout(() => child.kill('SIGHUP'), 400);
+    });
+    const first = await daemon.passAfter(0);
+    const next = first.full ? first : await daemon.passAfter(first.id);
+    expect(next).toMatchObject({ full: true, result: 'success' });
+    expect(daemon.output()).toMatch(/SIGHUP \(while starting\): full resync requested/);
+    expect(await daemon.stop('SIGTERM')).toBe(0);
+  });
+
+  // A SIGHUP during the graceful stop ended the process with a create in flight (ambiguous at the next start).
+  it('a SIGHUP while it stops is ignored: the call in flight is answered and recorded, exit 0', async () => {
+    world.addVm({ vmid: 102, name: 'c' });
+    world.bill(102, 7);
+    daemon = await startDaemon(world.configPath, port);
+    await daemon.passAfter(0);
+    world.pve.inventory.update(102, { status: 'stopped' });
+    world.panel.addFault({ mode: 'slowMs', ms: 1500, action: 'update', times: 1 });
+    expect((await resync()).status).toBe(202);
+    await waitFor('the update to reach the panel', async () => ((world.panel.stats().byAction.update ?? 0) > 0 ? true : undefined));
+    daemon.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    daemon.child.kill('SIGHUP');
+    expect(await daemon.exited).toBe(0);
+    expect(daemon.output()).toMatch(/SIGHUP ignored: the daemon is stopping/);
+    const status = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { pending: number } };
+    expect(status.outbox.pending).toBe(0);
+  });
+
   it('after the panel lost its data, a full resync recreates every VPS (update answered 404)', async () => {
     daemon = await startDaemon(world.configPath, port);
     await daemon.passAfter(0);
