@@ -54,7 +54,9 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
 
   const skip = (action: Action, message: string): void => {
     outcomes.push({ key: action.key, kind: action.kind, result: 'skipped', message });
+    deps.observer.action(action.kind, 'skipped', 0);
   };
+
 
   const send = async (action: Action): Promise<ActionOutcome> => {
     let journaled: JournalOutcome;
@@ -66,6 +68,7 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     }
     if ('supersededBy' in journaled) {
       deps.breaker.release();
+      deps.observer.action(action.kind, 'skipped', 0);
       const panelId = action.kind === 'create' ? undefined : action.panelId;
       return { key: action.key, kind: action.kind, result: 'skipped', message: `panel #${panelId} is ${journaled.supersededBy}'s new VPS since earlier in this pass: not sent` };
     }
@@ -94,7 +97,7 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     for (let i = 0; i < group.length; i++) {
       const action = group[i]!;
       if (stop.aborted || unauthorized) {
-        group.slice(i).forEach((a) => skip(a, stop.aborted ? 'shutting down' : 'panel refused the API key'));
+        group.slice(i).forEach((a) => skip(a, stop.aborted ? cutShortMessage(stop) : 'panel refused the API key'));
         return;
       }
       if (!deps.breaker.tryAcquire()) {
@@ -148,6 +151,16 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     }
   }
   return { outcomes, unauthorized, heldByBreaker };
+}
+
+/** Why the rest of a pass is not sent once `stop` fired: the pass's own deadline, or the daemon stopping. */
+export function cutShortMessage(stop: AbortSignal): string {
+  return isTimeout(stop.reason) ? 'the pass ran out of time (passTimeoutMs)' : 'shutting down';
+}
+
+/** Whether an abort reason is a deadline's (AbortSignal.timeout), not a stop's. */
+export function isTimeout(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === 'TimeoutError';
 }
 
 function groupByKey(actions: readonly Action[]): Action[][] {

@@ -10,7 +10,7 @@ import { DRIFT_CLASSES, PANEL_SIDE_DRIFT, parseVmKey, type Action, type DriftCla
 import type { StateStore } from '../store/state-store.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { apply, type ApplyReport } from './apply.js';
+import { apply, cutShortMessage, isTimeout, type ApplyReport } from './apply.js';
 import type { PanelBreaker } from './breaker.js';
 import type { PassSummary } from './control.js';
 import { observe, type Observation } from './observe.js';
@@ -144,6 +144,12 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
     closeMootItems(deps, decided);
     if (applied.unauthorized) problems.push('the panel refused the API key (401): fix panel.apiKey / VPS_SYNC_API_KEY');
     if (applied.heldByBreaker > 0) problems.push(`${applied.heldByBreaker} action(s) held: the panel keeps failing (circuit breaker open)`);
+    const cutShort = signal.aborted ? applied.outcomes.filter((o) => o.result === 'skipped' && o.message === cutShortMessage(signal)).length : 0;
+    if (cutShort > 0) {
+      // Otherwise they only show as "failed" actions with no word of why (nothing failed: they were never sent).
+      const why = isTimeout(signal.reason) ? `the pass ran out of time (passTimeoutMs ${deps.settings.passTimeoutMs} ms)` : 'the daemon is stopping';
+      problems.push(`${cutShort} action(s) not sent: ${why}; the next pass sends them`);
+    }
     result = passResult(decided, applied, problems);
   } catch (err) {
     // Only our own machinery throws here (the state file, a bug): observe() and apply() report external failures as values.
