@@ -156,8 +156,15 @@ export class Daemon implements DaemonControl {
       while (this.queued && !this.stopController.signal.aborted) {
         const request = this.queued;
         this.queued = null;
-        await this.runOne(request);
-        large = this.listedAtLeast(this.options.collectGarbage?.minVms);
+        try {
+          await this.runOne(request);
+          large = this.listedAtLeast(this.options.collectGarbage?.minVms);
+        } catch (err) {
+          // What follows a pass (its bookkeeping in the state file) failed — a disk full, say. The
+          // loop goes on: escaping, it was an unhandled rejection that ended the process, and a pass
+          // queued meanwhile would have kept every later request coalescing into it, never run.
+          this.deps.logger.error(`after pass: ${this.deps.scrub(errorMessage(err))}`);
+        }
       }
       // Scheduled once runOne() has returned: its pass report (at an initial sync, 100,000 outcomes
       // and drift items, ~30 MiB) is unreachable by then and does not survive the collection.

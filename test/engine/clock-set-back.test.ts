@@ -12,6 +12,7 @@ import { nullObserver, type PassObserver } from '../../src/engine/observer.js';
 import { runPass } from '../../src/engine/pass.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { createLogger, type Logger } from '../../src/util/logger.js';
+import { raw } from '../store/helpers.js';
 import { World } from '../support/world.js';
 
 const HOUR = 3_600_000;
@@ -60,6 +61,39 @@ describe('a wall clock set back', () => {
     move(-2 * HOUR);
     expect((await pass()).summary.result).toBe('success'); // the probe goes at once, and closes it
     expect(world.panel.table().map((r) => r.name)).toEqual(['a']);
+  });
+
+  // The bookkeeping after a pass (here: moving that future success to now) failing, e.g. on a full
+  // disk, was an unhandled rejection that ended the process; a pass queued meanwhile never ran.
+  it('a failure after a pass is logged, and the passes queued behind it still run', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'error', pretty: false, destination: sink });
+    const clock = await start({ logger });
+    const daemon = new Daemon(runtime.deps, { schedule: '0 0 1 1 *', version: 'test', logger });
+    daemon.start();
+    try {
+      await daemon.whenIdle();
+      clock.move(-2 * HOUR);
+      world.pve.faults.set({ kind: 'status500', times: 2 });
+      // A real SQLite failure on the write that follows the failing pass.
+      raw(world.statePath, (db) => db.exec("CREATE TRIGGER full_disk BEFORE UPDATE ON meta WHEN NEW.key = 'last_success_at' BEGIN SELECT RAISE(ABORT, 'database or disk is full (test trigger)'); END"));
+      daemon.requestPass({ full: false, reason: 'test' });
+      daemon.requestPass({ full: false, reason: 'queued behind it' });
+      await daemon.whenIdle();
+      expect(lines.join('')).toMatch(/after pass: .*database or disk is full \(test trigger\)/);
+      expect(daemon.status().lastPasses.map((p) => p.result)).toEqual(['failed', 'failed', 'success']);
+      daemon.requestPass({ full: false, reason: 'later' });
+      await daemon.whenIdle();
+      expect(daemon.status().lastPasses).toHaveLength(4);
+    } finally {
+      await daemon.stop(1000);
+    }
   });
 
   it('does not leave the last success in the future, where failing passes would look fresh to /readyz and VpsSyncStale', async () => {
