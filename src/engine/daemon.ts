@@ -1,6 +1,6 @@
 // The long-running daemon: schedules passes with croner, never lets two overlap, coalesces
 // resync requests, and stops cleanly (no new pass, in-flight calls finish and are recorded).
-import { PANEL_SIDE_DRIFT, type DriftItem } from '../domain/types.js';
+import { DRIFT_CLASSES, PANEL_SIDE_DRIFT, type DriftClass, type DriftItem } from '../domain/types.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { endpointStatus, type DaemonControl, type DaemonStatus, type PassRequest } from './control.js';
@@ -66,6 +66,7 @@ export class Daemon implements DaemonControl {
     this.lastSuccessMs = numberOrNull(store.meta('last_success_at'));
     this.lastFullMs = numberOrNull(store.meta('last_full_resync_at'));
     this.deps.observer.successTimes(this.lastSuccessMs, this.lastFullMs);
+    this.restoreGauges();
     // `protect` would drop ticks silently; we queue instead, so a slow pass is followed by exactly one more.
     this.cron = startSchedule(this.options.schedule, 'ospab-vps-sync', () => {
       this.requestPass({ full: false, reason: 'schedule' });
@@ -219,6 +220,21 @@ export class Daemon implements DaemonControl {
       store.setMeta('last_full_resync_at', String(now));
     }
     observer.successTimes(this.lastSuccessMs, this.lastFullMs);
+  }
+
+  /**
+   * The drift and outbox gauges as the last pass that decided left them, until this process's first
+   * pass decides. At 0 meanwhile, a scrape after every restart reset the `for:` timers of the
+   * drift alerts (VpsSyncUnbilled's hour, say), so a daemon restarted often never fired them.
+   */
+  private restoreGauges(): void {
+    const { store, observer } = this.deps;
+    const counts = store.outboxCounts();
+    observer.outboxPending(counts.inFlight + counts.failed);
+    const last = store.recentPasses(10).find((p) => p.result === 'success' || p.result === 'partial');
+    if (!last) return;
+    const drift = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, last.drift[c] ?? 0])) as Record<DriftClass, number>;
+    observer.drift(drift);
   }
 
   /** Whether the sources listed at least `minVms` VMs in the last pass (false without a threshold). */
