@@ -7,6 +7,13 @@ import { API_FLAVOR, REST_FLAVOR, flavorByName, type Flavor, type FlavorName } f
 import type { HttpAnswer, HttpRequest, VsphereHttp } from './http.js';
 import { describeIssues, sessionIdSchema } from './schema.js';
 
+/**
+ * A logout waits at most this long: it runs while the daemon stops, after the in-flight panel calls
+ * (panel.timeoutMs + 5 s), and with a source's full timeoutMs (15 s by default) the stop could
+ * outlast systemd's TimeoutStopSec (30 s) and end in SIGKILL.
+ */
+const LOGOUT_TIMEOUT_MS = 3_000;
+
 export interface SessionSettings {
   readonly source: string;
   readonly username: string;
@@ -60,7 +67,7 @@ export class VsphereSession {
     return { ...second, flavor, what };
   }
 
-  /** Ends the session on vCenter (best effort: a failed logout only logs a warning). */
+  /** Ends the session on vCenter (best effort: a failed logout only logs a warning; vCenter expires it anyway). */
   async logout(): Promise<void> {
     const session = this.sessionId;
     const flavor = this.flavor;
@@ -68,7 +75,7 @@ export class VsphereSession {
     if (session === null || flavor === null) return;
     try {
       const answer = await this.http.send(
-        { method: 'DELETE', path: flavor.sessionPath, headers: { 'vmware-api-session-id': session }, signal: AbortSignal.timeout(this.settings.timeoutMs) },
+        { method: 'DELETE', path: flavor.sessionPath, headers: { 'vmware-api-session-id': session }, signal: AbortSignal.timeout(Math.min(this.settings.timeoutMs, LOGOUT_TIMEOUT_MS)) },
         `DELETE ${flavor.sessionPath}`,
       );
       if (answer.status >= 300 && answer.status !== 401) this.logger.warn({ status: answer.status }, 'vCenter logout answered an error');

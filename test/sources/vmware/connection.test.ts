@@ -233,6 +233,20 @@ describe('filters and cache', () => {
     expect((await source!.listVms(noAbort())).vms[0]).toMatchObject({ power: 'stopped', os: 'Ubuntu Linux (64-bit)' });
   });
 
+  // The logout runs while the daemon stops, after the panel calls' own wait: with the source's full
+  // timeoutMs the stop could outlast systemd's TimeoutStopSec and end in SIGKILL.
+  test('close waits at most 3 s for a vCenter that does not answer the logout', async () => {
+    handle = await startSim();
+    handle.sim.upsertVm({ name: 'a' });
+    const { lines } = make({ timeoutMs: 15_000 });
+    await source!.listVms(noAbort());
+    handle.sim.setSlowMs(20_000);
+    const started = performance.now();
+    await source!.close();
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(lines.join('\n')).toMatch(/vCenter logout failed/);
+  });
+
   test('a listing after close is refused', async () => {
     handle = await startSim();
     make();
