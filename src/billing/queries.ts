@@ -13,7 +13,13 @@ export function ssoProbeQuery(dialect: Dialect): string {
     case 'mysql':
       return `SELECT COLUMN_NAME AS column_name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'user' AND COLUMN_NAME IN (${names})`;
     case 'postgres':
-      return `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'user' AND column_name IN (${names})`;
+      // The columns of the relation the built-in query's unqualified "user" resolves to, through the
+      // whole search_path (to_regclass resolves it the same way). current_schema() is only the first
+      // schema that exists: with `"$user", public` and a schema named after the login role, it is
+      // that (empty) schema while the query reads public."user", and the probe would miss ssoId and
+      // fall back to server.userId, the shop's id. pg_attribute, unlike information_schema, also
+      // lists a column the role may not read: the query then fails loudly instead of falling back.
+      return `SELECT a.attname AS column_name FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass('"user"') AND a.attnum > 0 AND NOT a.attisdropped AND a.attname IN (${names})`;
     case 'sqlite':
       return `SELECT name AS column_name FROM pragma_table_info('user') WHERE name IN (${names})`;
   }

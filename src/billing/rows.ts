@@ -19,16 +19,37 @@ export type ResultRow = readonly unknown[];
 /** Which result column (by position) carries each contract column. */
 export type ColumnIndex = ReadonlyMap<ContractColumn, number>;
 
-/** Which result column carries each contract column (matched case-insensitively), and which required ones are absent. */
-export function resolveColumns(columns: readonly string[]): { map: Map<ContractColumn, number>; missing: string[] } {
+/** A contract column that more than one result column names (1-based positions, as the names are spelled). */
+export interface DuplicateColumn {
+  readonly column: ContractColumn;
+  readonly positions: readonly number[];
+  readonly names: readonly string[];
+}
+
+/**
+ * Which result column carries each contract column (matched case-insensitively), which required
+ * ones are absent, and which are named by more than one result column. A duplicate is never
+ * resolved by picking one: `SELECT sv.*, l.sso_id AS user_id` over a table with its own `user_id`
+ * gives two, and whichever we picked could be the shop's id instead of the panel's — every VM would
+ * change owner. Case variants count too (`user_id` from `sv.*` next to `AS USER_ID`, which MySQL
+ * and SQLite keep as written): preferring the exact spelling would pick the table's column there.
+ */
+export function resolveColumns(columns: readonly string[]): { map: Map<ContractColumn, number>; missing: string[]; duplicates: DuplicateColumn[] } {
   const map = new Map<ContractColumn, number>();
+  const duplicates: DuplicateColumn[] = [];
   for (const wanted of CONTRACT_COLUMNS) {
-    // An exact match wins over a case-insensitive one (MySQL keeps alias case, PostgreSQL folds it).
-    let found = columns.indexOf(wanted);
-    if (found < 0) found = columns.findIndex((c) => c.toLowerCase() === wanted);
-    if (found >= 0) map.set(wanted, found);
+    const positions: number[] = [];
+    columns.forEach((c, i) => {
+      if (c.toLowerCase() === wanted) positions.push(i);
+    });
+    if (positions.length === 1) map.set(wanted, positions[0]!);
+    else if (positions.length > 1) {
+      duplicates.push({ column: wanted, positions: positions.map((i) => i + 1), names: positions.map((i) => columns[i]!) });
+    }
   }
-  return { map, missing: REQUIRED_COLUMNS.filter((c) => !map.has(c)) };
+  // A duplicated required column is reported as a duplicate, not as missing.
+  const missing = REQUIRED_COLUMNS.filter((c) => !map.has(c) && !duplicates.some((d) => d.column === c));
+  return { map, missing, duplicates };
 }
 
 /** Drivers hand text back as Buffer for binary columns; read it as UTF-8. */
@@ -115,20 +136,45 @@ const labelText = optionalText.transform((v, ctx): string | null => {
   return v;
 });
 
-/** `billing_id`: any scalar, as a string (binary ids as hex, so they stay readable). */
+/**
+ * `billing_id`: any scalar, as a string (binary ids as hex, so they stay readable). It is shown in
+ * reports, logs and `plan` on a terminal, so it gets the limits of `name`: a line break or an ANSI
+ * escape in it would forge or hide output. A bad one is never quoted back.
+ */
 const billingIdSchema = z.unknown().transform((v, ctx): string | null => {
+  let text: string | null;
   if (v === null || v === undefined) return null;
-  if (v instanceof Uint8Array) return v.length === 0 ? null : Buffer.from(v).toString('hex');
-  if (typeof v === 'string') return v.trim() === '' ? null : v.trim();
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-  if (v instanceof Date) return v.toISOString();
-  return fail(ctx, `is not a scalar: ${show(v)}`);
+  if (v instanceof Uint8Array) text = v.length === 0 ? null : Buffer.from(v).toString('hex');
+  else if (typeof v === 'string') text = v.trim() === '' ? null : v.trim();
+  else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') text = String(v);
+  else if (v instanceof Date) text = v.toISOString();
+  else return fail(ctx, `is not a scalar: ${show(v)}`);
+  if (text === null) return null;
+  if (text.length > MAX_LABEL_LENGTH) return fail(ctx, `is ${text.length} characters long (limit ${MAX_LABEL_LENGTH})`);
+  if (CONTROL_CHARS.test(text)) return fail(ctx, 'contains control characters');
+  return text;
 });
 
-/** `status`: only the suspended words matter; anything else (or nothing) means "not suspended". */
-const suspendedSchema = z.unknown().transform((raw): boolean => {
+/** What a non-text `status` was given as, for its rejection. */
+function typeOf(v: unknown): string {
+  if (typeof v === 'boolean') return `a boolean (${v})`;
+  if (typeof v === 'number' || typeof v === 'bigint') return `a number (${v})`;
+  if (v instanceof Date) return 'a date';
+  return `a value of type ${typeof v}`;
+}
+
+/**
+ * `status`: text; only the suspended words matter, anything else (or nothing) means "not
+ * suspended". A flag (PostgreSQL boolean, MySQL TINYINT(1)) is refused rather than read: `true`
+ * most likely means "blocked", and taking it for "not suspended" would lift a suspension silently.
+ */
+const suspendedSchema = z.unknown().transform((raw, ctx): boolean => {
   const v = asText(raw);
-  return typeof v === 'string' && SUSPENDED_STATUSES.includes(v.trim().toLowerCase());
+  if (v === null || v === undefined) return false;
+  if (typeof v !== 'string') {
+    return fail(ctx, `is ${typeOf(v)}, expected text such as 'suspended' or 'active' (map a flag to a word, e.g. CASE WHEN blocked THEN 'suspended' END AS status)`);
+  }
+  return SUSPENDED_STATUSES.includes(v.trim().toLowerCase());
 });
 
 /** One row of the contract, keyed by contract column names. */
@@ -153,7 +199,7 @@ function quickText(v: unknown): string | null | undefined {
   return undefined;
 }
 
-/** `quickText` for `name`/`os`: undefined (the schema words it) when too long or holding a control character. */
+/** `quickText` for `name`/`os`/`billing_id`: undefined (the schema words it) when too long or holding a control character. */
 function quickLabel(v: unknown): string | null | undefined {
   const t = quickText(v);
   // Every name and os is scanned once for control characters; billing-bench put the check at
@@ -196,12 +242,13 @@ function quickRecord(row: ResultRow, at: Positions, shared: Map<string, string>)
   else if (typeof rawUser === 'number' && Number.isSafeInteger(rawUser) && rawUser > 0) userId = rawUser;
   else return undefined;
   const source = at.source < 0 ? null : quickText(row[at.source]);
-  const billingId = at.billingId < 0 ? null : quickText(row[at.billingId]);
+  const billingId = at.billingId < 0 ? null : quickLabel(row[at.billingId]);
   const os = at.os < 0 ? null : quickLabel(row[at.os]);
   const name = at.name < 0 ? null : quickLabel(row[at.name]);
   if (source === undefined || billingId === undefined || os === undefined || name === undefined) return undefined;
   const status = at.status < 0 ? null : row[at.status];
-  if (status instanceof Uint8Array) return undefined;
+  // Binary text, and anything but text (refused), is the schema's.
+  if (status !== null && status !== undefined && typeof status !== 'string') return undefined;
   const suspended = typeof status === 'string' && SUSPENDED_STATUSES.includes(status.trim().toLowerCase());
   return { billingId, vmId, source: intern(source, shared), userId, suspended, os: intern(os, shared), name };
 }

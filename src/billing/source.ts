@@ -69,9 +69,19 @@ export class SqlBillingSource implements BillingSource {
     return out;
   }
 
-  /** Which result column carries each contract column; throws when a required one is absent. */
+  /** Which result column carries each contract column; throws when a required one is absent or any is named twice. */
   private columnsOf(columns: readonly string[]): ColumnIndex {
-    const { map, missing } = resolveColumns(columns);
+    const { map, missing, duplicates } = resolveColumns(columns);
+    if (duplicates.length > 0) {
+      // The whole query fails (billing unavailable: no creates, deletes or owner changes this pass)
+      // rather than guessing which column is meant (rows.ts, resolveColumns).
+      const each = duplicates.map((d) => `${d.positions.length} columns named "${d.column}" (${d.positions.map((p, i) => `column ${p} "${d.names[i]}"`).join(', ')})`);
+      throw new BillingError(
+        'query',
+        this.target,
+        `the query result has ${each.join(' and ')}; alias only one of them as ${duplicates.map((d) => d.column).join(', ')} (list the columns you need instead of *, or rename the others)`,
+      );
+    }
     if (missing.length > 0) {
       const got = columns.length > 0 ? columns.join(', ') : 'none';
       throw new BillingError(

@@ -42,9 +42,13 @@ export class SqliteConnector implements Connector {
   }
 
   private async inTransaction<T>(db: Database.Database, work: (run: RunQuery) => Promise<T>, integers: 'numbers' | 'bigints'): Promise<T> {
+    // Every statement iterator opened in this transaction. One left open (`work` failed before
+    // reading it to the end: no vm_id column, a duplicate column) keeps the handle busy, so
+    // ROLLBACK and close() would throw and the file handle leak, one per failed pass.
+    const open: IterableIterator<unknown[]>[] = [];
     const run: RunQuery = async (sql) => {
       try {
-        return this.query(db, sql, integers);
+        return this.query(db, sql, integers, open);
       } catch (err) {
         if (err instanceof BillingError) throw err;
         throw this.toError(classifySqliteError(err, this.config.timeoutMs));
@@ -54,12 +58,19 @@ export class SqliteConnector implements Connector {
       // A deferred transaction so the SSO-column probe and the query see the same snapshot.
       db.exec('BEGIN');
       const value = await work(run);
+      finish(open);
       db.exec('COMMIT');
       return value;
     } catch (err) {
+      finish(open);
       if (err instanceof RoundedInteger) {
         db.exec('ROLLBACK');
         throw err;
+      }
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch {
+        // the handle is dropped below anyway
       }
       // Reopen next time: cheap for a file, and it picks up a replaced or repaired database.
       this.drop(db);
@@ -85,13 +96,14 @@ export class SqliteConnector implements Connector {
     return this.db;
   }
 
-  private query(db: Database.Database, sql: string, integers: 'numbers' | 'bigints'): ResultSet {
+  private query(db: Database.Database, sql: string, integers: 'numbers' | 'bigints', open: IterableIterator<unknown[]>[]): ResultSet {
     const stmt = db.prepare(sql);
     if (!stmt.reader) throw new BillingError('query', this.target, 'the query returned no result set (it must be a single SELECT)');
     stmt.safeIntegers(integers === 'bigints');
     const columns = stmt.columns().map((c) => c.name);
     // One row at a time: each is mapped and dropped before the next is read (see ResultSet).
     const rows = stmt.raw(true).iterate() as IterableIterator<unknown[]>;
+    open.push(rows);
     return { columns, rows: integers === 'bigints' ? rows : refusingRounded(rows) };
   }
 
@@ -106,6 +118,17 @@ export class SqliteConnector implements Connector {
 
   private toError(c: Classified): BillingError {
     return new BillingError(c.reason, this.target, c.detail, c.code);
+  }
+}
+
+/** Ends each statement iterator (harmless for one read to the end), so the handle is free to commit, roll back or close. */
+function finish(open: IterableIterator<unknown[]>[]): void {
+  for (const rows of open.splice(0)) {
+    try {
+      rows.return?.();
+    } catch {
+      // already ended
+    }
   }
 }
 

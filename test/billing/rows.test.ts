@@ -31,7 +31,9 @@ describe('one good row', () => {
     ['status unpaid', { vm_id: 100, user_id: 1, status: 'unpaid' }, { suspended: true }],
     ['status running', { vm_id: 100, user_id: 1, status: 'running' }, {}],
     ['status null', { vm_id: 100, user_id: 1, status: null }, {}],
-    ['status a number', { vm_id: 100, user_id: 1, status: 1 }, {}],
+    ['status as binary text', { vm_id: 100, user_id: 1, status: Buffer.from('Suspended') }, { suspended: true }],
+    ['billing_id of exactly 255 characters', { vm_id: 100, user_id: 1, billing_id: 'b'.repeat(255) }, { billingId: 'b'.repeat(255) }],
+    ['billing_id with surrounding line breaks, trimmed', { vm_id: 100, user_id: 1, billing_id: '\t42\r\n' }, { billingId: '42' }],
     ['upper-case column names', { VM_ID: 100, User_Id: 1, OS: 'Alma' }, { os: 'Alma' }],
     ['extra columns are ignored', { vm_id: 100, user_id: 1, tariff: 'Start' }, {}],
     ['name of exactly 255 characters', { vm_id: 100, user_id: 1, name: 'n'.repeat(255) }, { name: 'n'.repeat(255) }],
@@ -66,6 +68,16 @@ describe('one bad row', () => {
     ['os with a C1 control', { vm_id: 100, user_id: 1, os: 'Deb\u0085ian', billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os contains control characters'],
     ['os with DEL, as binary text', { vm_id: 100, user_id: 1, os: Buffer.from('Alma\u007f'), billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os contains control characters'],
     ['name huge, with an escape and a line break', { vm_id: 100, user_id: 1, name: `my-vps\u001b[31m\nDROP${'x'.repeat(10_000)}`, billing_id: 7 }, 'billing row 1 (billing_id 7)', 'name is 10016 characters long (limit 255)'],
+    // status is text (docs/billing.md): a flag would silently mean "not suspended", whatever it meant.
+    ['status a PostgreSQL boolean', { vm_id: 100, user_id: 1, status: true, billing_id: 7 }, 'billing row 1 (billing_id 7)', "status is a boolean (true), expected text such as 'suspended' or 'active' (map a flag to a word, e.g. CASE WHEN blocked THEN 'suspended' END AS status)"],
+    ['status false', { vm_id: 100, user_id: 1, status: false, billing_id: 7 }, 'billing row 1 (billing_id 7)', "status is a boolean (false), expected text such as 'suspended' or 'active' (map a flag to a word, e.g. CASE WHEN blocked THEN 'suspended' END AS status)"],
+    ['status a MySQL TINYINT(1)', { vm_id: 100, user_id: 1, status: 1, billing_id: 7 }, 'billing row 1 (billing_id 7)', "status is a number (1), expected text such as 'suspended' or 'active' (map a flag to a word, e.g. CASE WHEN blocked THEN 'suspended' END AS status)"],
+    ['status a bigint', { vm_id: 100, user_id: 1, status: 0n }, 'billing row 1 (vm_id 100)', "status is a number (0), expected text such as 'suspended' or 'active' (map a flag to a word, e.g. CASE WHEN blocked THEN 'suspended' END AS status)"],
+    // billing_id reaches reports, logs and terminals like name: the same limits, and never quoted back.
+    ['billing_id with a line break', { vm_id: 100, user_id: 1, billing_id: '42\nFAKE ALERT' }, 'billing row 1 (vm_id 100)', 'billing_id contains control characters'],
+    ['billing_id with an ANSI escape', { vm_id: 100, user_id: 'bad', billing_id: '9\u001b]0;pwned\u0007' }, 'billing row 1 (vm_id 100)', 'user_id is not a positive integer: "bad"; billing_id contains control characters'],
+    ['billing_id with a C1 control', { vm_id: 100, user_id: 1, billing_id: 'a\u009bb' }, 'billing row 1 (vm_id 100)', 'billing_id contains control characters'],
+    ['billing_id over 255 characters', { vm_id: 100, user_id: 1, billing_id: 'b'.repeat(256) }, 'billing row 1 (vm_id 100)', 'billing_id is 256 characters long (limit 255)'],
     ['os and name both bad', { vm_id: 100, user_id: 1, os: 'Ubuntu\u0000', name: 'n'.repeat(256), billing_id: 7 }, 'billing row 1 (billing_id 7)', 'os contains control characters; name is 256 characters long (limit 255)'],
   ];
   it.each(cases)('%s', (_name, row, where, problem) => {
@@ -76,6 +88,18 @@ describe('one bad row', () => {
     const { rejected } = map([{ vm_id: 100, user_id: 1, source: 'pve1', name: `x\u001b[2J${'y'.repeat(300)}DROP` }]);
     expect(rejected[0]).toMatchObject({ vmId: '100', source: 'pve1' });
     expect(rejected[0]!.problem).not.toMatch(/DROP|\u001b|yyy/);
+  });
+
+  it('a bad billing_id is never quoted back, not even in a duplicate message; its row still names its VM', () => {
+    const bad = `42\u001b[2J\u001b[31mFAKE ALERT`;
+    const out = map([
+      { vm_id: 100, user_id: 1, source: 'pve1', billing_id: bad },
+      { vm_id: 100, user_id: 2, source: 'pve1', billing_id: 8 },
+    ]);
+    expect(out.records).toEqual([]);
+    expect(out.rejected[0]).toMatchObject({ where: 'billing row 1 (vm_id 100)', vmId: '100', source: 'pve1' });
+    for (const r of out.rejected) expect(`${r.where} ${r.problem}`).not.toMatch(/FAKE|\u001b/);
+    expect(out.rejected[1]!.problem).toBe('duplicate (source, vm_id) (pve1, 100): 2 rows claim it (row 1, billing_id 8); none is used');
   });
 
   it('a rejected row names the VM it was about, so the engine treats its owner as unknown', () => {
@@ -132,8 +156,25 @@ describe('resolveColumns', () => {
     expect(resolveColumns(['billing_id', 'USER_ID']).missing).toEqual(['vm_id']);
     expect(resolveColumns([]).missing).toEqual(['vm_id', 'user_id']);
   });
-  it('prefers an exact name over a case-insensitive one (by position in the result)', () => {
-    expect(resolveColumns(['VM_ID', 'vm_id', 'user_id']).map.get('vm_id')).toBe(1);
+  it('matches names case-insensitively', () => {
     expect(resolveColumns(['user_id', 'VM_ID']).map.get('vm_id')).toBe(1);
+    expect(resolveColumns(['User_Id', 'vm_id', 'STATUS']).map.get('status')).toBe(2);
+  });
+
+  // Never pick one of two columns with the same name: `sv.*` next to `l.sso_id AS user_id` would
+  // read the shop's id as the panel's (the first) or depend on how the alias was spelled (exact
+  // case first: on MySQL/SQLite `AS USER_ID` next to a table's user_id would pick the table's).
+  const duplicates: [string, string[], { column: string; positions: number[]; names: string[] }[], string[]][] = [
+    ['the same name twice', ['id', 'user_id', 'vm_id', 'user_id'], [{ column: 'user_id', positions: [2, 4], names: ['user_id', 'user_id'] }], []],
+    ['case variants', ['VM_ID', 'vm_id', 'user_id'], [{ column: 'vm_id', positions: [1, 2], names: ['VM_ID', 'vm_id'] }], []],
+    ['an optional column', ['vm_id', 'user_id', 'status', 'Status', 'STATUS'], [{ column: 'status', positions: [3, 4, 5], names: ['status', 'Status', 'STATUS'] }], []],
+    ['two columns, one required missing', ['user_id', 'os', 'os'], [{ column: 'os', positions: [2, 3], names: ['os', 'os'] }], ['vm_id']],
+    ['other names may repeat', ['id', 'id', 'vm_id', 'user_id'], [], []],
+  ];
+  it.each(duplicates)('reports a contract column named more than once, and does not use it: %s', (_name, columns, dups, missing) => {
+    const { map, duplicates: found, missing: absent } = resolveColumns(columns);
+    expect(found).toEqual(dups);
+    expect(absent).toEqual(missing);
+    for (const d of dups) expect(map.has(d.column as 'vm_id')).toBe(false);
   });
 });

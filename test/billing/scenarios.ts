@@ -258,6 +258,51 @@ export function billingScenarios(backend: TestBackend, where: 'inline' | 'thread
       expect(err.message).toMatch(/^billing \(.+\): the query result has no "vm_id" column \(it has: billing_id, user_id\)/);
     });
 
+    it('two result columns naming the same contract column fail the whole query, naming the column and positions (never the first one silently)', async () => {
+      // A shop table with its own user_id/status, read with sv.* next to the aliases: the shop's
+      // user_id (7, 8) must never be taken for the panel's SSO id (9001, 9002).
+      const db = await backend.createDatabase();
+      await db.exec('CREATE TABLE shop_services (id INTEGER, vm_ref VARCHAR(64), user_id INTEGER, status VARCHAR(64))');
+      await db.exec('CREATE TABLE sso_link (user_id INTEGER, sso_id INTEGER)');
+      await db.exec("INSERT INTO shop_services (id, vm_ref, user_id, status) VALUES (1, '104', 7, 'overdue'), (2, '105', 8, 'active')");
+      await db.exec('INSERT INTO sso_link (user_id, sso_id) VALUES (7, 9001), (8, 9002)');
+      const from = 'FROM shop_services sv LEFT JOIN sso_link l ON l.user_id = sv.user_id ORDER BY sv.id';
+      const cases: [string, string, RegExp][] = [
+        [
+          'exact names',
+          `SELECT sv.*, sv.vm_ref AS vm_id, l.sso_id AS user_id, CASE WHEN sv.status = 'overdue' THEN 'suspended' ELSE sv.status END AS status ${from}`,
+          /the query result has 2 columns named "user_id" \(column 3 "user_id", column 6 "user_id"\) and 2 columns named "status" \(column 4 "status", column 7 "status"\); alias only one of them as user_id, status/,
+        ],
+        // MySQL and SQLite keep an alias's case, PostgreSQL folds it: a duplicate either way.
+        ['upper-case aliases', `SELECT sv.*, sv.vm_ref AS VM_ID, l.sso_id AS USER_ID ${from}`, /2 columns named "user_id" \(column 3 "user_id", column 6 "(USER_ID|user_id)"\); alias only one of them as user_id/],
+        ['a required column twice', `SELECT sv.vm_ref AS vm_id, l.sso_id AS user_id, sv.vm_ref AS vm_id ${from}`, /2 columns named "vm_id" \(column 1 "vm_id", column 3 "vm_id"\)/],
+      ];
+      for (const [name, query, message] of cases) {
+        const err = await failure(open({ url: db.url, query }));
+        expect(err.reason, name).toBe('query');
+        expect(err.message, name).toMatch(message);
+        expect(err.message, name).not.toMatch(/has no "/);
+      }
+      // Listing the columns instead reads the panel's ids.
+      const { records } = await list(open({ url: db.url, query: `SELECT sv.id AS billing_id, sv.vm_ref AS vm_id, l.sso_id AS user_id ${from}` }));
+      expect(records.map((r) => [r.vmId, r.userId])).toEqual([
+        ['104', 9001],
+        ['105', 9002],
+      ]);
+    });
+
+    it('a flag as status (PostgreSQL boolean, MySQL/SQLite 1) rejects the row, saying what it got and that text is expected', async () => {
+      const query = 'SELECT 104 AS vm_id, 5 AS user_id, 9 AS billing_id, TRUE AS status UNION ALL SELECT 105, 5, 10, FALSE';
+      const { records, rejected } = await list(open({ query }));
+      expect(records).toEqual([]);
+      const given = backend.dialect === 'postgres' ? ['a boolean (true)', 'a boolean (false)'] : ['a number (1)', 'a number (0)'];
+      expect(rejected.map((r) => [r.where, r.vmId, r.problem.replace(/, expected text .*/, '')])).toEqual([
+        ['billing row 1 (billing_id 9)', '104', `status is ${given[0]}`],
+        ['billing row 2 (billing_id 10)', '105', `status is ${given[1]}`],
+      ]);
+      expect(rejected[0]!.problem).toContain("expected text such as 'suspended'");
+    });
+
     it('a query the database refuses is a query error carrying the database message', async () => {
       const err = await failure(open({ query: 'SELECT nosuchcolumn AS vm_id, owner AS user_id FROM svc' }));
       expect(err.reason).toBe('query');
