@@ -5,29 +5,15 @@
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { main } from '../../src/cli/main.js';
-import { API_KEY, TOKEN_SECRET, World, type CliResult } from '../support/world.js';
+import { API_KEY, runCli, TOKEN_SECRET, World } from '../support/world.js';
 
 const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
 
 /** Runs the CLI in-process with exactly this environment (World.cli gives it PATH only). */
-async function cli(configPath: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        append(String(chunk));
-        cb();
-      },
-    });
-  const code = await main([...args, '--config', configPath], { env: { PATH: process.env.PATH, ...env }, stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) });
-  return { code, stdout, stderr };
-}
+const cli = runCli;
 
 /** The world's config as the install writes it: every secret left out (they come as credentials). */
 function installConfig(world: World, over: Record<string, unknown> = {}): Record<string, unknown> {

@@ -142,22 +142,8 @@ export class World {
   }
 
   /** Runs the CLI in-process with the world's config. */
-  async cli(...args: string[]): Promise<CliResult> {
-    let stdout = '';
-    let stderr = '';
-    const sink = (append: (s: string) => void) =>
-      new Writable({
-        write(chunk, _enc, cb) {
-          append(String(chunk));
-          cb();
-        },
-      });
-    const code = await main([...args, '--config', this.configPath], {
-      env: { PATH: process.env.PATH },
-      stdout: sink((s) => (stdout += s)),
-      stderr: sink((s) => (stderr += s)),
-    });
-    return { code, stdout, stderr };
+  cli(...args: string[]): Promise<CliResult> {
+    return runCli(this.configPath, {}, ...args);
   }
 
   /** Panel requests counted by the simulator so far, by action. */
@@ -170,4 +156,19 @@ export class World {
     this.billingDb?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Runs the CLI in-process on `configPath`, with PATH and exactly `env` as its environment. */
+export async function runCli(configPath: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        append(String(chunk));
+        cb();
+      },
+    });
+  const code = await main([...args, '--config', configPath], { env: { PATH: process.env.PATH, ...env }, stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) });
+  return { code, stdout, stderr };
 }
