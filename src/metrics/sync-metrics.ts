@@ -1,7 +1,7 @@
 // The daemon's Prometheus metrics: one Registry per instance (never prom-client's global one),
 // fed by the engine through the PassObserver seam so prom-client stays out of the engine.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DRIFT_CLASSES, type ActionKind, type DriftClass, type VmPower } from '../domain/types.js';
+import { DRIFT_CLASSES, type ActionKind, type DriftClass } from '../domain/types.js';
 import type { ActionResult, ListedCounts, PassObserver, PassResult } from '../engine/observer.js';
 import { ACTION_KINDS, ACTION_RESULTS, PASS_RESULTS, VM_POWERS } from './labels.js';
 
