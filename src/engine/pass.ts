@@ -135,7 +135,7 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
   const problems: string[] = [];
   try {
     problems.push(...recoverStranded(deps));
-    decided = await observeAndDecide(deps, options, signal);
+    decided = await observeAndDecide(deps, options, signal, stop);
     problems.push(...decided.problems);
     deps.store.setMissingPasses(decided.missingPasses);
     deps.observer.drift(decided.driftCounts);
@@ -191,9 +191,9 @@ interface DecidedPass {
   readonly settled: (key: VmKey) => boolean;
 }
 
-async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: AbortSignal): Promise<DecidedPass> {
+async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: AbortSignal, stop: AbortSignal): Promise<DecidedPass> {
   const observation = await observe(deps, signal, listOptions(options));
-  recordObservation(deps, observation);
+  recordObservation(deps, observation, stop.aborted);
   const planned = decide(
     observation,
     deps.sources.map((s) => ({ name: s.name, kind: s.kind })),
@@ -257,11 +257,16 @@ function countPending(store: StateStore): number {
   return c.inFlight + c.failed;
 }
 
-function recordObservation(deps: EngineDeps, observation: Observation): void {
+/**
+ * Records how each source and the billing answered. `stopping`: the daemon is stopping, so a
+ * listing or query that failed was most likely cut short by that, not by the system it asked — it
+ * is not recorded, or `status` after the restart would show those systems down until the next pass.
+ */
+function recordObservation(deps: EngineDeps, observation: Observation, stopping: boolean): void {
   const now = deps.clock.now();
   for (const source of deps.sources) {
     const l = observation.listings.find((x) => x.source === source.name);
-    if (!l) continue;
+    if (!l || (!l.ok && stopping)) continue;
     deps.store.recordSource({
       name: source.name,
       kind: source.kind,
@@ -274,6 +279,7 @@ function recordObservation(deps: EngineDeps, observation: Observation): void {
       endpoint: l.ok ? (l.endpoint ?? null) : null,
     });
   }
+  if (!observation.billing.ok && stopping) return;
   deps.store.setMeta('billing_up', observation.billing.ok ? '1' : '0');
   deps.store.setMeta('billing_error', observation.billing.ok ? null : observation.billing.error);
 }
