@@ -198,6 +198,8 @@ export async function resyncCommand(config: Config, logger: Logger, opts: { full
   }
   const body = await res.text();
   if (res.status !== 202) throw new CliExit(EXIT.failure, `the daemon answered ${res.status}: ${body.slice(0, 200)}`);
+  // A daemon that is stopping accepts the request and queues nothing: not a success for a script.
+  if (/"queued"\s*:\s*false/.test(body)) throw new CliExit(EXIT.failure, `the daemon is stopping and queued no pass (${body.trim()}); ask again once it runs, or use --local when no daemon runs`);
   io.stdout.write(`${opts.full ? 'full resync' : 'pass'}${opts.force ? ' with the delete guards lifted' : ''} requested: ${body.trim()}\n`);
   return EXIT.ok;
 }
