@@ -21,7 +21,7 @@ import { CliExit, type CliIo } from './context.js';
 import { EXIT } from './exit-codes.js';
 import { formatPlan, joinWords, planJson, unknownParts } from './format-plan.js';
 import { formatStatus, statusFromStore } from './format-status.js';
-import { checkReadableStateFile, checkStateFile, giveToStateOwner, stateFileExists, withStateFile } from './state-file.js';
+import { emptyStateFile, giveToStateOwner, inspectStateFile, withStateFile } from './state-file.js';
 
 /**
  * `once`: one pass; exit 0 when it did everything it could. What waits for a person from earlier
@@ -59,7 +59,7 @@ export async function onceCommand(config: Config, logger: Logger, opts: { full: 
  * embedding process, or the next command in it, is not locked out by a command that never started.
  */
 export function openForWriting(config: Config, options: RuntimeOptions): { lock: WriterLock; runtime: Runtime } {
-  checkStateFile(config.stateFile);
+  inspectStateFile(config.stateFile);
   const lock = withStateFile(config.stateFile, () => acquireWriterLock(config.stateFile));
   try {
     const runtime = withStateFile(config.stateFile, () => createRuntime(options));
@@ -102,8 +102,9 @@ const refusingPanel: PanelClient = {
  */
 export async function planCommand(config: Config, logger: Logger, opts: { json: boolean; full: boolean }, io: CliIo): Promise<number> {
   // Before the first pass there is no state file: plan against an empty snapshot.
-  const planConfig = stateFileExists(config.stateFile) ? config : { ...config, stateFile: ':memory:' };
-  if (planConfig.stateFile !== ':memory:') checkReadableStateFile(config.stateFile);
+  const found = inspectStateFile(config.stateFile);
+  if (found === 'empty') throw emptyStateFile(config.stateFile);
+  const planConfig = found === 'present' ? config : { ...config, stateFile: ':memory:' };
   const runtime = withStateFile(config.stateFile, () => createRuntime({ config: planConfig, logger, clock: systemClock, observer: nullObserver, readonly: planConfig.stateFile !== ':memory:', panel: refusingPanel }));
   try {
     const planned = await dryRun(runtime.deps, { full: opts.full }, AbortSignal.timeout(config.passTimeoutMs));
@@ -121,10 +122,11 @@ export async function planCommand(config: Config, logger: Logger, opts: { json: 
 
 /** `status`: what the state file says about recent passes. */
 export function statusCommand(config: Config, opts: { json: boolean }, io: CliIo): number {
-  if (!stateFileExists(config.stateFile)) {
+  const found = inspectStateFile(config.stateFile);
+  if (found === 'missing') {
     throw new CliExit(EXIT.failure, `no state file at ${config.stateFile} yet: the daemon has not run a pass (start it, or run "ospab-vps-sync once")`);
   }
-  checkReadableStateFile(config.stateFile);
+  if (found === 'empty') throw emptyStateFile(config.stateFile);
   const store = new StateStore({ path: config.stateFile, readonly: true });
   withStateFile(config.stateFile, () => store.open());
   try {
@@ -244,8 +246,7 @@ function adopt(store: StateStore, key: string, panelId: number, now: number): bo
 /** `resolve`: settles an ambiguous create. Safe beside a running daemon (one small transaction). */
 export function resolveCommand(config: Config, opts: ResolveOptions, io: CliIo): number {
   const { key } = opts;
-  if (!stateFileExists(config.stateFile)) throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
-  checkStateFile(config.stateFile);
+  if (inspectStateFile(config.stateFile) === 'missing') throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
   const store = new StateStore({ path: config.stateFile });
   withStateFile(config.stateFile, () => store.open());
   giveToStateOwner(config.stateFile);

@@ -6,7 +6,7 @@ import { StateStore } from '../store/state-store.js';
 import { acquireWriterLock } from '../store/writer-lock.js';
 import { CliExit, type CliIo } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { checkStateFile, giveToStateOwner, stateFileExists, withStateFile } from './state-file.js';
+import { giveToStateOwner, inspectStateFile, withStateFile } from './state-file.js';
 
 /** `rename-source <old> <new>`: the config now calls source `old` `new`; its VPSes move over. */
 export function renameSourceCommand(config: Config, from: string, to: string, io: CliIo): number {
@@ -39,8 +39,7 @@ export function forgetSourceCommand(config: Config, name: string, io: CliIo): nu
 
 /** Runs `fn` on the state file under the writer lock (75 while a daemon or `once` holds it). */
 function withWritableStore(config: Config, fn: (store: StateStore) => number): number {
-  if (!stateFileExists(config.stateFile)) throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
-  checkStateFile(config.stateFile);
+  if (inspectStateFile(config.stateFile) === 'missing') throw new CliExit(EXIT.failure, `no state file at ${config.stateFile}`);
   const lock = withStateFile(config.stateFile, () => acquireWriterLock(config.stateFile));
   const store = new StateStore({ path: config.stateFile });
   try {

@@ -80,35 +80,22 @@ export function withStateFile<T>(stateFile: string, fn: () => T): T {
 }
 
 /**
- * Whether the state file exists. existsSync says "no" for a file this user may not even look at
- * (its directory is 0700 and someone else's), which would send the operator looking for a missing
- * file: that is a permission problem, said as one.
+ * Looks at the state file before a command opens it: not there yet, empty (SQLite's empty
+ * database: a writer sets it up, a reader finds nothing yet), or present. A directory, a file of
+ * another program (a writer would otherwise add its tables to it) or of a newer build is refused
+ * with 78, naming the file; one this user may not even look at as stateFileExit says — existsSync
+ * would call it missing and send the operator looking for a file that is there.
  */
-export function stateFileExists(stateFile: string): boolean {
-  try {
-    statSync(stateFile);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
-    throw stateFileExit(stateFile, err) ?? err;
-  }
-}
-
-/**
- * Looks at an existing state file before a command opens it: a directory, a file of another
- * program (a writer would otherwise add its tables to it) or of a newer build is refused with 78,
- * naming the file; an unreadable one as stateFileExit says. A file that does not exist passes.
- */
-export function checkStateFile(stateFile: string): void {
+export function inspectStateFile(stateFile: string): 'missing' | 'empty' | 'present' {
   let st;
   try {
     st = statSync(stateFile);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return 'missing';
     throw stateFileExit(stateFile, err) ?? err;
   }
   if (st.isDirectory()) throw new CliExit(EXIT.config, `state file ${stateFile}: is a directory — stateFile must name a file in it, e.g. ${stateFile.replace(/\/+$/, '')}/state.db`);
-  if (st.size === 0) return; // SQLite's empty database: a writer sets it up, a reader finds nothing yet
+  if (st.size === 0) return 'empty';
   withStateFile(stateFile, () => {
     const db = new DatabaseConstructor(stateFile, { readonly: true, fileMustExist: true });
     try {
@@ -120,12 +107,12 @@ export function checkStateFile(stateFile: string): void {
       db.close();
     }
   });
+  return 'present';
 }
 
-/** For read-only views: refuses a file that holds no state yet (empty), which SQLite reads as "no such table". */
-export function checkReadableStateFile(stateFile: string): void {
-  checkStateFile(stateFile);
-  if (statSync(stateFile).size === 0) throw new CliExit(EXIT.failure, `state file ${stateFile}: is empty (no pass has written it yet) — ${NOT_OURS} If so, start the daemon or run "ospab-vps-sync once"`);
+/** A read-only view's refusal of an empty state file, which SQLite would read as "no such table". */
+export function emptyStateFile(stateFile: string): CliExit {
+  return new CliExit(EXIT.failure, `state file ${stateFile}: is empty (no pass has written it yet) — ${NOT_OURS} If so, start the daemon or run "ospab-vps-sync once"`);
 }
 
 /**
