@@ -1,7 +1,7 @@
 // The one-shot commands: once, plan, status, check-config, resync, resolve.
 import { stringify } from 'yaml';
 import { checkCaFiles } from '../config/ca-files.js';
-import { ConfigError, missingSecretProblem, secretLookupHint, type MissingSecret } from '../config/load.js';
+import { ConfigError, missingSecretProblem, secretLookupHint, setAtKey, type MissingSecret } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
 import type { Config } from '../config/schema.js';
 import { systemClock, type PanelClient } from '../domain/ports.js';
@@ -159,22 +159,10 @@ export function checkConfigCommand(config: Config, path: string, missing: readon
   }
   for (const m of missing) io.stderr.write(`note: ${m.key}: secret ${m.name} not found here, so not checked — ${m.looked}\n`);
   const shown = redactConfig(config) as Record<string, unknown>;
-  for (const m of missing) setPath(shown, m.key, `(not found here: ${m.name})`);
+  for (const m of missing) setAtKey(shown, m.key, `(not found here: ${m.name})`);
   const note = missing.length > 0 ? ` (secrets not checked, not found here: ${missing.map((m) => m.name).join(', ')})` : '';
   io.stdout.write(`# ${path}: valid${note}\n${stringify(shown)}`);
   return EXIT.ok;
-}
-
-/** Sets `panel.apiKey` or `sources[1].password` in a plain object (the redacted config). */
-function setPath(obj: Record<string, unknown>, key: string, value: string): void {
-  const parts = key.split(/\.|\[(\d+)\]\.?/).filter((p) => p !== undefined && p !== '');
-  let at: Record<string, unknown> = obj;
-  for (const p of parts.slice(0, -1)) {
-    const next = at[p];
-    if (typeof next !== 'object' || next === null) return;
-    at = next as Record<string, unknown>;
-  }
-  at[parts[parts.length - 1]!] = value;
 }
 
 /** `resync`: asks the running daemon for a pass, or with --local runs one here. */

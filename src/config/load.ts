@@ -162,7 +162,7 @@ export function loadConfig(inputs: ConfigInputs): LoadedConfig {
   if (problems.length > 0 || !parsed.success) throw new ConfigError(path, problems);
   const config = parsed.data;
   // What was filled in for validation only must never be used: an empty value fails loudly.
-  for (const m of missing) blank(config, m.key);
+  for (const m of missing) setAtKey(config as unknown as Record<string, unknown>, m.key, '');
   return { config: withAbsolutePaths(config, path), path, missingSecrets: missing };
 }
 
@@ -172,15 +172,16 @@ function originOf(key: string, origins: ReadonlyMap<string, string>): string {
   return '';
 }
 
-/** Sets a secret's value (`panel.apiKey`, `billing.url`, `sources[2].password`) to ''. */
-function blank(config: Config, key: string): void {
-  if (key === 'panel.apiKey') config.panel.apiKey = '';
-  else if (key === 'billing.url') config.billing.url = '';
-  else {
-    const m = /^sources\[(\d+)\]\.(tokenSecret|password)$/.exec(key);
-    const source = m ? (config.sources[Number(m[1])] as Record<string, unknown> | undefined) : undefined;
-    if (m && source) source[m[2]!] = '';
+/** Sets the value at a config key as messages spell it (`panel.apiKey`, `sources[1].password`); a key whose parents are missing is left alone. */
+export function setAtKey(obj: Record<string, unknown>, key: string, value: string): void {
+  const parts = key.split(/\.|\[(\d+)\]\.?/).filter((p) => p !== undefined && p !== '');
+  let at: Record<string, unknown> = obj;
+  for (const p of parts.slice(0, -1)) {
+    const next = at[p];
+    if (typeof next !== 'object' || next === null) return;
+    at = next as Record<string, unknown>;
   }
+  at[parts[parts.length - 1]!] = value;
 }
 
 /**
