@@ -40,6 +40,8 @@ export interface ApplyReport {
   readonly unauthorized: boolean;
   /** Actions not sent because the circuit breaker is open. */
   readonly heldByBreaker: number;
+  /** Actions not sent because `stop` fired (the pass's deadline, or the daemon stopping). */
+  readonly cutShort: number;
 }
 
 /** Sends actions; actions of one VM run in order, different VMs in parallel. */
@@ -48,6 +50,7 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
   const outcomes: ActionOutcome[] = [];
   let unauthorized = false;
   let heldByBreaker = 0;
+  let cutShort = 0;
   const outbox = new OutboxBatch(deps.store, passId);
   // Decided once: at 100,000 calls, building a debug line per success that is then dropped costs real time.
   const debug = deps.logger.isLevelEnabled('debug');
@@ -56,7 +59,6 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     outcomes.push({ key: action.key, kind: action.kind, result: 'skipped', message });
     deps.observer.action(action.kind, 'skipped', 0);
   };
-
 
   const send = async (action: Action): Promise<ActionOutcome> => {
     let journaled: JournalOutcome;
@@ -97,6 +99,7 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
     for (let i = 0; i < group.length; i++) {
       const action = group[i]!;
       if (stop.aborted || unauthorized) {
+        if (stop.aborted) cutShort += group.length - i;
         group.slice(i).forEach((a) => skip(a, stop.aborted ? cutShortMessage(stop) : 'panel refused the API key'));
         return;
       }
@@ -150,11 +153,11 @@ export async function apply(deps: ApplyDeps, actions: readonly Action[], passId:
       deps.logger.warn(ctx, `the panel created ${r.key} as VPS #${r.panelId}, an id it had given ${r.formerKey}: that VPS is no longer on the panel (deleted there, or the panel's database restored), so ${r.formerKey} is planned afresh — created again if its VM is still there and billed${inFlight}`);
     }
   }
-  return { outcomes, unauthorized, heldByBreaker };
+  return { outcomes, unauthorized, heldByBreaker, cutShort };
 }
 
 /** Why the rest of a pass is not sent once `stop` fired: the pass's own deadline, or the daemon stopping. */
-export function cutShortMessage(stop: AbortSignal): string {
+function cutShortMessage(stop: AbortSignal): string {
   return isTimeout(stop.reason) ? 'the pass ran out of time (passTimeoutMs)' : 'shutting down';
 }
 

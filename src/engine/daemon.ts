@@ -4,7 +4,7 @@ import { DRIFT_CLASSES, PANEL_SIDE_DRIFT, type DriftClass, type DriftItem } from
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { endpointStatus, type DaemonControl, type DaemonStatus, type PassRequest } from './control.js';
-import { runPass, type EngineDeps, type PassReport } from './pass.js';
+import { countPending, runPass, type EngineDeps, type PassReport } from './pass.js';
 import { startSchedule, type Schedule } from './schedule.js';
 
 export interface DaemonOptions {
@@ -229,8 +229,7 @@ export class Daemon implements DaemonControl {
    */
   private restoreGauges(): void {
     const { store, observer } = this.deps;
-    const counts = store.outboxCounts();
-    observer.outboxPending(counts.inFlight + counts.failed);
+    observer.outboxPending(countPending(store));
     const last = store.recentPasses(10).find((p) => p.result === 'success' || p.result === 'partial');
     if (!last) return;
     const drift = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, last.drift[c] ?? 0])) as Record<DriftClass, number>;

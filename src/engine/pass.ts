@@ -10,7 +10,7 @@ import { DRIFT_CLASSES, PANEL_SIDE_DRIFT, parseVmKey, type Action, type DriftCla
 import type { StateStore } from '../store/state-store.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { apply, cutShortMessage, isTimeout, type ApplyReport } from './apply.js';
+import { apply, isTimeout, type ApplyReport } from './apply.js';
 import type { PanelBreaker } from './breaker.js';
 import type { PassSummary } from './control.js';
 import { observe, type Observation } from './observe.js';
@@ -144,11 +144,10 @@ export async function runPass(deps: EngineDeps, options: PassOptions, stop: Abor
     closeMootItems(deps, decided);
     if (applied.unauthorized) problems.push('the panel refused the API key (401): fix panel.apiKey / VPS_SYNC_API_KEY');
     if (applied.heldByBreaker > 0) problems.push(`${applied.heldByBreaker} action(s) held: the panel keeps failing (circuit breaker open)`);
-    const cutShort = signal.aborted ? applied.outcomes.filter((o) => o.result === 'skipped' && o.message === cutShortMessage(signal)).length : 0;
-    if (cutShort > 0) {
+    if (applied.cutShort > 0) {
       // Otherwise they only show as "failed" actions with no word of why (nothing failed: they were never sent).
       const why = isTimeout(signal.reason) ? `the pass ran out of time (passTimeoutMs ${deps.settings.passTimeoutMs} ms)` : 'the daemon is stopping';
-      problems.push(`${cutShort} action(s) not sent: ${why}; the next pass sends them`);
+      problems.push(`${applied.cutShort} action(s) not sent: ${why}; the next pass sends them`);
     }
     result = passResult(decided, applied, problems);
   } catch (err) {
@@ -252,7 +251,8 @@ function closeMootItems(deps: EngineDeps, decided: DecidedPass): void {
   }
 }
 
-function countPending(store: StateStore): number {
+/** Outbox calls waiting to be sent or answered (the `vpssync_outbox_pending` gauge). */
+export function countPending(store: StateStore): number {
   const c = store.outboxCounts();
   return c.inFlight + c.failed;
 }
