@@ -63,7 +63,7 @@ export interface JournalEntry {
 
 /**
  * An update or delete not journaled, so not to be sent: earlier in this pass the panel gave its
- * VPS's id to `holder`'s new VPS (see ReassignedPanelId), which the call would change or delete.
+ * VPS's id to the new VPS of `supersededBy` (see ReassignedPanelId), which the call would change or delete.
  */
 export interface SupersededCall {
   readonly supersededBy: VmKey;

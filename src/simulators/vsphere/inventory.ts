@@ -188,7 +188,6 @@ export class SimInventory {
     }
   }
 
-
   /**
    * Puts a host in standby or takes it out. Like DPM, only a connected host whose VMs are all
    * off (the running ones are migrated away first; here that is the caller's job).
@@ -196,9 +195,11 @@ export class SimInventory {
   setHostStandby(hostId: string, standby: boolean): void {
     const host = this.hosts.get(hostId);
     if (!host) throw new Error(`no host ${hostId}`);
-    if (standby && host.connection !== 'CONNECTED') throw new Error(`host ${hostId} is ${host.connection}: only a connected host enters standby`);
-    const running = [...this.vms.values()].filter((vm) => vm.host === hostId && vm.power !== 'POWERED_OFF');
-    if (standby && running.length > 0) throw new Error(`host ${hostId} still runs ${running.map((vm) => vm.id).join(', ')}: migrate or power them off first`);
+    if (standby) {
+      if (host.connection !== 'CONNECTED') throw new Error(`host ${hostId} is ${host.connection}: only a connected host enters standby`);
+      const running = [...this.vms.values()].filter((vm) => vm.host === hostId && vm.power !== 'POWERED_OFF');
+      if (running.length > 0) throw new Error(`host ${hostId} still runs ${running.map((vm) => vm.id).join(', ')}: migrate or power them off first`);
+    }
     host.standby = standby;
   }
 

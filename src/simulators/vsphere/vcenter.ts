@@ -99,20 +99,20 @@ export function handleVcenter(state: VcenterState, req: VcenterRequest): Vcenter
   if (req.path === '/vcenter/cluster') {
     state.counters.add('cluster.list');
     requireSession(state, req);
+    if (state.faults.hostTreeHidden) return wrap([]);
     const ids = setOf(list('clusters'));
     const names = setOf(list('names'));
-    if (state.faults.hostTreeHidden) return wrap([]);
     return wrap([...state.inventory.clusters.values()].filter((c) => (!ids || ids.has(c.id)) && (!names || names.has(c.name))).map(clusterSummary));
   }
   if (req.path === '/vcenter/host') {
     state.counters.add('host.list');
     requireSession(state, req);
+    if (state.faults.hostTreeHidden) return wrap([]);
     const clusters = setOf(list('clusters'));
     const ids = setOf(list('hosts'));
     const names = setOf(list('names'));
     const connection = setOf(list('connection_states'));
     const standalone = list('standalone')[0];
-    if (state.faults.hostTreeHidden) return wrap([]);
     const hosts = [...state.inventory.hosts.values()].filter(
       (h) =>
         (!clusters || (h.cluster !== null && clusters.has(h.cluster))) &&
