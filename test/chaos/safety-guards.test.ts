@@ -3,11 +3,7 @@
 // that, all of them are held and reported until `once --force`, which lifts the count/fraction
 // limits (never the missing-pass rule).
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/domain/ports.js';
 import { Daemon } from '../../src/engine/daemon.js';
-import { nullObserver } from '../../src/engine/observer.js';
-import { createRuntime } from '../../src/runtime.js';
 import { createLogger } from '../../src/util/logger.js';
 import { World } from '../support/world.js';
 
@@ -150,7 +146,7 @@ describe('delete guards (defaults) through the CLI', () => {
   it('a running daemon sends the held deletes when asked with force (resync --force), and only on that pass', async () => {
     world = await start(20);
     const logger = createLogger({ level: 'silent', pretty: false });
-    const runtime = createRuntime({ config: loadConfig({ path: world.configPath, env: {} }).config, logger, clock: systemClock, observer: nullObserver });
+    const runtime = world.runtime({ logger });
     const daemon = new Daemon(runtime.deps, { schedule: '0 0 1 1 *', version: 'test', logger });
     const passes = async (n: number, force = false): Promise<void> => {
       for (let i = 0; i < n; i++) {

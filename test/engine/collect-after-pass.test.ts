@@ -3,11 +3,8 @@
 // is already waiting is never delayed by it (peak RSS at 100,000 VMs: util/heap.ts, daemon.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/domain/ports.js';
 import { Daemon } from '../../src/engine/daemon.js';
-import { nullObserver } from '../../src/engine/observer.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime.js';
 import { fullCollector } from '../../src/util/heap.js';
 import { createLogger } from '../../src/util/logger.js';
 import { World } from '../support/world.js';
@@ -21,7 +18,7 @@ describe('a full collection once the daemon is idle after a large pass', () => {
   const logger = createLogger({ level: 'silent', pretty: false });
   beforeEach(async () => {
     world = await new World().start();
-    runtime = createRuntime({ config: loadConfig({ path: world.configPath, env: {} }).config, logger, clock: systemClock, observer: nullObserver });
+    runtime = world.runtime({ logger });
     for (const vmid of [100, 101, 102]) {
       world.addVm({ vmid, name: `web-${vmid}` });
       world.bill(vmid, 5);

@@ -3,12 +3,8 @@
 // were still on their way, so a shutdown then closed the store and the panel's connections under
 // them (answered creates came back ambiguous), and a queued pass could take them for stranded.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/domain/ports.js';
-import { nullObserver } from '../../src/engine/observer.js';
 import { runPass } from '../../src/engine/pass.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { createLogger } from '../../src/util/logger.js';
+import type { Runtime } from '../../src/runtime.js';
 import { raw } from '../store/helpers.js';
 import { World } from '../support/world.js';
 
@@ -17,7 +13,7 @@ describe('a failed group commit', () => {
   let runtime: Runtime;
   beforeEach(async () => {
     world = await new World().start(); // panel.concurrency 4
-    runtime = createRuntime({ config: loadConfig({ path: world.configPath, env: {} }).config, logger: createLogger({ level: 'silent', pretty: false }), clock: systemClock, observer: nullObserver });
+    runtime = world.runtime();
   });
   afterEach(async () => {
     await runtime.close();

@@ -1,12 +1,9 @@
 // A pass that runs out of time while sending (passTimeoutMs) says so: the actions it did not send
 // showed only as "failed", with no problem naming the cause, and never reached the `skipped` metric.
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/domain/ports.js';
 import { runPass } from '../../src/engine/pass.js';
 import { createSyncMetrics } from '../../src/metrics/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { createLogger } from '../../src/util/logger.js';
+import type { Runtime } from '../../src/runtime.js';
 import { API_KEY, World } from '../support/world.js';
 
 describe('a pass cut short by passTimeoutMs', () => {
@@ -26,7 +23,7 @@ describe('a pass cut short by passTimeoutMs', () => {
     }
     world.panel.addFault({ mode: 'slowMs', ms: 400, action: 'create' }); // every create: 10 need ~4 s
     const metrics = createSyncMetrics({ version: 'test', sources: ['pve1'], processMetrics: false });
-    runtime = createRuntime({ config: loadConfig({ path: world.configPath, env: {} }).config, logger: createLogger({ level: 'silent', pretty: false }), clock: systemClock, observer: metrics });
+    runtime = world.runtime({ observer: metrics });
 
     const { summary } = await runPass(runtime.deps, {}, new AbortController().signal);
 

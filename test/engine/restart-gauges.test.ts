@@ -2,11 +2,9 @@
 // until its own first pass decides: a scrape of zeros after every restart reset the `for:` timers
 // of the drift alerts, so a daemon restarted often (deploys, a crash loop) never fired them.
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/domain/ports.js';
 import { Daemon } from '../../src/engine/daemon.js';
 import { createSyncMetrics } from '../../src/metrics/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime.js';
 import { createLogger } from '../../src/util/logger.js';
 import { World } from '../support/world.js';
 
@@ -20,7 +18,7 @@ describe('gauges after a restart', () => {
 
   const daemonProcess = () => {
     const metrics = createSyncMetrics({ version: 'test', sources: ['pve1'], processMetrics: false });
-    const runtime = createRuntime({ config: loadConfig({ path: world.configPath, env: {} }).config, logger: createLogger({ level: 'silent', pretty: false }), clock: systemClock, observer: metrics });
+    const runtime = world.runtime({ observer: metrics });
     runtimes.push(runtime);
     const daemon = new Daemon(runtime.deps, { schedule: '0 0 1 1 *', version: 'test', logger: createLogger({ level: 'silent', pretty: false }) });
     const gauge = async (name: string): Promise<string[]> => (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith(name) && !/ 0$/.test(l));

@@ -2,11 +2,8 @@
 // the sources' failures, or `status` after the restart showed them down ("listing aborted") until
 // the next pass.
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/domain/ports.js';
 import { Daemon } from '../../src/engine/daemon.js';
-import { nullObserver } from '../../src/engine/observer.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime.js';
 import { createLogger } from '../../src/util/logger.js';
 import { waitFor } from '../support/wait.js';
 import { World } from '../support/world.js';
@@ -23,7 +20,7 @@ describe('a stop during the listing', () => {
     world = await new World().start();
     world.addVm({ vmid: 100, name: 'a' });
     world.bill(100, 5);
-    runtime = createRuntime({ config: loadConfig({ path: world.configPath, env: {} }).config, logger: createLogger({ level: 'silent', pretty: false }), clock: systemClock, observer: nullObserver });
+    runtime = world.runtime();
     const daemon = new Daemon(runtime.deps, { schedule: '0 0 1 1 *', version: 'test', logger: createLogger({ level: 'silent', pretty: false }) });
     daemon.start();
     await daemon.whenIdle();

@@ -1,12 +1,8 @@
 // A call whose answer could not be recorded (the group commit failed) stays in flight in the
 // outbox. The next pass in the same process must not plan it again as if nothing had been sent.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { systemClock } from '../../src/domain/ports.js';
 import { runPass } from '../../src/engine/pass.js';
-import { nullObserver } from '../../src/engine/observer.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { createLogger } from '../../src/util/logger.js';
+import type { Runtime } from '../../src/runtime.js';
 import { World } from '../support/world.js';
 
 describe('an in-flight item at the start of a pass', () => {
@@ -14,7 +10,7 @@ describe('an in-flight item at the start of a pass', () => {
   let runtime: Runtime;
   beforeEach(async () => {
     world = await new World().start();
-    runtime = createRuntime({ config: loadConfig({ path: world.configPath, env: {} }).config, logger: createLogger({ level: 'silent', pretty: false }), clock: systemClock, observer: nullObserver });
+    runtime = world.runtime();
   });
   afterEach(async () => {
     await runtime.close();

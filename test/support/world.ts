@@ -8,6 +8,11 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/domain/ports.js';
+import { nullObserver } from '../../src/engine/observer.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
+import { createLogger } from '../../src/util/logger.js';
 import { PanelSimulator } from '../../src/simulators/panel/index.js';
 import { ProxmoxSimulator } from '../../src/simulators/proxmox/index.js';
 import type { GuestInput } from '../../src/simulators/proxmox/index.js';
@@ -139,6 +144,15 @@ export class World {
 
   private extraCaFile(source: string): string {
     return join(this.dir, `${source}-ca.pem`);
+  }
+
+  /**
+   * The engine's dependencies on the world's config, as `run` builds them (a silent logger, the
+   * system clock, no metrics unless given); the caller closes it.
+   */
+  runtime(over: Partial<Pick<RuntimeOptions, 'logger' | 'clock' | 'observer'>> = {}): Runtime {
+    const config = loadConfig({ path: this.configPath, env: {} }).config;
+    return createRuntime({ config, logger: createLogger({ level: 'silent', pretty: false }), clock: systemClock, observer: nullObserver, ...over });
   }
 
   /** Runs the CLI in-process with the world's config. */
