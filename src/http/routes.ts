@@ -75,9 +75,11 @@ function readyz(_req: IncomingMessage, res: ServerResponse, _url: URL, deps: Rou
 }
 
 function status(_req: IncomingMessage, res: ServerResponse, _url: URL, deps: RouteDeps): void {
-  let body = JSON.stringify(deps.control.status(), null, 2);
-  // DaemonStatus is secret-free by construction; this is the belt to that pair of braces.
-  if (deps.adminToken) body = body.split(deps.adminToken).join('***');
+  // DaemonStatus is secret-free by construction; this is the belt to that pair of braces. Masked
+  // in each string before serialising: a token with `"` or `\` is escaped in the JSON text, where
+  // searching for it found nothing.
+  const token = deps.adminToken;
+  const body = JSON.stringify(deps.control.status(), token ? (_key, value: unknown) => (typeof value === 'string' ? value.split(token).join('***') : value) : undefined, 2);
   send(res, 200, 'application/json; charset=utf-8', `${body}\n`);
 }
 
@@ -100,6 +102,12 @@ function resync(req: IncomingMessage, res: ServerResponse, url: URL, deps: Route
   if (force === undefined) return sendJson(res, 400, { error: 'force must be 1, true, 0 or false' });
   const query = [full ? 'full=1' : '', force ? 'force=1' : ''].filter(Boolean).join('&');
   const outcome = deps.control.requestPass({ full, force, reason: `http POST /resync${query ? `?${query}` : ''}` });
+  if (!outcome.queued) {
+    // Only a stopping daemon queues nothing. 202 would tell `curl -f` and scripts the pass is coming.
+    deps.logger.warn({ remote, full, force }, 'http: resync refused: the daemon is stopping');
+    res.setHeader('Retry-After', '30');
+    return sendJson(res, 503, { error: 'the daemon is stopping and queued no pass; ask again once it runs', queued: false, coalesced: false, full, force });
+  }
   deps.logger.info({ remote, full, force, ...outcome }, 'http: resync requested');
   sendJson(res, 202, { queued: outcome.queued, coalesced: outcome.coalesced, full, force });
 }

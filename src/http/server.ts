@@ -50,11 +50,10 @@ class NodeHttpServer implements HttpServer {
       readyMaxAgeSeconds: o.readyMaxAgeSeconds ?? 600,
       now: o.now ?? Date.now,
     };
-    const server = createServer((req, res) => void handleRequest(req, res, deps));
-    // Short limits: every answer is small and local; a slow client must not hold sockets.
-    server.requestTimeout = 10_000;
-    server.headersTimeout = 5_000;
-    server.keepAliveTimeout = 5_000;
+    // Short limits: every answer is small and local; a slow client must not hold sockets. node:http
+    // enforces headersTimeout and requestTimeout only when it sweeps its connections, every
+    // connectionsCheckingInterval (30 s by default), so that sweep runs every second.
+    const server = createServer({ connectionsCheckingInterval: 1_000, headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => void handleRequest(req, res, deps));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(new Error(`http: cannot listen on ${formatUrl(host, port)}: ${err.code ?? err.message}`, { cause: err }));

@@ -7,6 +7,8 @@ export class FakeControl implements DaemonControl {
   queuedFull: boolean | null = null;
   readonly requests: PassRequest[] = [];
   problems: string[] = [];
+  /** Like the real daemon once stop() has begun: requests are refused, nothing is queued. */
+  stopping = false;
 
   status(): DaemonStatus {
     const drift = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, c === 'unbilled' ? 2 : 0])) as Record<DriftClass, number>;
@@ -30,10 +32,12 @@ export class FakeControl implements DaemonControl {
   }
 
   requestPass(options: PassRequest): { queued: boolean; coalesced: boolean } {
+    if (this.stopping) return { queued: false, coalesced: false };
     this.requests.push(options);
+    // As the real daemon answers: a coalesced request is queued too (the queued pass will run it).
     if (this.queuedFull !== null) {
       this.queuedFull ||= options.full;
-      return { queued: false, coalesced: true };
+      return { queued: true, coalesced: true };
     }
     this.queuedFull = options.full;
     return { queued: true, coalesced: false };

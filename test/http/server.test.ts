@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/http/index.js';
@@ -81,6 +82,17 @@ describe('http server', () => {
     expect(text).not.toMatch(/adminToken|apiKey|tokenSecret|password/i);
   });
 
+  it('masks the admin token in /status even when JSON escapes it (a token with " or \\)', async () => {
+    // The config allows any printable ASCII in the token; JSON.stringify writes `"` as `\"` and
+    // `\` as `\\`, so masking the serialised text missed exactly these tokens.
+    const token = 'quote"and\\backslash-0123456789';
+    const { url, control } = await start({ adminToken: token });
+    control.problems = [`a buggy component leaked ${token} into a message`];
+    const body = (await (await fetch(`${url}/status`)).json()) as { lastPasses: { problems: string[] }[] };
+    expect(JSON.stringify(body)).not.toContain(JSON.stringify(token).slice(1, -1));
+    expect(body.lastPasses[0]?.problems[0]).toBe('a buggy component leaked *** into a message');
+  });
+
   describe('POST /resync', () => {
     it('queues a pass with the right token and coalesces a second request', async () => {
       const { url, control, log } = await start({ adminToken: TOKEN });
@@ -90,15 +102,26 @@ describe('http server', () => {
       expect(await res.json()).toEqual({ queued: true, coalesced: false, full: false, force: false });
       res = await fetch(`${url}/resync?full=1`, { method: 'POST', headers: auth });
       expect(res.status).toBe(202);
-      expect(await res.json()).toEqual({ queued: false, coalesced: true, full: true, force: false });
+      expect(await res.json()).toEqual({ queued: true, coalesced: true, full: true, force: false });
       res = await fetch(`${url}/resync?force=1`, { method: 'POST', headers: auth });
       expect(res.status).toBe(202);
-      expect(await res.json()).toEqual({ queued: false, coalesced: true, full: false, force: true });
+      expect(await res.json()).toEqual({ queued: true, coalesced: true, full: false, force: true });
       expect(control.requests.map((r) => [r.full, r.force])).toEqual([[false, false], [true, false], [false, true]]);
       expect(control.requests[1]?.reason).toMatch(/POST \/resync\?full=1$/);
       expect(control.requests[2]?.reason).toMatch(/POST \/resync\?force=1$/);
       expect(log.text()).toMatch(/resync requested/);
       expect(log.text()).not.toContain(TOKEN);
+    });
+
+    it('answers 503, not 202 Accepted, when the daemon is stopping and queues nothing', async () => {
+      // `curl -f -X POST …/resync` (the docs' way, and scripts') took the 202 for a pass that never ran.
+      const { url, control, log } = await start({ adminToken: TOKEN });
+      control.stopping = true;
+      const res = await fetch(`${url}/resync?full=1`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await res.json()).toEqual({ error: expect.stringMatching(/stopping/), queued: false, coalesced: false, full: true, force: false });
+      expect(log.text()).toMatch(/resync refused: the daemon is stopping/);
     });
 
     it('refuses a missing token, a wrong token and a wrong scheme with 401', async () => {
@@ -157,6 +180,23 @@ describe('http server', () => {
     await first.server.stop();
     await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
   });
+
+  it('drops a client that trickles its headers (slowloris) once headersTimeout (5 s) is up, not 30 s later', async () => {
+    // node:http enforces headersTimeout/requestTimeout only when it checks its connections, every
+    // connectionsCheckingInterval (30 s by default): a slow client held a socket six times as long.
+    const { url } = await start();
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const started = Date.now();
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+    const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 500);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.on('error', () => {});
+    socket.resume();
+    await closed;
+    clearInterval(trickle);
+    expect(Date.now() - started).toBeLessThan(8_000);
+  }, 40_000);
 
   it('listens on IPv6 loopback when asked', async () => {
     const control = new FakeControl();
