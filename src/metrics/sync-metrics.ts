@@ -20,9 +20,12 @@ export interface SyncMetrics extends PassObserver {
   declareSources(names: readonly string[]): void;
 }
 
-// Buckets follow the timeouts: listings default to 15 s, panel calls to 10 s, a pass to 600 s.
-const LIST_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60];
-const PANEL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// Buckets reach the longest a measurement can take, or histogram_quantile() clamps the dashboards'
+// p95 to the last finite bound: a listing may run as long as the pass (passTimeoutMs, 600 s by
+// default; a vSphere full resync fetches every VM's detail inside it, minutes at 10,000 VMs), a
+// panel call as long as panel.timeoutMs (10 s by default, raised to 30 s or more on slow panels).
+const LIST_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600];
+const PANEL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const PASS_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
 /** Creates the daemon's metrics in a fresh registry, every fixed series pre-initialised. */

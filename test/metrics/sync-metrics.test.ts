@@ -103,6 +103,24 @@ describe('createSyncMetrics', () => {
     expect(s.get('vpssync_billing_up')).toBe(0);
   });
 
+  it('has finite buckets for slow listings and panel calls, so dashboard quantiles are not clamped', async () => {
+    // A vSphere full resync fetches every VM's detail inside the listing (10,000 VMs: a minute or
+    // two; a pass may take passTimeoutMs, 600 s); panel.timeoutMs may be raised above 10 s (the
+    // docs tell how). Beyond the last finite bucket, histogram_quantile() answers that bucket's
+    // bound: the "listing duration (p95)" panel read 60 s for a 100 s listing.
+    const m = createSyncMetrics({ version: 'x', processMetrics: false });
+    m.sourceListed('vc1', true, 100, listed({ running: 1, stopped: 0, suspended: 0, creating: 0 }));
+    m.sourceListed('vc1', true, 500, listed({ running: 1, stopped: 0, suspended: 0, creating: 0 }));
+    m.action('update', 'ok', 25);
+    const s = await samples(m);
+    const finiteBounds = (prefix: string): number[] =>
+      [...s.keys()].filter((k) => k.startsWith(prefix)).map((k) => /le="([^"]+)"/.exec(k)![1]!).filter((le) => le !== '+Inf').map(Number);
+    expect(Math.max(...finiteBounds('vpssync_source_list_duration_seconds_bucket{'))).toBeGreaterThanOrEqual(600);
+    expect(s.get('vpssync_source_list_duration_seconds_bucket{le="120",source="vc1"}')).toBe(1);
+    expect(Math.max(...finiteBounds('vpssync_panel_request_duration_seconds_bucket{le='))).toBeGreaterThanOrEqual(60);
+    expect(s.get('vpssync_panel_request_duration_seconds_bucket{le="30",action="update"}')).toBe(1);
+  });
+
   it('never throws into the engine on odd numbers', () => {
     const m = createSyncMetrics({ version: 'x', processMetrics: false });
     expect(() => {
