@@ -8,8 +8,9 @@ Commands:
   run                      Run the daemon: a pass now, then on the schedule; SIGHUP = full resync
   once [--full] [--force]  Run one pass and exit (0 = it did all it could, 1 = something failed;
                            what waits for a person — ambiguous, held, rejected — is in "status")
-  plan [--json] [--full]   Dry run: show what a pass would send (0 = no changes, 2 = changes,
-                           1 = error, or a source or billing could not be read)
+  plan [--json] [--full]   Dry run: show what a pass would send (0 = nothing to send, 2 = changes,
+                           1 = error, or a source, billing or an offline node's guests could not
+                           be read; held deletes and ambiguous creates are listed, not counted)
   status [--json]          Last passes, sources, billing, outbox and snapshot counts
   check-config             Validate the config, read the CA files it names, and print it with
                            secrets masked (78 = invalid, or a CA file missing or not PEM)
@@ -20,7 +21,8 @@ Commands:
                            Settle a create whose outcome is unknown (see "status"):
                              --panel-id N  it did reach the panel as VPS #N: adopt it
                              --recreate    it did not: send it again on the next pass
-                             --forget      drop what is known locally about this VM
+                             --forget      drop what is known locally about this VM (the next
+                                           pass creates it again if it still runs and is billed)
   rename-source <old> <new>
                            The config's source <old> is now called <new>: move its VPSes over (the
                            daemon refuses to start until then, or each VM would be created again)
@@ -32,7 +34,8 @@ Options:
       --json               Machine-readable output (plan, status)
       --full               Full resync: re-send every desired VPS
       --force              once, resync: send the held deletes — lift guards.maxDeletesPerPass /
-                           maxDeleteFraction for this one pass (never the missing-passes rule)
+                           maxDeleteFraction on every source for this one pass (never the
+                           missing-passes rule); check "plan" first
   -h, --help               This help
   -v, --version            Print the version
 
@@ -42,5 +45,6 @@ Each command needs only the secrets it uses: status, resolve, rename-source, for
 check-config none, resync the admin token, plan the sources' and billing's; the others all.
 
 Exit codes: 0 ok, 1 failure, 2 plan has changes, 64 usage, 75 state file in use, 78 bad config
-(or a state file that is not one, or is from a newer version).
+(or a source renamed or removed, or a state file that is not one, is damaged or is from a newer
+version).
 `;
