@@ -29,6 +29,15 @@ export function unknownParts(p: PlannedPass): Array<{ readonly part: string; rea
   return parts;
 }
 
+/** What the panel differs by that this pass will not send: held deletes, calls not sent, ambiguous creates. */
+function waitingParts(p: PlannedPass): string[] {
+  const parts: string[] = [];
+  if (p.guarded.held.length > 0) parts.push(`${p.guarded.held.length} delete(s) held by the guards`);
+  if (p.gated.skipped.length > 0) parts.push(`${p.gated.skipped.length} call(s) not sent this pass`);
+  if (p.driftCounts.ambiguous > 0) parts.push(`${p.driftCounts.ambiguous} ambiguous create(s) to resolve`);
+  return parts;
+}
+
 /** "a", "a and b", "a, b and c". */
 export function joinWords(words: readonly string[]): string {
   return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
@@ -48,8 +57,11 @@ export function formatPlan(p: PlannedPass, maxLines = 200): string {
 
   const send = p.gated.send;
   const unknown = unknownParts(p);
+  const waiting = waitingParts(p);
   if (send.length > 0) out.push(`Actions (${send.length}):`);
-  else if (unknown.length === 0) out.push('No changes: the panel matches.');
+  else if (unknown.length === 0 && waiting.length === 0) out.push('No changes: the panel matches.');
+  // Held deletes and calls not sent are not changes this pass would make, but the panel differs there.
+  else if (unknown.length === 0) out.push(`Nothing to send now, but the panel does not match yet: ${joinWords(waiting)} (below).`);
   else out.push(`No changes from what could be read; ${joinWords(unknown.map((u) => u.part))} could not be read, so the panel may still differ.`);
   out.push(...limit(send.map(formatAction), maxLines));
   if (p.gated.skipped.length > 0) {

@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     say(`Drift it reports: ${Object.entries(first.drift).filter(([, n]) => n > 0).map(([c, n]) => `${c}=${n}`).join(', ')}`);
     say();
     say('Now look at:');
-    say(`  npx ospab-vps-sync plan --config ${rel}        # dry run: what would be sent, and the drift (exit 0 = in sync)`);
+    say(`  npx ospab-vps-sync plan --config ${rel}        # dry run: what would be sent, and the drift (exit 0 = nothing to send, 2 = changes)`);
     say(`  npx ospab-vps-sync status --config ${rel}      # last passes, sources, billing, outbox`);
     say(`  curl -s ${base}/metrics | grep ^vpssync_drift`);
     say(`  curl -s ${panelUrl}/_sim/table | head -c 600`);
