@@ -75,7 +75,8 @@ export interface DesiredState {
   readonly unknownVms: ReadonlySet<VmKey>;
   /**
    * Sources whose listing had an entry that names no VM at all (no readable id): any of their VMs
-   * absent from the listing may be that entry, so none of them is missing this pass.
+   * absent from the listing may be that entry, so none of them is missing this pass, and a billing
+   * row without source may be about it, so that row gives no other source's VM an owner.
    */
   readonly unreadableSources: ReadonlySet<string>;
   readonly billingUp: boolean;
@@ -172,6 +173,17 @@ export function desired(input: DesiredInput): DesiredState {
   const downCouldHold = (kind: HypervisorKind | null): boolean => input.sources.some((s) => unknownSources.has(s.name) && (kind === null || s.kind === kind));
   const down = { proxmox: downCouldHold('proxmox'), vmware: downCouldHold('vmware'), unknownKind: downCouldHold(null) };
   const isUndecidable = (kind: HypervisorKind | null): boolean => (kind === null ? down.unknownKind : down[kind]);
+  // Whether a listing other than `except`'s, of a kind that could hold an id of this kind, had an
+  // entry naming no VM: that entry may be this id's VM, exactly as on a source that is down.
+  const kindOfSource = new Map(input.sources.map((s) => [s.name, s.kind]));
+  const unreadableCouldHold = (kind: HypervisorKind | null, except: string | null): boolean => {
+    if (unreadableSources.size === 0) return false; // the usual pass: no cost per row
+    for (const source of unreadableSources) {
+      const sourceKind = kindOfSource.get(source);
+      if (source !== except && (kind === null || sourceKind === undefined || sourceKind === kind)) return true;
+    }
+    return false;
+  };
 
   const drift: DriftItem[] = [];
   // Per VM: the billing row that owns it, or why its owner is unknown (neither: unbilled). Two
@@ -208,7 +220,7 @@ export function desired(input: DesiredInput): DesiredState {
       const i = find(record.source, record.vmId);
       if (i !== undefined) {
         claim(i, record);
-      } else if (!unknownSources.has(record.source) && !unknownVms.has(vmKey(record.source, record.vmId))) {
+      } else if (!unknownSources.has(record.source) && !unreadableSources.has(record.source) && !unknownVms.has(vmKey(record.source, record.vmId))) {
         drift.push(billedButMissing(record, `source ${record.source} does not list it`));
       }
       return;
@@ -229,11 +241,13 @@ export function desired(input: DesiredInput): DesiredState {
     // An entry with this id that could not be read: that VM exists, and the row may mean it.
     const unreadable = rejectedOn.get(record.vmId);
     if (held !== undefined) {
-      const unreadableElsewhere = unreadable !== undefined && unreadable.some((source) => source !== vms[held]!.source);
+      const source = vms[held]!.source;
+      const unreadableElsewhere = unreadable !== undefined && unreadable.some((s) => s !== source);
       if (undecidable) undecided[held] = 'another source that may hold this id is unavailable';
       else if (unreadableElsewhere) undecided[held] = 'another source lists an entry with this id that could not be read';
+      else if (unreadableCouldHold(kindOfId(record.vmId), source)) undecided[held] = 'another source that may hold this id lists an entry naming no VM';
       else claim(held, record);
-    } else if (!undecidable && unreadable === undefined) {
+    } else if (!undecidable && unreadable === undefined && !unreadableCouldHold(kindOfId(record.vmId), null)) {
       drift.push(billedButMissing(record, 'no source lists it'));
     }
   };

@@ -73,6 +73,50 @@ const cases: Case[] = [
     drift: [],
   },
   {
+    // An entry naming no VM may be VM 100 of pve2: the row may mean that one, as with a source that is down.
+    name: 'billing row without source: a readable VM on one source, an entry naming no VM on another of its kind: owner unknown',
+    input: {
+      sources: TWO_PVE,
+      listings: [listed('pve1', [vm({ externalId: '100' })]), listed('pve2', [], [{ where: 'pve2: entry #7', problem: 'entry is null, not an object', namesNoVm: true }])],
+      billing: billing([row({ vmId: '100', userId: 5 })]),
+    },
+    owners: { 'pve1/100': 'unknown' },
+    drift: [],
+  },
+  {
+    name: 'billing row without source and no listed VM, an entry naming no VM on a source of its kind: no verdict',
+    input: {
+      sources: TWO_PVE,
+      listings: [listed('pve1', []), listed('pve2', [], [{ where: 'pve2: entry #7', problem: 'entry is null, not an object', namesNoVm: true }])],
+      billing: billing([row({ vmId: '100', userId: 5 })]),
+    },
+    owners: {},
+    drift: [],
+  },
+  {
+    name: 'billing row with source whose listing has an entry naming no VM: not billed_but_missing (it may be that entry)',
+    input: {
+      sources: PVE,
+      listings: [listed('pve1', [], [{ where: 'pve1: entry #7', problem: 'entry is null, not an object', namesNoVm: true }])],
+      billing: billing([row({ vmId: '100', userId: 5, source: 'pve1' })]),
+    },
+    owners: {},
+    drift: [],
+  },
+  {
+    name: 'an entry naming no VM on a vSphere source does not block a Proxmox id, nor does one on the VM\'s own source',
+    input: {
+      sources: [...PVE, { name: 'vc1', kind: 'vmware' }],
+      listings: [
+        listed('pve1', [vm({ externalId: '100' })], [{ where: 'pve1: entry #3', problem: 'entry is null, not an object', namesNoVm: true }]),
+        listed('vc1', [], [{ where: 'vc1: entry #2', problem: 'no moref', namesNoVm: true }]),
+      ],
+      billing: billing([row({ vmId: '100', userId: 5 })]),
+    },
+    owners: { 'pve1/100': 'owned:5' },
+    drift: [],
+  },
+  {
     name: 'billing row without VM while its only possible source is down: no verdict',
     input: { sources: PVE, listings: [failed('pve1')], billing: billing([row({ vmId: '100', userId: 5 })]) },
     owners: {},

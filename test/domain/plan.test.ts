@@ -63,6 +63,19 @@ describe('plan()', () => {
       actions: ['delete pve1/100 #11', 'create pve1/100'], drift: ['owner_changed'],
     },
     {
+      // The entry naming no VM may be pve2's VM 100, whose customer the row without source is.
+      name: 'row without source while pve2 lists an entry naming no VM → pve1/100 not handed to that row\'s customer',
+      listings: [listed('pve1', [vm({ externalId: '100' })]), listed('pve2', [], [{ where: 'pve2: entry #7', problem: 'entry is null, not an object', namesNoVm: true }])],
+      bill: billing([row({ vmId: '100', userId: 9, billingId: 'b555' })]), snapshot: [known100],
+      actions: [], drift: [],
+    },
+    {
+      name: 'row without source while pve2 lists an entry naming no VM → no VPS created for that row\'s customer',
+      listings: [listed('pve1', [vm({ externalId: '100' })]), listed('pve2', [], [{ where: 'pve2: entry #7', problem: 'entry is null, not an object', namesNoVm: true }])],
+      bill: billing([row({ vmId: '100', userId: 9, billingId: 'b555' })]), snapshot: [],
+      actions: [], drift: [],
+    },
+    {
       name: 'billing down → no create, no delete, status update still goes out',
       listings: [listed('pve1', [vm({ externalId: '100', power: 'stopped' }), vm({ externalId: '101' })])], bill: billingDown, snapshot: [known100],
       actions: ['update pve1/100 #11'], drift: ['stale_on_panel'],
