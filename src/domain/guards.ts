@@ -16,8 +16,12 @@ export interface GuardInput {
   readonly snapshot: readonly SnapshotEntry[];
   /** Missing counts after this pass (from plan()); entries not in it keep their snapshot value. */
   readonly missingPasses: ReadonlyMap<VmKey, number>;
-  /** VMs each source listed this pass (the fraction's base is the larger of this and the snapshot). */
-  readonly listedCounts: ReadonlyMap<string, number>;
+  /**
+   * @deprecated Not read: the fraction's base is the source's VPSes in the snapshot. A listing also
+   * counts VMs no customer owns, which widened the limit exactly when the customers' VMs vanish
+   * from a listing that still shows the rest (a token that lost its rights on their pool).
+   */
+  readonly listedCounts?: ReadonlyMap<string, number>;
   readonly settings: GuardSettings;
   /** `resync --force` / `once --force`: lifts the count and fraction limits for this pass (never the missing-pass rule). */
   readonly force?: boolean;
@@ -89,7 +93,8 @@ export function guards(input: GuardInput): GuardResult {
 
   if (!input.force) {
     for (const [source, due] of duePerSource) {
-      const size = Math.max(snapshotPerSource.get(source) ?? 0, input.listedCounts.get(source) ?? 0);
+      // Of the VPSes the panel has for this source: the deletes can only be among them.
+      const size = snapshotPerSource.get(source) ?? 0;
       const budget = deleteBudget(settings, size);
       if (due.length <= budget) continue;
       // More deletes than a pass may make is what a bad listing looks like (an empty answer, a wrong

@@ -54,6 +54,17 @@ describe('guards()', () => {
     );
   });
 
+  // The fraction is of the source's VPSes: VMs billing does not own (infrastructure, tests) are
+  // listed too, and a token that lost its rights on the customers' pool hides only their VMs.
+  it('the fraction is of the VPSes: unbilled VMs still listed do not widen it', () => {
+    const snapshot = snapshotOf(30, 0);
+    const gone = snapshot.slice(0, 20);
+    const r = guards({ actions: deletesFor(gone), snapshot, missingPasses: new Map(gone.map((e) => [e.key, 3])), listedCounts: new Map([['pve1', 280]]), settings: DEFAULTS });
+    expect(r.actions).toEqual([]);
+    expect(r.held).toHaveLength(20);
+    expect(r.drift[0]!.detail).toContain('more than the 3 one pass may make (guards.maxDeletesPerPass 20, maxDeleteFraction 0.1 of 30 VPSes)');
+  });
+
   it('limits are per source: a source over its budget holds only its own deletes', () => {
     const a = snapshotOf(10, 0, 'pve1');
     const b = snapshotOf(10, 0, 'pve2');
