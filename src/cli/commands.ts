@@ -247,8 +247,14 @@ export function resolveCommand(config: Config, opts: ResolveOptions, io: CliIo):
       if (!store.retryAmbiguous(key, now)) throw new CliExit(EXIT.failure, `${key} has no ambiguous create to retry (see "ospab-vps-sync status")`);
       io.stdout.write(`${key}: the create will be sent again on the next pass\n`);
     } else {
+      const hadAmbiguousCreate = store.openOutbox().some((i) => i.key === key && i.state === 'ambiguous');
       if (!store.forget(key)) throw new CliExit(EXIT.failure, `nothing is known locally about ${key}`);
       io.stdout.write(`${key}: forgotten locally (the panel was not touched); the next pass plans it from scratch\n`);
+      if (hadAmbiguousCreate) {
+        io.stderr.write(
+          `warning: ${key} had an ambiguous create. If its VM still runs and is billed, the next pass creates its VPS again: a second VPS if the panel has the first — delete that copy on the panel before the next pass (to keep it, "resolve --panel-id N" was the way)\n`,
+        );
+      }
     }
     return EXIT.ok;
   } finally {

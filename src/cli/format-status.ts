@@ -74,7 +74,8 @@ export function formatStatus(s: CliStatus, open: readonly OutboxItem[]): string 
   out.push(`Outbox: ${s.outbox.pending} pending retry, ${s.outbox.failed} failed, ${s.outbox.ambiguous} ambiguous`);
   for (const item of open.filter((i) => i.state === 'ambiguous')) {
     out.push(`  AMBIGUOUS ${item.kind} ${item.key} (user ${item.owner?.userId ?? '?'}, "${item.fields?.name ?? ''}"): ${item.lastError ?? ''}`);
-    out.push(`    → check the panel, then: ospab-vps-sync resolve ${item.key} --panel-id N | --recreate | --forget`);
+    // Not --forget: the next pass plans the VM afresh and creates it again, a second VPS if the panel has one.
+    out.push(`    → check the panel, then: ospab-vps-sync resolve ${item.key} --panel-id N (it is there) | --recreate (it is not)`);
   }
   // Only seen between a crash and the next start: recovery will turn these creates into ambiguous ones.
   for (const item of open.filter((i) => i.state === 'in_flight')) {

@@ -121,7 +121,7 @@ export function gate(input: GateInput): GateResult {
         class: 'ambiguous',
         key: item.key,
         ...(item.owner ? { userId: item.owner.userId, billingId: item.owner.billingId } : {}),
-        detail: `${item.kind} of ${item.key} may or may not have reached the panel (${item.lastError ?? 'no answer'}); check the panel, then run "ospab-vps-sync resolve ${item.key} --panel-id N" (it exists), "--recreate" (it does not) or "--forget"`,
+        detail: `${item.kind} of ${item.key} may or may not have reached the panel (${item.lastError ?? 'no answer'}); check the panel, then run "ospab-vps-sync resolve ${item.key} --panel-id N" (it exists) or "--recreate" (it does not)`,
       });
     } else if (item.state === 'failed') {
       const list = failedByKey.get(item.key);

@@ -123,7 +123,8 @@ describe('the daemon as a process', () => {
       const text = await world.cli('status');
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/AMBIGUOUS create pve1\/100 \(user 5, "web"\): the daemon stopped while this create was in flight/);
-      expect(text.stdout).toMatch(/ospab-vps-sync resolve pve1\/100 --panel-id N \| --recreate \| --forget/);
+      // Not --forget: it would plan the VM afresh and create it again, a second VPS if the panel has one.
+      expect(text.stdout).toMatch(/ospab-vps-sync resolve pve1\/100 --panel-id N \(it is there\) \| --recreate \(it is not\)$/m);
       const json = JSON.parse((await world.cli('status', '--json')).stdout) as { outbox: { ambiguous: number; ambiguousKeys: string[] } };
       expect(json.outbox).toMatchObject({ ambiguous: 1, ambiguousKeys: ['pve1/100'] });
     }
@@ -180,7 +181,9 @@ describe('the daemon as a process', () => {
         body: JSON.stringify({ action: 'delete', vps: { id: 1 } }),
       });
       expect(del.status).toBeLessThan(300);
-      expect((await world.cli('resolve', 'pve1/100', '--forget')).code).toBe(0);
+      const forgot = await world.cli('resolve', 'pve1/100', '--forget');
+      expect(forgot.code).toBe(0);
+      expect(forgot.stderr).toMatch(/^warning: pve1\/100 had an ambiguous create\. If its VM still runs and is billed, the next pass creates its VPS again: a second VPS if the panel has the first/);
       expect((await world.cli('once')).code).toBe(0);
       expect(world.panel.table().map((v) => [v.id, v.name])).toEqual([[2, 'web']]);
     });
