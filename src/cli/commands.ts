@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { checkCaFiles } from '../config/ca-files.js';
 import { ConfigError, missingSecretProblem, secretLookupHint, setAtKey, type MissingSecret } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
+import { scheduleWarnings } from '../config/schedule-gap.js';
 import type { Config } from '../config/schema.js';
 import { systemClock, type PanelClient } from '../domain/ports.js';
 import { parseVmKey } from '../domain/types.js';
@@ -158,6 +159,7 @@ export function checkConfigCommand(config: Config, path: string, missing: readon
     io.stderr.write(`warning: ${w} — as this user (uid ${process.getuid?.() ?? '?'}); the service's user must be able to read it (with DynamicUser=yes keep it world-readable, e.g. 0644 in /etc/ospab-vps-sync)\n`);
   }
   for (const m of missing) io.stderr.write(`note: ${m.key}: secret ${m.name} not found here, so not checked — ${m.looked}\n`);
+  for (const w of scheduleWarnings(config)) io.stderr.write(`warning: ${w}\n`);
   const shown = redactConfig(config) as Record<string, unknown>;
   for (const m of missing) setAtKey(shown, m.key, `(not found here: ${m.name})`);
   const note = missing.length > 0 ? ` (secrets not checked, not found here: ${missing.map((m) => m.name).join(', ')})` : '';

@@ -1,4 +1,5 @@
 // `run`: the daemon with its HTTP endpoints, until SIGTERM/SIGINT.
+import { scheduleWarnings } from '../config/schedule-gap.js';
 import type { Config } from '../config/schema.js';
 import { systemClock } from '../domain/ports.js';
 import { Daemon } from '../engine/daemon.js';
@@ -36,6 +37,7 @@ async function runUntilStopped(config: Config, logger: Logger, signals: DaemonSi
     if (http) {
       const { url } = await http.start();
       logger.info({ url }, `HTTP endpoints on ${url} (/metrics, /healthz, /readyz, /status, POST /resync)`);
+      for (const w of scheduleWarnings(config)) logger.warn({ schedule: config.schedule }, w);
     }
   } catch (err) {
     await runtime.close();

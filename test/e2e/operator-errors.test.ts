@@ -76,6 +76,19 @@ describe('operator errors', () => {
     expect(r.stdout).not.toContain(TOKEN_SECRET);
   });
 
+  it('check-config warns (exit 0) when the schedule leaves passes further apart than readiness and the stale alert allow', async () => {
+    expect((await world.cli('check-config')).stderr).not.toMatch(/schedule/); // every 10 s here
+    world.writeConfig({ schedule: '0 * * * *' });
+    try {
+      const r = await world.cli('check-config');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^warning: schedule "0 \* \* \* \*" leaves up to 60 min between passes, longer than http\.readyMaxAgeSeconds \(600 s\): \/readyz answers 503 between passes/m);
+      expect(r.stderr).toMatch(/^warning: .*VpsSyncStale alert fires: raise its 900 s in alerts\.yml, or schedule passes more often$/m);
+    } finally {
+      world.writeConfig();
+    }
+  });
+
   it.each([
     ['a source CA file that does not exist', () => ({ sources: [{ ...(world.configObject().sources as object[])[0], tls: { caFile: join(world.dir, 'nope.pem') } }] }), /^ {2}- sources\[0\]\.tls\.caFile: cannot read \S+nope\.pem: file not found$/m],
     ['a panel CA file that is a directory', () => ({ panel: { url: world.panel.url, apiKey: API_KEY, caFile: world.dir } }), /^ {2}- panel\.caFile: cannot read \S+: is a directory$/m],
