@@ -4,7 +4,7 @@ import { DRIFT_CLASSES, PANEL_SIDE_DRIFT, type DriftClass, type DriftItem } from
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { endpointStatus, type DaemonControl, type DaemonStatus, type PassRequest } from './control.js';
-import { countPending, runPass, type EngineDeps, type PassReport } from './pass.js';
+import { countPending, runPass, storedRejectedInput, type EngineDeps, type PassReport } from './pass.js';
 import { startSchedule, type Schedule } from './schedule.js';
 
 export interface DaemonOptions {
@@ -223,13 +223,21 @@ export class Daemon implements DaemonControl {
   }
 
   /**
-   * The drift and outbox gauges as the last pass that decided left them, until this process's first
-   * pass decides. At 0 meanwhile, a scrape after every restart reset the `for:` timers of the
-   * drift alerts (VpsSyncUnbilled's hour, say), so a daemon restarted often never fired them.
+   * The drift, outbox and rejected-input gauges as the last pass that decided left them, until this
+   * process's first pass decides. At 0 meanwhile, a scrape after every restart reset the `for:`
+   * timers of the drift alerts (VpsSyncUnbilled's hour, say), so a daemon restarted often never
+   * fired them.
    */
   private restoreGauges(): void {
-    const { store, observer } = this.deps;
+    const { store, observer, sources } = this.deps;
     observer.outboxPending(countPending(store));
+    // The rejected billing rows and VM entries the last observed pass counted, for the configured
+    // sources only (VpsSyncRejectedInput's `for:` timer likewise survives the restart).
+    const rejected = storedRejectedInput(store);
+    if (rejected) {
+      const configured = new Set(sources.map((s) => s.name));
+      observer.rejectedInput({ ...rejected, sources: Object.fromEntries(Object.entries(rejected.sources).filter(([name]) => configured.has(name))) });
+    }
     const last = store.recentPasses(10).find((p) => p.result === 'success' || p.result === 'partial');
     if (!last) return;
     const drift = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, last.drift[c] ?? 0])) as Record<DriftClass, number>;

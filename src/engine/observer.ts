@@ -16,11 +16,26 @@ export interface ListedCounts {
   readonly fallback: boolean;
 }
 
+/**
+ * Input items that failed validation and were skipped (reported, never acted on): the rows the
+ * billing query returned and each source's VM entries. Only what was read this time: an input
+ * absent here (its listing or query failed) keeps its last count — unknown, not clean.
+ */
+export interface RejectedInputCounts {
+  readonly billing?: number;
+  readonly sources: Readonly<Record<string, number>>;
+}
+
 /** Receives the engine's measurements. Every method must be cheap and must not throw. */
 export interface PassObserver {
   /** A source was listed (ok, with what it found) or failed. */
   sourceListed(source: string, ok: boolean, durationSeconds: number, listed?: ListedCounts): void;
   billingQueried(ok: boolean, durationSeconds: number): void;
+  /**
+   * Rejected input items of the pass just observed (`vpssync_rejected_input`); at start, as the
+   * state file recorded them, so a restart does not reset the alert's `for:` timer.
+   */
+  rejectedInput(counts: RejectedInputCounts): void;
   /** The drift of the pass just planned, one count per class (every class present, 0 when none). */
   drift(counts: Readonly<Record<DriftClass, number>>): void;
   /** One panel call finished. */
@@ -40,6 +55,7 @@ export interface PassObserver {
 export const nullObserver: PassObserver = {
   sourceListed() {},
   billingQueried() {},
+  rejectedInput() {},
   drift() {},
   action() {},
   outboxPending() {},

@@ -14,7 +14,7 @@ import { apply, isTimeout, type ApplyReport } from './apply.js';
 import type { PanelBreaker } from './breaker.js';
 import type { PassSummary } from './control.js';
 import { observe, type Observation } from './observe.js';
-import type { PassObserver, PassResult } from './observer.js';
+import type { PassObserver, PassResult, RejectedInputCounts } from './observer.js';
 import { unreportedByNode } from './unreported.js';
 
 export interface EngineSettings {
@@ -57,6 +57,11 @@ export interface PlannedPass {
   readonly driftCounts: Readonly<Record<DriftClass, number>>;
   /** Rejected items and failed observations, one line each. */
   readonly problems: readonly string[];
+  /**
+   * How many of `problems` are rejected input items (a billing row, a VM entry that failed
+   * validation): reported there, but they do not make a pass partial (see passResult()).
+   */
+  readonly rejectedItems: number;
 }
 
 export interface PassReport {
@@ -89,15 +94,31 @@ export function decide(
   const driftCounts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
   for (const d of drift) driftCounts[d.class]++;
   const problems: string[] = [];
+  let rejectedItems = 0;
   for (const l of observation.listings) {
-    if (!l.ok) problems.push(`source ${l.source} unknown: ${l.error}`);
-    else for (const r of l.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
+    if (!l.ok) {
+      problems.push(`source ${l.source} unknown: ${l.error}`);
+      continue;
+    }
+    for (const r of l.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
+    rejectedItems += l.rejected.length;
   }
-  if (!observation.billing.ok) problems.push(`billing unavailable: ${observation.billing.error}`);
-  else for (const r of observation.billing.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
+  if (!observation.billing.ok) {
+    problems.push(`billing unavailable: ${observation.billing.error}`);
+  } else {
+    for (const r of observation.billing.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
+    rejectedItems += observation.billing.rejected.length;
+  }
   const backingOff = gated.skipped.filter((s) => s.waitsFor === 'retry').length;
   if (backingOff > 0) problems.push(`${backingOff} action(s) not sent: backing off after failed panel calls (see "ospab-vps-sync status")`);
-  return { observation, state, plan: planned, guarded, gated, drift, driftCounts, problems };
+  return { observation, state, plan: planned, guarded, gated, drift, driftCounts, problems, rejectedItems };
+}
+
+/** What each input that answered this pass rejected (the `vpssync_rejected_input` gauge). */
+function rejectedInputCounts(observation: Observation): RejectedInputCounts {
+  const sources: Record<string, number> = {};
+  for (const l of observation.listings) if (l.ok) sources[l.source] = l.rejected.length;
+  return { ...(observation.billing.ok ? { billing: observation.billing.rejected.length } : {}), sources };
 }
 
 /**
@@ -185,6 +206,8 @@ interface DecidedPass {
   readonly drift: readonly DriftItem[];
   readonly driftCounts: Readonly<Record<DriftClass, number>>;
   readonly problems: readonly string[];
+  /** How many of `problems` are rejected input items (see PlannedPass.rejectedItems). */
+  readonly rejectedItems: number;
   /** Whether every source failed to list. */
   readonly nothingListed: boolean;
   readonly settled: (key: VmKey) => boolean;
@@ -213,6 +236,7 @@ async function observeAndDecide(deps: EngineDeps, options: PassOptions, signal: 
     drift: deps.logger.isLevelEnabled('debug') ? planned.drift : planned.drift.filter((d) => !PANEL_SIDE_DRIFT.has(d.class)),
     driftCounts: planned.driftCounts,
     problems: planned.problems,
+    rejectedItems: planned.rejectedItems,
     nothingListed: observation.listings.length > 0 && observation.listings.every((l) => !l.ok),
     // A pass saw this VM's source and the billing well enough that its plan for the VM is complete.
     settled: (key) => {
@@ -279,9 +303,44 @@ function recordObservation(deps: EngineDeps, observation: Observation, stopping:
       endpoint: l.ok ? (l.endpoint ?? null) : null,
     });
   }
+  recordRejectedInput(deps, observation);
   if (!observation.billing.ok && stopping) return;
   deps.store.setMeta('billing_up', observation.billing.ok ? '1' : '0');
   deps.store.setMeta('billing_error', observation.billing.ok ? null : observation.billing.error);
+}
+
+/** The state file's record of the last rejected input counts (restored at start: Daemon.restoreGauges()). */
+const REJECTED_INPUT_META = 'rejected_input';
+
+/**
+ * Reports what each input that answered rejected, and keeps it in the state file: a restarted
+ * daemon exports these counts until its first pass has read the inputs again, as for the drift
+ * gauges, so a restart does not reset VpsSyncRejectedInput's `for:` timer. An input that did not
+ * answer keeps its last count there too; a source no longer configured is dropped.
+ */
+function recordRejectedInput(deps: EngineDeps, observation: Observation): void {
+  const counts = rejectedInputCounts(observation);
+  deps.observer.rejectedInput(counts);
+  const last = storedRejectedInput(deps.store);
+  const configured = new Set(deps.sources.map((s) => s.name));
+  const sources = Object.fromEntries(Object.entries({ ...last?.sources, ...counts.sources }).filter(([name]) => configured.has(name)));
+  const billing = counts.billing ?? last?.billing;
+  deps.store.setMeta(REJECTED_INPUT_META, JSON.stringify({ ...(billing === undefined ? {} : { billing }), sources }));
+}
+
+/** The rejected input counts the last observed pass recorded (null: none yet, or unreadable). */
+export function storedRejectedInput(store: Pick<StateStore, 'meta'>): RejectedInputCounts | null {
+  const text = store.meta(REJECTED_INPUT_META);
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as { billing?: unknown; sources?: unknown };
+    const count = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+    if (typeof v !== 'object' || v === null || typeof v.sources !== 'object' || v.sources === null) return null;
+    const sources = Object.fromEntries(Object.entries(v.sources).filter((e): e is [string, number] => count(e[1])));
+    return { ...(count(v.billing) ? { billing: v.billing } : {}), sources };
+  } catch {
+    return null; // a gauge restored at start is not worth failing the start over
+  }
 }
 
 /** `problems`: everything the pass found wrong (its observation's, recovered calls', the panel's). */
@@ -291,8 +350,13 @@ function passResult(decided: DecidedPass, applied: ApplyReport, problems: readon
   // Actions the gate holds for an operator (an ambiguous create, a rejected payload) are drift with
   // alerts of their own, like held deletes; counted here they would fail every later pass — and
   // /readyz and VpsSyncStale with them — for one VM. Actions backing off are in `problems`.
+  // Rejected input (a billing row or a VM entry that fails validation) is in `problems` too (status,
+  // plan), but not counted: it is logged each pass and has a gauge (vpssync_rejected_input) and an
+  // alert (VpsSyncRejectedInput) of its own, and the pass did all it could with the rest — what an
+  // item describes is left as it is, never deleted, like a guest listed without a state. Counted,
+  // one bad row kept every pass partial: /readyz failed and VpsSyncStale paged, naming nothing.
   const incomplete =
-    problems.length > 0 ||
+    problems.length > decided.rejectedItems ||
     applied.outcomes.some((o) => o.result !== 'ok' && o.result !== 'not_found');
   return incomplete ? 'partial' : 'success';
 }

@@ -2,7 +2,7 @@
 // fed by the engine through the PassObserver seam so prom-client stays out of the engine.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DRIFT_CLASSES, type ActionKind, type DriftClass } from '../domain/types.js';
-import type { ActionResult, ListedCounts, PassObserver, PassResult } from '../engine/observer.js';
+import type { ActionResult, ListedCounts, PassObserver, PassResult, RejectedInputCounts } from '../engine/observer.js';
 import { ACTION_KINDS, ACTION_RESULTS, PASS_RESULTS, VM_POWERS } from './labels.js';
 
 export interface SyncMetricsOptions {
@@ -45,6 +45,8 @@ export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
   const panelDurations = new Map(ACTION_KINDS.map((action) => [action, m.panelDuration.labels({ action })]));
   // Unknown until the first query: NaN compares false with 0, so "down" alerts stay quiet.
   m.billingUp.set(Number.NaN);
+  // 0 until a query or listing rejects something (or a restarted daemon restores its last counts).
+  m.rejectedInput.set({ input: 'billing' }, 0);
   if (options.processMetrics ?? true) addProcessMetrics(registry);
 
   const declareSources = (names: readonly string[]): void => {
@@ -54,6 +56,7 @@ export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
         m.knownSources.add(source);
         m.sourceUp.set({ source }, Number.NaN);
         m.listDuration.zero({ source });
+        m.rejectedInput.set({ input: 'source', source }, 0);
       }
     }
   };
@@ -76,6 +79,13 @@ export function createSyncMetrics(options: SyncMetricsOptions): SyncMetrics {
     },
     billingQueried(ok: boolean): void {
       m.billingUp.set(ok ? 1 : 0);
+    },
+    rejectedInput(counts: RejectedInputCounts): void {
+      if (counts.billing !== undefined) m.rejectedInput.set({ input: 'billing' }, safe(counts.billing));
+      for (const [source, count] of Object.entries(counts.sources)) {
+        if (!m.knownSources.has(source)) declareSources([source]);
+        m.rejectedInput.set({ input: 'source', source }, safe(count));
+      }
     },
     drift(counts: Readonly<Record<DriftClass, number>>): void {
       for (const cls of DRIFT_CLASSES) m.drift.set({ class: cls }, safe(counts[cls] ?? 0));
@@ -124,6 +134,13 @@ function defineMetrics(registry: Registry) {
     sourceFallback: new Gauge({ name: 'vpssync_source_fallback', help: '1 if the last successful listing of the source came through one of its fallbackUrls (the node at its url is not answering), else 0.', labelNames: ['source'], registers }),
     listDuration: new Histogram({ name: 'vpssync_source_list_duration_seconds', help: 'Time taken to list the VMs of a source, failed listings included.', labelNames: ['source'], buckets: LIST_BUCKETS, registers }),
     billingUp: new Gauge({ name: 'vpssync_billing_up', help: '1 if the last billing query succeeded, 0 if it failed, NaN before the first query.', registers }),
+    // `input` and not the source name alone: a source may be named "billing".
+    rejectedInput: new Gauge({
+      name: 'vpssync_rejected_input',
+      help: 'Items that failed validation and were skipped in the last successful billing query (input="billing": rows) or listing of a source (input="source": VM entries); their VMs are left as they are.',
+      labelNames: ['input', 'source'],
+      registers,
+    }),
     drift: new Gauge({ name: 'vpssync_drift', help: 'Drift items found by the last planned pass, by class.', labelNames: ['class'], registers }),
     actions: new Counter({ name: 'vpssync_actions_total', help: 'Panel actions finished, by kind and result.', labelNames: ['action', 'result'], registers }),
     panelDuration: new Histogram({ name: 'vpssync_panel_request_duration_seconds', help: 'Latency of panel API calls, by action.', labelNames: ['action'], buckets: PANEL_BUCKETS, registers }),

@@ -103,6 +103,33 @@ describe('createSyncMetrics', () => {
     expect(s.get('vpssync_billing_up')).toBe(0);
   });
 
+  it('counts rejected input per input: 0 from the start, set by each answer, kept while an input does not answer', async () => {
+    const m = createSyncMetrics({ version: 'x', sources: ['pve1', 'billing'], processMetrics: false });
+    const rejected = async (): Promise<[string, number][]> => [...(await samples(m))].filter(([k]) => k.startsWith('vpssync_rejected_input{'));
+    // A source may be named "billing": the input label keeps it apart from the billing query.
+    expect(await rejected()).toEqual([
+      ['vpssync_rejected_input{input="billing"}', 0],
+      ['vpssync_rejected_input{input="source",source="pve1"}', 0],
+      ['vpssync_rejected_input{input="source",source="billing"}', 0],
+    ]);
+    m.rejectedInput({ billing: 2, sources: { pve1: 1, billing: 0 } });
+    expect(await rejected()).toEqual([
+      ['vpssync_rejected_input{input="billing"}', 2],
+      ['vpssync_rejected_input{input="source",source="pve1"}', 1],
+      ['vpssync_rejected_input{input="source",source="billing"}', 0],
+    ]);
+    // Billing and pve1 did not answer (absent): their last counts stay; a source first seen here is declared.
+    m.rejectedInput({ sources: { vc1: 3 } });
+    m.rejectedInput({ billing: Number.NaN, sources: {} }); // never throws; an odd number reads 0
+    expect(await rejected()).toEqual([
+      ['vpssync_rejected_input{input="billing"}', 0],
+      ['vpssync_rejected_input{input="source",source="pve1"}', 1],
+      ['vpssync_rejected_input{input="source",source="billing"}', 0],
+      ['vpssync_rejected_input{input="source",source="vc1"}', 3],
+    ]);
+    expect(Number.isNaN((await samples(m)).get('vpssync_source_up{source="vc1"}'))).toBe(true);
+  });
+
   it('has finite buckets for slow listings and panel calls, so dashboard quantiles are not clamped', async () => {
     // A vSphere full resync fetches every VM's detail inside the listing (10,000 VMs: a minute or
     // two; a pass may take passTimeoutMs, 600 s); panel.timeoutMs may be raised above 10 s (the
@@ -141,8 +168,8 @@ describe('createSyncMetrics', () => {
   it('has no per-VM labels: label names are from a small fixed set', async () => {
     const m = createSyncMetrics({ version: 'x', sources: ['pve1'], processMetrics: false });
     const labels = new Set((await m.registry.getMetricsAsJSON()).flatMap((mm) => mm.values.flatMap((v) => Object.keys(v.labels))));
-    expect([...labels].sort()).toEqual(['action', 'class', 'le', 'result', 'source', 'status', 'version'].filter((l) => labels.has(l)).sort());
-    for (const l of labels) expect(['action', 'class', 'le', 'result', 'source', 'status', 'version']).toContain(l);
+    expect([...labels].sort()).toEqual(['action', 'class', 'input', 'le', 'result', 'source', 'status', 'version'].filter((l) => labels.has(l)).sort());
+    for (const l of labels) expect(['action', 'class', 'input', 'le', 'result', 'source', 'status', 'version']).toContain(l);
   });
 
   const promtool = findTool('promtool');
@@ -151,6 +178,7 @@ describe('createSyncMetrics', () => {
     m.sourceListed('pve1', true, 0.3, listed({ running: 5, stopped: 2, suspended: 1, creating: 0 }, { fallback: true }));
     m.sourceListed('vc1', false, 15);
     m.billingQueried(true, 0.1);
+    m.rejectedInput({ billing: 1, sources: { pve1: 2 } });
     m.drift(driftOf({ unbilled: 1 }));
     m.action('create', 'ok', 0.04);
     m.passFinished('success', 2, true, Date.now());

@@ -20,7 +20,7 @@ const rules = (parse(read(alertsFile)) as { groups: { rules: Rule[] }[] }).group
 const REQUIRED = [
   'VpsSyncStale', 'VpsSyncDrift', 'VpsSyncSourceDown', 'VpsSyncBillingDown', 'VpsSyncUnbilledVms',
   'VpsSyncBilledButMissing', 'VpsSyncAmbiguousActions', 'VpsSyncPanelErrors', 'VpsSyncHeldDeletes', 'VpsSyncGuestsUnreported',
-  'VpsSyncSourceOnFallback', 'VpsSyncAmbiguousBilling', 'VpsSyncSuspendedButRunning',
+  'VpsSyncSourceOnFallback', 'VpsSyncAmbiguousBilling', 'VpsSyncSuspendedButRunning', 'VpsSyncRejectedInput',
 ];
 
 /** Every report-only drift class has an alert of its own (docs/operations.md says so at VpsSyncDrift). */
