@@ -16,12 +16,6 @@ export interface GuardInput {
   readonly snapshot: readonly SnapshotEntry[];
   /** Missing counts after this pass (from plan()); entries not in it keep their snapshot value. */
   readonly missingPasses: ReadonlyMap<VmKey, number>;
-  /**
-   * @deprecated Not read: the fraction's base is the source's VPSes in the snapshot. A listing also
-   * counts VMs no customer owns, which widened the limit exactly when the customers' VMs vanish
-   * from a listing that still shows the rest (a token that lost its rights on their pool).
-   */
-  readonly listedCounts?: ReadonlyMap<string, number>;
   readonly settings: GuardSettings;
   /** `resync --force` / `once --force`: lifts the count and fraction limits for this pass (never the missing-pass rule). */
   readonly force?: boolean;

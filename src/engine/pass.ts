@@ -86,9 +86,7 @@ export function decide(
 ): PlannedPass {
   const state = desired({ sources, listings: observation.listings, billing: observation.billing });
   const planned = plan({ state, snapshot, full: options.full ?? false, unconfirmedDeletes: unconfirmedDeletes(open), unconfirmedUpdates: unconfirmedUpdates(open) });
-  const listedCounts = new Map<string, number>();
-  for (const l of observation.listings) if (l.ok) listedCounts.set(l.source, l.vms.length);
-  const guarded = guards({ actions: planned.actions, snapshot, missingPasses: planned.missingPasses, listedCounts, settings: settings.guards, force: options.force ?? false });
+  const guarded = guards({ actions: planned.actions, snapshot, missingPasses: planned.missingPasses, settings: settings.guards, force: options.force ?? false });
   const gated = gate({ actions: guarded.actions, open, now, maxBackoffMs: settings.retry.maxDelayMs, full: options.full ?? false });
   const drift = [...state.drift, ...withoutAmbiguousCreates(planned.drift, gated.drift), ...guarded.drift, ...gated.drift];
   const driftCounts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;

@@ -32,7 +32,6 @@ describe('guards()', () => {
       actions: deletesFor(goneEntries),
       snapshot,
       missingPasses,
-      listedCounts: new Map([['pve1', c.n - c.gone]]),
       settings: DEFAULTS,
       force: c.force,
     });
@@ -43,10 +42,10 @@ describe('guards()', () => {
 
   it('an empty listing of a big source deletes nothing, on its first pass or later', () => {
     const snapshot = snapshotOf(1000, 0);
-    const first = guards({ actions: deletesFor(snapshot), snapshot, missingPasses: new Map(snapshot.map((e) => [e.key, 1])), listedCounts: new Map([['pve1', 0]]), settings: DEFAULTS });
+    const first = guards({ actions: deletesFor(snapshot), snapshot, missingPasses: new Map(snapshot.map((e) => [e.key, 1])), settings: DEFAULTS });
     expect(first.actions).toHaveLength(0);
     expect(first.held).toHaveLength(0); // still within the missing-pass rule: not yet a held delete
-    const third = guards({ actions: deletesFor(snapshot), snapshot, missingPasses: new Map(snapshot.map((e) => [e.key, 3])), listedCounts: new Map([['pve1', 0]]), settings: DEFAULTS });
+    const third = guards({ actions: deletesFor(snapshot), snapshot, missingPasses: new Map(snapshot.map((e) => [e.key, 3])), settings: DEFAULTS });
     expect(third.actions).toHaveLength(0);
     expect(third.held).toHaveLength(1000);
     expect(third.drift[0]!.detail).toBe(
@@ -54,12 +53,13 @@ describe('guards()', () => {
     );
   });
 
-  // The fraction is of the source's VPSes: VMs billing does not own (infrastructure, tests) are
-  // listed too, and a token that lost its rights on the customers' pool hides only their VMs.
-  it('the fraction is of the VPSes: unbilled VMs still listed do not widen it', () => {
+  // The fraction is of the source's VPSes, whatever else the source lists: VMs billing does not own
+  // (infrastructure, tests) are listed too, and a token that lost its rights on the customers' pool
+  // hides only their VMs (the base was once the larger of the two: 280 listed allowed 20 of 30).
+  it('the fraction is of the VPSes: 20 of 30 due is held, however many VMs the source lists', () => {
     const snapshot = snapshotOf(30, 0);
     const gone = snapshot.slice(0, 20);
-    const r = guards({ actions: deletesFor(gone), snapshot, missingPasses: new Map(gone.map((e) => [e.key, 3])), listedCounts: new Map([['pve1', 280]]), settings: DEFAULTS });
+    const r = guards({ actions: deletesFor(gone), snapshot, missingPasses: new Map(gone.map((e) => [e.key, 3])), settings: DEFAULTS });
     expect(r.actions).toEqual([]);
     expect(r.held).toHaveLength(20);
     expect(r.drift[0]!.detail).toContain('more than the 3 one pass may make (guards.maxDeletesPerPass 20, maxDeleteFraction 0.1 of 30 VPSes)');
@@ -70,7 +70,7 @@ describe('guards()', () => {
     const b = snapshotOf(10, 0, 'pve2');
     const all = [...a, ...b];
     const gone = [a[0]!, ...b.slice(0, 5)];
-    const r = guards({ actions: deletesFor(gone), snapshot: all, missingPasses: new Map(gone.map((e) => [e.key, 5])), listedCounts: new Map(), settings: DEFAULTS });
+    const r = guards({ actions: deletesFor(gone), snapshot: all, missingPasses: new Map(gone.map((e) => [e.key, 5])), settings: DEFAULTS });
     expect(r.actions.map((x) => x.key)).toEqual(['pve1/100']);
     expect(r.held.map((x) => x.key)).toEqual(['pve2/100', 'pve2/101', 'pve2/102', 'pve2/103', 'pve2/104']);
   });
@@ -81,10 +81,10 @@ describe('guards()', () => {
       { kind: 'delete', key: e.key, panelId: e.panelId, reason: 'owner_changed' },
       { kind: 'create', key: e.key, reason: 'owner_changed', desired: { key: e.key, source: e.source, externalId: e.externalId, owner: { userId: 9, billingId: 'x' }, fields: e.sent } },
     ]);
-    const r = guards({ actions, snapshot, missingPasses: new Map(), listedCounts: new Map([['pve1', 10]]), settings: DEFAULTS });
+    const r = guards({ actions, snapshot, missingPasses: new Map(), settings: DEFAULTS });
     expect(r.actions).toEqual([]); // two owner changes on a source of 10: over its budget of 1
     expect(r.held.map((x) => x.key)).toEqual(['pve1/100', 'pve1/101']);
-    const forced = guards({ actions, snapshot, missingPasses: new Map(), listedCounts: new Map([['pve1', 10]]), settings: DEFAULTS, force: true });
+    const forced = guards({ actions, snapshot, missingPasses: new Map(), settings: DEFAULTS, force: true });
     expect(forced.actions.map((x) => `${x.kind} ${x.key}`)).toEqual(['delete pve1/100', 'create pve1/100', 'delete pve1/101', 'create pve1/101']);
   });
 
