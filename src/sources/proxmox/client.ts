@@ -10,6 +10,7 @@ import { scrub } from '../../config/redact.js';
 import type { ProxmoxSourceConfig } from '../../config/schema.js';
 import { systemClock, type Clock } from '../../domain/ports.js';
 import type { SourceEndpoint } from '../../domain/types.js';
+import { isCertificateFailure, RenewableAgent } from '../trust.js';
 import { CapturedCall, STREAMED_DATA, type AnswerHead, type BodyReader, type FetchFn } from './capture.js';
 import { inOrder, parseEndpoints, type Endpoint } from './endpoints.js';
 import { networkError, SourceError, type SourceErrorReason } from './errors.js';
@@ -56,11 +57,19 @@ type Attempt =
       readonly error: SourceError;
       /** Another node may answer (see isNodeFault). */
       readonly nodeFault: boolean;
+      /** The node's certificate failed verification: a CA file read again may trust it. */
+      readonly certificate: boolean;
     };
 
 /** The HTTP side of one Proxmox source; holds the connection pool and the sticky endpoint between passes. */
 export class ProxmoxClient {
-  private dispatcher: Agent | undefined;
+  /**
+   * One pool for every endpoint: undici keeps connections per origin inside one Agent, and the TLS
+   * settings (one CA signs every node of a cluster) are the same for all. Built at the first
+   * listing (reading `tls.caFile`) and kept, except after a certificate failure: then the next
+   * listing builds a new one, reading the CA file again (a renewed cluster CA needs no restart).
+   */
+  private readonly pool = new RenewableAgent<Agent>(() => createDispatcher(this.config.name, this.config.tls));
   /** Config index of the endpoint that last listed the cluster: the next listing starts there. */
   private first = 0;
   /** What `inUse` says: set by each successful listing. */
@@ -81,44 +90,57 @@ export class ProxmoxClient {
    * node's and not the cluster's (failover.ts says which is which).
    */
   async listGuests(signal: AbortSignal, newBuilder: () => ListingBuilder): Promise<ListingBuilder> {
-    const name = this.config.name;
     try {
       if (signal.aborted) throw this.fail('aborted', `listing aborted (${this.abortText(signal)})`);
       const endpoints = this.endpoints();
-      // One pool for every endpoint: undici keeps connections per origin inside one Agent, and the
-      // TLS settings (one CA signs every node of a cluster) are the same for all.
-      const dispatcher = (this.dispatcher ??= await createDispatcher(name, this.config.tls));
-      const failures: Failure[] = [];
-      const clock = this.options.clock ?? systemClock;
-      const onFallback = this.first;
-      // On a fallback for a while: ask `url` first once more, then the fallback as before. A
-      // negative wait means the wall clock was set back since `url` failed: ask at once rather
-      // than stay on the fallback for as long as the clock jumped.
-      const waited = clock.now() - (this.urlFailedAt ?? 0);
-      const failback = onFallback !== 0 && (waited >= FAILBACK_AFTER_MS || waited < 0);
-      const order = failback ? [endpoints[0]!, ...inOrder(endpoints, onFallback).filter((e) => e.index !== 0)] : inOrder(endpoints, onFallback);
-      for (const endpoint of order) {
-        const attempt = await this.attempt(endpoint, dispatcher, signal, newBuilder);
-        if (attempt.ok) {
-          this.first = endpoint.index;
-          this.answered = this.endpointInUse(endpoint, endpoints[0]!);
-          if (failback && endpoint.index === 0) this.options.onFailback?.({ source: name, url: endpoint.label, from: endpoints[onFallback]?.label ?? '' });
-          // `url` still failing where the fallback still answers is not news: no second warning.
-          const stillOnFallback = failback && endpoint.index === onFallback && failures.length === 1;
-          if (failures.length > 0 && !stillOnFallback) this.options.onFailover?.(failoverEvent(name, failures, endpoint));
-          return attempt.builder;
-        }
-        // Not sticky on a failure, even one the cluster's: a fallback that is not this cluster's API
-        // (a mistyped base path, a proxy's page) would keep the source down after `url` is back.
-        if (!attempt.nodeFault) throw afterFailures(name, attempt.error, endpoint, failures);
-        if (endpoint.index === 0) this.urlFailedAt = clock.now();
-        failures.push({ endpoint, error: attempt.error });
+      const lease = await this.pool.acquire();
+      try {
+        return await this.listThrough(lease.agent, endpoints, signal, newBuilder);
+      } finally {
+        lease.release();
       }
-      // One endpoint: its error exactly as without failover.
-      throw failures.length === 1 ? failures[0]!.error : allFailed(name, failures);
     } catch (err) {
       throw this.scrubbed(err);
     }
+  }
+
+  /**
+   * `listGuests` through one pool: every endpoint of this listing uses it, even after one of them
+   * failed its certificate (the pool is then renewed for the next listing, and closed once this one
+   * is over): another node may still be trusted by it, and the source stays up meanwhile.
+   */
+  private async listThrough(dispatcher: Agent, endpoints: Endpoint[], signal: AbortSignal, newBuilder: () => ListingBuilder): Promise<ListingBuilder> {
+    const name = this.config.name;
+    const failures: Failure[] = [];
+    const clock = this.options.clock ?? systemClock;
+    const onFallback = this.first;
+    // On a fallback for a while: ask `url` first once more, then the fallback as before. A
+    // negative wait means the wall clock was set back since `url` failed: ask at once rather
+    // than stay on the fallback for as long as the clock jumped.
+    const waited = clock.now() - (this.urlFailedAt ?? 0);
+    const failback = onFallback !== 0 && (waited >= FAILBACK_AFTER_MS || waited < 0);
+    const order = failback ? [endpoints[0]!, ...inOrder(endpoints, onFallback).filter((e) => e.index !== 0)] : inOrder(endpoints, onFallback);
+    for (const endpoint of order) {
+      const attempt = await this.attempt(endpoint, dispatcher, signal, newBuilder);
+      // The CA in the pool no longer trusts the cluster: read the CA file again next listing.
+      if (!attempt.ok && attempt.certificate) this.pool.renew(dispatcher);
+      if (attempt.ok) {
+        this.first = endpoint.index;
+        this.answered = this.endpointInUse(endpoint, endpoints[0]!);
+        if (failback && endpoint.index === 0) this.options.onFailback?.({ source: name, url: endpoint.label, from: endpoints[onFallback]?.label ?? '' });
+        // `url` still failing where the fallback still answers is not news: no second warning.
+        const stillOnFallback = failback && endpoint.index === onFallback && failures.length === 1;
+        if (failures.length > 0 && !stillOnFallback) this.options.onFailover?.(failoverEvent(name, failures, endpoint));
+        return attempt.builder;
+      }
+      // Not sticky on a failure, even one the cluster's: a fallback that is not this cluster's API
+      // (a mistyped base path, a proxy's page) would keep the source down after `url` is back.
+      if (!attempt.nodeFault) throw afterFailures(name, attempt.error, endpoint, failures);
+      if (endpoint.index === 0) this.urlFailedAt = clock.now();
+      failures.push({ endpoint, error: attempt.error });
+    }
+    // One endpoint: its error exactly as without failover.
+    throw failures.length === 1 ? failures[0]!.error : allFailed(name, failures);
   }
 
   /**
@@ -186,7 +208,10 @@ export class ProxmoxClient {
       const error = this.scrubbed(err);
       const status = call?.status;
       const nodeFault = !signal.aborted && isNodeFault({ reason: error.reason, status, cutShort: call?.bodyError !== undefined });
-      return { ok: false, error, nodeFault };
+      // Only a verification failure of the node's certificate, not any `tls` reason (http spoken
+      // to an https port, a host-name mismatch): a CA file read again cannot cure those.
+      const certificate = error.reason === 'tls' && call?.networkError !== undefined && isCertificateFailure(call.networkError);
+      return { ok: false, error, nodeFault, certificate };
     } finally {
       clearTimeout(timer);
     }
@@ -194,9 +219,7 @@ export class ProxmoxClient {
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
-    const d = this.dispatcher;
-    this.dispatcher = undefined;
-    await d?.close();
+    await this.pool.close();
   }
 
   /** The configured endpoints, once the token is known to have a usable shape. */

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { scrub } from '../../config/redact.js';
 import type { TlsConfig } from '../../config/schema.js';
+import { isCertificateFailure, RenewableAgent } from '../trust.js';
 import { oneLine, vsphereError, VsphereError } from './errors.js';
 
 /** Sends one request on the pool; `dispatcher.request(options)` by default, injectable for tests and instrumentation. */
@@ -53,7 +54,13 @@ const TLS_CODES = new Set([
 
 /** Sends requests to one vCenter; `close()` releases the connection pool. */
 export class VsphereHttp {
-  private agent: Promise<Agent> | null = null;
+  /**
+   * The connection pool, built on first use (it reads the CA file) and kept, except after a
+   * request failed the server's certificate: then the next request builds one new pool (reading
+   * the CA file again, so a renewed vCenter CA needs no restart); the old one is closed once the
+   * requests still using it have settled.
+   */
+  private readonly pool = new RenewableAgent<Agent>(() => this.buildAgent());
   private base: { readonly origin: string; readonly path: string } | null = null;
 
   constructor(
@@ -64,7 +71,8 @@ export class VsphereHttp {
   /** Sends one request; answers with any HTTP status, throws only when there is no complete answer. */
   async send(req: HttpRequest, what: string): Promise<HttpAnswer> {
     const { source, timeoutMs } = this.settings;
-    const dispatcher = await this.dispatcher();
+    const lease = await this.pool.acquire();
+    const dispatcher = lease.agent;
     // One controller per call, fed by the caller's signal and a timer. (AbortSignal.any and
     // AbortSignal.timeout proved slow here: thousands of calls per pass made them dominate.)
     const controller = new AbortController();
@@ -94,20 +102,21 @@ export class VsphereHttp {
       const ok = res.statusCode >= 200 && res.statusCode < 300;
       return { status: res.statusCode, body: parseJson(ok ? text : shown), text: shown };
     } catch (error) {
+      // Not on timeouts or refused connections: only a new CA can cure this, so read the file again.
+      if (isCertificateFailure(error)) this.pool.renew(dispatcher);
       if (req.signal.aborted) throw vsphereError(source, 'aborted', what, 'the pass was cancelled', { cause: error });
       if (timedOut) throw vsphereError(source, 'timeout', what, `no complete answer within ${timeoutMs} ms (timeoutMs)`, { cause: error });
       throw this.classify(error, what);
     } finally {
       clearTimeout(timer);
       req.signal.removeEventListener('abort', onAbort);
+      lease.release();
     }
   }
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
-    const agent = this.agent;
-    this.agent = null;
-    if (agent) await (await agent.catch(() => null))?.close();
+    await this.pool.close();
   }
 
   /** The origin and the path (with its query) of a request, under the configured URL's path. */
@@ -121,15 +130,7 @@ export class VsphereHttp {
     return { origin: this.base.origin, path: path + query };
   }
 
-  /** Built on first use, since it reads the CA file. */
-  private dispatcher(): Promise<Agent> {
-    if (!this.agent) {
-      this.agent = this.buildAgent();
-      this.agent.catch(() => (this.agent = null));
-    }
-    return this.agent;
-  }
-
+  /** A new pool with the configured trust; reads `tls.caFile`. */
   private async buildAgent(): Promise<Agent> {
     const { tls, source } = this.settings;
     if (tls.insecure) return new Agent({ connect: { rejectUnauthorized: false } });
