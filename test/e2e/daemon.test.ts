@@ -1,5 +1,6 @@
 // The daemon as it runs in production: `ospab-vps-sync run` in its own process, with its HTTP
 // endpoints, the schedule, resync requests, SIGHUP and SIGTERM.
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../support/daemon-process.js';
 import { closedPort } from '../support/ports.js';
@@ -91,11 +92,20 @@ describe('the daemon process', () => {
   // Until a process listens for SIGHUP, Node's default ends it — and systemd counts that as a clean
   // exit, so Restart=on-failure left the daemon down after a `systemctl reload` right after a start.
   it('a SIGHUP while it starts is not fatal: the full resync it asks for runs once the daemon does', async () => {
-    daemon = await startDaemon(world.configPath, port, {}, (child) => {
-      // Modules still loading, then the state file opening (the first ~50 ms are Node's own start,
-      // before any code of ours runs: nothing in JavaScript can listen that early).
-      setTimeout(() => child.kill('SIGHUP'), 150);
-      setTimeout(() => child.kill('SIGHUP'), 400);
+    // The load of dist/cli/main.js is held (test/support/slow-start): the signals arrive after
+    // src/cli.ts began listening and before the rest has loaded, however fast this machine starts.
+    // (Node's own first ~50 ms, before any code of ours runs, cannot be covered: nothing listens yet.)
+    const hook = pathToFileURL(fileURLToPath(new URL('../support/slow-start/register.mjs', import.meta.url))).href;
+    daemon = await startDaemon(world.configPath, port, { NODE_OPTIONS: `--import=${hook}` }, (child) => {
+      let seen = '';
+      const onData = (d: Buffer): void => {
+        seen += d.toString();
+        if (!seen.includes('slow-start: holding dist/cli/main.js')) return;
+        child.stderr!.off('data', onData);
+        child.kill('SIGHUP');
+        setTimeout(() => child.kill('SIGHUP'), 200);
+      };
+      child.stderr!.on('data', onData);
     });
     const first = await daemon.passAfter(0);
     const next = first.full ? first : await daemon.passAfter(first.id);

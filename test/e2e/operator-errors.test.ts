@@ -77,8 +77,12 @@ describe('operator errors', () => {
   });
 
   it('check-config warns (exit 0) when the schedule leaves passes further apart than readiness and the stale alert allow', async () => {
+    const http = { listen: '127.0.0.1:9477' }; // the world runs without endpoints, where nothing is misled
+    world.writeConfig({ http });
     expect((await world.cli('check-config')).stderr).not.toMatch(/schedule/); // every 10 s here
-    world.writeConfig({ schedule: '0 * * * *' });
+    world.writeConfig({ schedule: '0 0 * * *' });
+    expect((await world.cli('check-config')).stderr).not.toMatch(/schedule/); // daily, but no /readyz or /metrics
+    world.writeConfig({ schedule: '0 * * * *', http });
     try {
       const r = await world.cli('check-config');
       expect(r.code).toBe(0);
