@@ -233,11 +233,8 @@ export class Daemon implements DaemonControl {
     observer.outboxPending(countPending(store));
     // The rejected billing rows and VM entries the last observed pass counted, for the configured
     // sources only (VpsSyncRejectedInput's `for:` timer likewise survives the restart).
-    const rejected = storedRejectedInput(store);
-    if (rejected) {
-      const configured = new Set(sources.map((s) => s.name));
-      observer.rejectedInput({ ...rejected, sources: Object.fromEntries(Object.entries(rejected.sources).filter(([name]) => configured.has(name))) });
-    }
+    const rejected = storedRejectedInput(store, sources);
+    if (rejected) observer.rejectedInput(rejected);
     const last = store.recentPasses(10).find((p) => p.result === 'success' || p.result === 'partial');
     if (!last) return;
     const drift = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, last.drift[c] ?? 0])) as Record<DriftClass, number>;

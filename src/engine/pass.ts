@@ -319,22 +319,25 @@ const REJECTED_INPUT_META = 'rejected_input';
 function recordRejectedInput(deps: EngineDeps, observation: Observation): void {
   const counts = rejectedInputCounts(observation);
   deps.observer.rejectedInput(counts);
-  const last = storedRejectedInput(deps.store);
-  const configured = new Set(deps.sources.map((s) => s.name));
-  const sources = Object.fromEntries(Object.entries({ ...last?.sources, ...counts.sources }).filter(([name]) => configured.has(name)));
+  const last = storedRejectedInput(deps.store, deps.sources);
+  const sources = { ...last?.sources, ...counts.sources };
   const billing = counts.billing ?? last?.billing;
   deps.store.setMeta(REJECTED_INPUT_META, JSON.stringify({ ...(billing === undefined ? {} : { billing }), sources }));
 }
 
-/** The rejected input counts the last observed pass recorded (null: none yet, or unreadable). */
-export function storedRejectedInput(store: Pick<StateStore, 'meta'>): RejectedInputCounts | null {
+/**
+ * The rejected input counts the last observed pass recorded, for the `configured` sources only (null:
+ * none yet, or unreadable).
+ */
+export function storedRejectedInput(store: Pick<StateStore, 'meta'>, configured: ReadonlyArray<{ readonly name: string }>): RejectedInputCounts | null {
   const text = store.meta(REJECTED_INPUT_META);
   if (text === null) return null;
   try {
     const v = JSON.parse(text) as { billing?: unknown; sources?: unknown };
     const count = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
     if (typeof v !== 'object' || v === null || typeof v.sources !== 'object' || v.sources === null) return null;
-    const sources = Object.fromEntries(Object.entries(v.sources).filter((e): e is [string, number] => count(e[1])));
+    const names = new Set(configured.map((c) => c.name));
+    const sources = Object.fromEntries(Object.entries(v.sources).filter((e): e is [string, number] => names.has(e[0]) && count(e[1])));
     return { ...(count(v.billing) ? { billing: v.billing } : {}), sources };
   } catch {
     return null; // a gauge restored at start is not worth failing the start over
