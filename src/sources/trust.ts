@@ -68,15 +68,9 @@ export class RenewableAgent<T extends Closable> {
   /** Pools given up that requests still use. */
   private readonly retiring = new Set<Entry<T>>();
   private readonly entries = new WeakMap<T, Entry<T>>();
-  private builds = 0;
 
   /** @param build makes a pool (reads the CA file); a failure is thrown to the requests waiting for it and tried again by the next. */
   constructor(private readonly build: () => Promise<T>) {}
-
-  /** Pools built so far (the first one included), for tests and logs. */
-  get built(): number {
-    return this.builds;
-  }
 
   /** Borrows the current pool, building it first if there is none. */
   async acquire(): Promise<Lease<T>> {
@@ -130,7 +124,6 @@ export class RenewableAgent<T extends Closable> {
 
   private start(): Promise<Entry<T>> {
     const pending = this.build().then((agent) => {
-      this.builds++;
       const entry: Entry<T> = { agent, leases: 0, retired: false };
       this.entries.set(agent, entry);
       return entry;
