@@ -92,21 +92,14 @@ export function decide(
   const driftCounts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
   for (const d of drift) driftCounts[d.class]++;
   const problems: string[] = [];
-  let rejectedItems = 0;
   for (const l of observation.listings) {
-    if (!l.ok) {
-      problems.push(`source ${l.source} unknown: ${l.error}`);
-      continue;
-    }
-    for (const r of l.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
-    rejectedItems += l.rejected.length;
+    if (!l.ok) problems.push(`source ${l.source} unknown: ${l.error}`);
+    else for (const r of l.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
   }
-  if (!observation.billing.ok) {
-    problems.push(`billing unavailable: ${observation.billing.error}`);
-  } else {
-    for (const r of observation.billing.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
-    rejectedItems += observation.billing.rejected.length;
-  }
+  if (!observation.billing.ok) problems.push(`billing unavailable: ${observation.billing.error}`);
+  else for (const r of observation.billing.rejected) problems.push(`rejected ${r.where}: ${r.problem}`);
+  const rejected = rejectedInputCounts(observation);
+  const rejectedItems = Object.values(rejected.sources).reduce((sum, n) => sum + n, rejected.billing ?? 0);
   const backingOff = gated.skipped.filter((s) => s.waitsFor === 'retry').length;
   if (backingOff > 0) problems.push(`${backingOff} action(s) not sent: backing off after failed panel calls (see "ospab-vps-sync status")`);
   return { observation, state, plan: planned, guarded, gated, drift, driftCounts, problems, rejectedItems };
