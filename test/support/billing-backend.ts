@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { listenOn } from '../../src/simulators/listen.js';
 import { quoteIdent, seedMainSite, seedStatements, type Dialect, type SeedServer } from '../fixtures/billing/seed.js';
 
 export type BillingDriver = 'sqlite' | 'mysql' | 'postgres';
@@ -137,10 +138,7 @@ class Relay {
       upstream.on('close', () => client.destroy());
       client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
+    await listenOn(server, this.port, '127.0.0.1');
     this.port = (server.address() as { port: number }).port;
     this.server = server;
   }

@@ -1,6 +1,7 @@
 // A strict, in-memory fake of the panel's `POST /api/vps/sync`, with fault injection for tests and benchmarks.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen.js';
 import { handleControl, type ControlTarget } from './control.js';
 import { FaultSet } from './faults.js';
 import { readBody, sendJson, sendProxyErrorPage, sendRaw } from './http-util.js';
@@ -159,16 +160,10 @@ export class PanelSimulator implements ControlTarget {
     return this.state;
   }
 
-  private listen(port: number): Promise<void> {
+  private async listen(port: number): Promise<void> {
     const server = this.server!;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        this.port = (server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
+    await listenOn(server, port, this.options.host ?? '127.0.0.1');
+    this.port = (server.address() as AddressInfo).port;
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {

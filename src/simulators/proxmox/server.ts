@@ -3,6 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { listenOn } from '../listen.js';
 import { generateSelfSignedCert, type SelfSignedCert } from '../tls.js';
 import { PveApi, type SimToken } from './api.js';
 import { SimControl } from './control.js';
@@ -125,13 +126,7 @@ export class ProxmoxSimulator {
   private async listen(): Promise<void> {
     const server = this.server;
     if (!server) return;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, this.options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, this.port, this.options.host ?? '127.0.0.1');
     const addr = server.address();
     if (addr && typeof addr === 'object') this.port = addr.port;
     this.listening = true;
@@ -155,7 +150,7 @@ export class ProxmoxSimulator {
       // Marked at once so a second change cannot start a second listen on the same server.
       this.listening = true;
       this.listen().catch(() => {
-        // The port was taken meanwhile; the simulator stays down and tests will say so.
+        // The port stayed taken (see listenOn); the simulator stays down and tests will say so.
         this.listening = false;
       });
     }
